@@ -1,0 +1,1 @@
+"""Event detectors: plain classes fed typed events in audio time, returning alerts."""

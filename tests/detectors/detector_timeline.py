@@ -1,0 +1,76 @@
+"""Hand-built call timelines for detector tests, fed the way the live pipeline feeds them.
+
+``say`` makes the events of one utterance (voice activity start and end, a final with word times);
+``play`` delivers events in arrival order (a speech start at once, a speech end and a final a little
+after the audio they describe, as the VAD and Vosk report them) with a tick every 0.1 s of audio,
+then ``CallEnded`` and ``finish``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from callcoach.detectors.base import Detector
+from callcoach.live.events import Alert, CallEnded, CallStarted, Event, Speaker, Speech, Transcript, Word
+
+# How late the VAD reports a speech end, and Vosk a final, after the audio they describe.
+END_LAG_S = 0.3
+FINAL_LAG_S = 0.6
+
+
+def words_between(text: str, start_s: float, end_s: float) -> tuple[Word, ...]:
+    """``text``'s words spread evenly over ``start_s``..``end_s``."""
+    tokens = text.split()
+    step = (end_s - start_s) / max(1, len(tokens))
+    return tuple(
+        Word(tok, round(start_s + i * step, 3), round(start_s + (i + 1) * step, 3))
+        for i, tok in enumerate(tokens)
+    )
+
+
+def final(speaker: Speaker, text: str, start_s: float, end_s: float) -> Transcript:
+    return Transcript(speaker, text, start_s, end_s, final=True, words=words_between(text, start_s, end_s))
+
+
+def say(speaker: Speaker, text: str, start_s: float, end_s: float) -> list[Event]:
+    """One utterance: voice activity start, the final transcript, and the voice activity end."""
+    return [Speech(speaker, start_s), final(speaker, text, start_s, end_s), Speech(speaker, start_s, end_s)]
+
+
+def arrival_s(event: Event) -> float:
+    """When the pipeline would hand ``event`` to a detector, in audio time."""
+    if isinstance(event, Speech):
+        return event.start_s if event.end_s is None else event.end_s + END_LAG_S
+    if isinstance(event, Transcript):
+        return event.end_s + (FINAL_LAG_S if event.final else 0.0)
+    return 0.0
+
+
+@dataclass(frozen=True)
+class Emitted:
+    at_s: float  # the tick (or end) at which the detector returned it
+    alert: Alert
+
+
+def play(detector: Detector, events: Iterable[Event], end_s: float, step_s: float = 0.1) -> list[Emitted]:
+    """Run a whole call through ``detector``; every alert with the audio time it came out at."""
+    pending = sorted(events, key=arrival_s)
+    out: list[Emitted] = []
+    speakers: tuple[Speaker, ...] = tuple(sorted({e.speaker for e in pending if hasattr(e, "speaker")}))
+    out += [Emitted(0.0, a) for a in detector.feed(CallStarted("c1", "test", "", speakers))]
+    steps = round(end_s / step_s)
+    for k in range(1, steps + 1):
+        now_s = round(k * step_s, 6)
+        while pending and arrival_s(pending[0]) <= now_s:
+            out += [Emitted(now_s, a) for a in detector.feed(pending.pop(0))]
+        out += [Emitted(now_s, a) for a in detector.tick(now_s)]
+    for event in pending:  # reported after the audio ran out
+        out += [Emitted(end_s, a) for a in detector.feed(event)]
+    out += [Emitted(end_s, a) for a in detector.feed(CallEnded(end_s))]
+    out += [Emitted(end_s, a) for a in detector.finish(end_s)]
+    return out
+
+
+def alerts(emitted: list[Emitted], kind: str | None = None) -> list[Alert]:
+    return [e.alert for e in emitted if kind is None or e.alert.kind == kind]
