@@ -57,7 +57,8 @@ def play(detector: Detector, events: Iterable[Event], end_s: float, step_s: floa
     """Run a whole call through ``detector``; every alert with the audio time it came out at."""
     pending = sorted(events, key=arrival_s)
     out: list[Emitted] = []
-    speakers: tuple[Speaker, ...] = tuple(sorted({e.speaker for e in pending if hasattr(e, "speaker")}))
+    voiced = {e.speaker for e in pending if isinstance(e, Speech | Transcript)}
+    speakers: tuple[Speaker, ...] = tuple(sorted(voiced))
     out += [Emitted(0.0, a) for a in detector.feed(CallStarted("c1", "test", "", speakers))]
     steps = round(end_s / step_s)
     for k in range(1, steps + 1):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from detector_timeline import Emitted, alerts, play, say
 
 from callcoach.detectors.bad_news import COLD, EMPATHY, BadNewsDetector
 from callcoach.detectors.bad_news_table import TABLE
 from callcoach.detectors.config import DetectorConfig
 from callcoach.live.events import Event, Speaker
+from tests.detectors.detector_timeline import Emitted, alerts, play, say
 
 COLD_REPLY = "well if you can get those docs in to me this week we'll be able to move forward"
 WARM_REPLY = "oh no i'm so sorry to hear that please know the documents are secondary"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from detector_timeline import alerts, final, play, say
 
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.silence import SilenceDetector
 from callcoach.live.events import Speech
+from tests.detectors.detector_timeline import alerts, final, play, say
 
 
 def detector() -> SilenceDetector:

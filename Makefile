@@ -1,0 +1,61 @@
+# Set-up, demo, tests and benchmarks. Every target installs what it needs first and is safe to run twice.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEBS := espeak-ng sox libsndfile1 libportaudio2 chromium maven
+SAMPLES := samples/bereavement_cold.wav samples/bereavement_warm.wav samples/plain.wav
+
+.PHONY: demo test lint bench setup debs model samples clean
+
+demo: setup
+	$(BIN)/callcoach analyze samples/bereavement_cold.wav
+
+test: setup lint
+	$(BIN)/pytest -q
+
+lint: $(VENV)/.installed typecheck-tree
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/mypy tests
+
+bench: setup
+	$(BIN)/python -m tests.bench.run
+
+setup: debs $(VENV)/.installed model samples
+
+# Debian packages: installed when missing (as root), else the exact apt-get line to run.
+debs:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages: $$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else \
+	    echo "missing Debian packages; run: sudo apt-get install -y $$missing"; exit 1; \
+	  fi; \
+	fi
+
+# The project, editable, with its dev extras: the one list of Python dependencies is pyproject.toml.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# mypy cannot follow setuptools' editable import hook: give it a link tree with the one import root.
+typecheck-tree:
+	@mkdir -p build/typecheck/callcoach
+	@for d in audio live detectors web; do ln -sfn ../../../$$d build/typecheck/callcoach/$$d; done
+
+.PHONY: typecheck-tree
+
+model: $(VENV)/.installed
+	$(BIN)/callcoach model fetch
+
+samples: $(VENV)/.installed
+	$(BIN)/python samples/make_samples.py
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache test-artifacts

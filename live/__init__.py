@@ -1,0 +1,1 @@
+"""Call sessions, the streaming pipeline, transcription, settings and the command line."""

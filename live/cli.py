@@ -1,0 +1,106 @@
+"""The ``callcoach`` command: parse flags and environment once into :class:`Settings`, then dispatch.
+
+Errors a user can fix end as one line on stderr, ``callcoach: error: <cause and fix>``, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TextIO
+
+from callcoach.audio.errors import AudioError
+from callcoach.live import settings as settings_mod
+from callcoach.live.eventlog import EventLog
+from callcoach.live.events import Error
+from callcoach.live.model import ModelError, fetch_model, load_model
+from callcoach.live.report import json_line, timeline
+from callcoach.live.session import CallSession
+from callcoach.live.settings import Settings, SettingsError
+from callcoach.live.sources import FileSource
+
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command: Callable[[argparse.Namespace, Settings], int] = args.command
+    try:
+        return command(args, settings_mod.from_sources(args))
+    except (AudioError, ModelError, SettingsError) as exc:
+        _fail(str(getattr(exc, "message", exc)))
+    except KeyboardInterrupt:
+        return 130
+    return EXIT_USAGE
+
+
+def _fail(message: str) -> None:
+    print(f"callcoach: error: {message}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="callcoach", description="Real-time call-listening assistant.")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    analyze = sub.add_parser("analyze", help="run a recorded call through the pipeline and print it")
+    analyze.add_argument("file", type=Path, help="WAV, FLAC or OGG recording (mono or stereo)")
+    analyze.add_argument("--json", action="store_true", help="print one JSON event per line")
+    settings_mod.add_arguments(
+        analyze, "model_dir", "agent_channel", "customer_channel", "silence_threshold_s", "frame_s"
+    )
+    analyze.set_defaults(command=_analyze)
+
+    model = sub.add_parser("model", help="the Vosk speech model")
+    model_sub = model.add_subparsers(required=True, metavar="ACTION")
+    fetch = model_sub.add_parser(
+        "fetch", help="download and verify the small English model (no-op if present)"
+    )
+    settings_mod.add_arguments(fetch, "model_dir")
+    fetch.set_defaults(command=_model_fetch)
+    where = model_sub.add_parser("path", help="print the model directory in use")
+    settings_mod.add_arguments(where, "model_dir")
+    where.set_defaults(command=lambda _a, s: print(s.model_dir) or 0)
+    return parser
+
+
+def _model_fetch(_args: argparse.Namespace, settings: Settings) -> int:
+    path = fetch_model(settings.model_dir, progress=lambda msg: print(msg, file=sys.stderr))
+    print(path)
+    return 0
+
+
+def _analyze(args: argparse.Namespace, settings: Settings) -> int:
+    source = FileSource(args.file, settings)  # bad audio is reported before the model loads
+    model = load_model(settings.model_dir)
+    events = asyncio.run(analyze(source, settings, model, out=sys.stdout if args.json else None))
+    if not args.json:
+        print("\n".join(timeline(events.events)))
+    faults = [e for e in events.events if isinstance(e, Error) and e.fatal]
+    for fault in faults:
+        _fail(fault.message)
+    return EXIT_USAGE if faults else 0
+
+
+async def analyze(
+    source: FileSource, settings: Settings, model: Any, *, out: TextIO | None = None
+) -> EventLog:
+    """Run one recording through a :class:`CallSession`; with ``out``, stream JSON lines as events happen."""
+    started = source.started()
+    with ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vosk") as executor:
+        session = CallSession(started, model=model, settings=settings, executor=executor)
+        printer = asyncio.create_task(_print_json(session.log, out)) if out else None
+        await session.run(source.frames())
+        if printer:
+            await printer
+    return session.log
+
+
+async def _print_json(log: EventLog, out: TextIO) -> None:
+    async for seq, event in log.follow():
+        out.write(json_line(event, seq=seq, call_id=log.call_id) + "\n")
+    out.flush()

@@ -1,0 +1,84 @@
+"""The per-call event log: append-only, numbered, the single source for everything downstream.
+
+The session appends; every consumer (the CLI printer, storage, each coach's socket) reads from its own
+cursor. A reader that falls behind costs the pipeline nothing: appending never waits for a reader, and a
+reader catches up by reading from where its cursor stands. Reconnects, late joiners and replays are the same
+problem: a reader with a cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+from callcoach.live.events import Alert, Event, Transcript
+
+
+class EventLog:
+    """The numbered events of one call. Sequence numbers start at 1; ``seq`` n is ``events[n - 1]``."""
+
+    def __init__(self, call_id: str) -> None:
+        self.call_id = call_id
+        self._events: list[Event] = []
+        self._closed = False
+        # Replaced on every append: readers wait on the one current when they caught up.
+        self._changed = asyncio.Event()
+
+    @property
+    def events(self) -> Sequence[Event]:
+        return self._events
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def append(self, event: Event) -> int:
+        if self._closed:
+            raise RuntimeError(f"the log of call {self.call_id} is closed")
+        self._events.append(event)
+        self._wake()
+        return len(self._events)
+
+    def close(self) -> None:
+        """No more events: readers finish once they have read everything."""
+        self._closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def follow(self, after_seq: int = 0) -> AsyncIterator[tuple[int, Event]]:
+        """Yield ``(seq, event)`` from ``after_seq + 1`` on, waiting for new ones until the log closes."""
+        cursor = after_seq
+        while True:
+            while cursor < len(self._events):
+                cursor += 1
+                yield cursor, self._events[cursor - 1]
+            if self._closed:
+                return
+            await self._changed.wait()
+
+    async def wait_closed(self) -> None:
+        while not self._closed:
+            await self._changed.wait()
+
+
+def latest_alerts(events: Sequence[Event]) -> list[Alert]:
+    """Each alert in its newest revision, in the order the alerts were first raised."""
+    newest: dict[str, Alert] = {}
+    for event in events:
+        if isinstance(event, Alert):
+            known = newest.get(event.id)
+            if known is None or event.revision >= known.revision:
+                newest[event.id] = event
+    return list(newest.values())
+
+
+def final_transcripts(events: Sequence[Event]) -> list[Transcript]:
+    """The final transcript lines, ordered by when they were spoken."""
+    finals = [e for e in events if isinstance(e, Transcript) and e.final]
+    return sorted(finals, key=lambda t: (t.start_s, t.speaker))

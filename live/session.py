@@ -1,0 +1,131 @@
+"""A call session: one per call, live or replayed; owns the call's recognizers, voice activity and detectors.
+
+It takes the call's frames step by step (one frame per speaker, all starting at the same sample), and for
+each step: voice activity (cheap, on the loop), Vosk for every speaker at once in the executor, then the
+detectors, fed in audio time and ticked with the end of the step. Everything it produces goes into the
+call's :class:`EventLog`. Live calls and recordings run exactly this code; only the source differs.
+
+Whatever happens, the log ends with a ``CallEnded`` (as Home Assistant's pipeline always emits its end
+event): a source that breaks, bad audio, or a decoder failure become ``Error`` events, and everything
+already received stays in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import Executor
+from typing import Any, Literal
+
+from callcoach.audio.errors import AudioError
+from callcoach.audio.vad import VoiceActivity
+from callcoach.detectors.base import Detector
+from callcoach.detectors.registry import create_detectors
+from callcoach.live.eventlog import EventLog
+from callcoach.live.events import CallEnded, CallStarted, Error, Event, Frame
+from callcoach.live.settings import Settings
+from callcoach.live.transcriber import SpeakerTranscriber
+
+log = logging.getLogger(__name__)
+
+
+class SourceDropped(Exception):
+    """Raised by a live source whose connection broke before the call ended properly."""
+
+
+class CallSession:
+    """Run with :meth:`run`; the result is in :attr:`log`."""
+
+    def __init__(
+        self,
+        started: CallStarted,
+        *,
+        model: Any,
+        settings: Settings,
+        executor: Executor,
+        log: EventLog | None = None,
+    ) -> None:
+        self.started = started
+        self.log = log if log is not None else EventLog(started.call_id)
+        self._executor = executor
+        self._transcribers = [SpeakerTranscriber(model, s) for s in started.speakers]
+        self._vads = [VoiceActivity(s) for s in started.speakers]
+        self._detectors: list[Detector] = create_detectors(settings.detectors)
+        self._now_s = 0.0
+
+    async def run(self, frames: AsyncIterator[Sequence[Frame]]) -> CallEnded:
+        """Consume the source to its end; always close the log with a ``CallEnded``."""
+        reason: Literal["completed", "dropped", "error"] = "completed"
+        self._emit(self.started)
+        try:
+            async for step in frames:
+                await self._step(step)
+        except AudioError as exc:
+            reason = "error"
+            self._emit(Error(exc.code, exc.message, fatal=True, at_s=exc.at_s))
+        except SourceDropped as exc:
+            reason = "dropped"
+            self._emit(Error("call_dropped", f"the call's connection dropped: {exc}", True, self._now_s))
+        except Exception as exc:  # one bad call must never take the server down
+            log.exception("call %s failed", self.started.call_id)
+            reason = "error"
+            self._emit(
+                Error("internal_error", f"the pipeline failed on this call: {exc!r}", True, self._now_s)
+            )
+        finally:
+            ended = await self._finish(reason)
+        return ended
+
+    async def _step(self, frames: Sequence[Frame]) -> None:
+        events: list[Event] = []
+        for vad, frame in zip(self._vads, frames, strict=True):
+            events.extend(vad.feed(frame))
+        loop = asyncio.get_running_loop()
+        decoded = await asyncio.gather(
+            *(
+                loop.run_in_executor(self._executor, t.accept, f)
+                for t, f in zip(self._transcribers, frames, strict=True)
+            )
+        )
+        for transcripts in decoded:
+            events.extend(transcripts)
+        self._now_s = max(self._now_s, frames[0].end_s)
+        for event in events:
+            self._emit(event)
+        self._tick(self._now_s)
+
+    async def _finish(self, reason: Literal["completed", "dropped", "error"]) -> CallEnded:
+        end_s = self._now_s
+        events: list[Event] = []
+        for vad in self._vads:
+            events.extend(vad.finish(end_s))
+        try:
+            loop = asyncio.get_running_loop()
+            for transcriber in self._transcribers:
+                events.extend(await loop.run_in_executor(self._executor, transcriber.finish, end_s))
+        except Exception as exc:
+            log.exception("flushing the recognizers of call %s failed", self.started.call_id)
+            events.append(Error("internal_error", f"the last words could not be decoded: {exc!r}"))
+        for event in events:
+            self._emit(event)
+        # Detectors close what is still open (an ongoing silence) before the log's last word, CallEnded.
+        for detector in self._detectors:
+            for alert in detector.finish(end_s):
+                self.log.append(alert)
+        ended = CallEnded(end_s=round(end_s, 3), reason=reason)
+        self.log.append(ended)
+        self.log.close()
+        return ended
+
+    def _emit(self, event: Event) -> None:
+        """Log an event, then let every detector see it and log what they raise."""
+        self.log.append(event)
+        for detector in self._detectors:
+            for alert in detector.feed(event):
+                self.log.append(alert)
+
+    def _tick(self, now_s: float) -> None:
+        for detector in self._detectors:
+            for alert in detector.tick(now_s):
+                self.log.append(alert)

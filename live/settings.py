@@ -1,0 +1,118 @@
+"""The one settings object, built once at the entry point from flags, ``CALLCOACH_*`` environment, defaults.
+
+Precedence is flag > environment > default. Nothing else in the program reads the environment; every
+component gets what it needs from the :class:`Settings` it is handed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from callcoach.detectors.config import DetectorConfig
+from callcoach.live.model import default_model_dir
+
+
+class SettingsError(ValueError):
+    """A setting with a value that cannot work; the message names the setting and what it accepts."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_dir: Path = field(default_factory=default_model_dir)
+    agent_channel: str = "left"
+    customer_channel: str | None = None
+    # Audio is cut into frames of this length: the pipeline's step, and the granularity of alert timing.
+    frame_s: float = 0.1
+    # Frames waiting between the source and the pipeline; a full queue makes the source wait.
+    queue_frames: int = 64
+    # Threads that run Vosk; decoding releases the GIL, so one per core pays.
+    decode_threads: int = max(2, os.cpu_count() or 2)
+    detectors: DetectorConfig = field(default_factory=DetectorConfig)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    recordings_dir: Path = Path("samples")
+
+
+# name of the Settings field -> (environment variable, parser from string)
+_ENV: dict[str, tuple[str, Any]] = {
+    "model_dir": ("CALLCOACH_MODEL", Path),
+    "agent_channel": ("CALLCOACH_AGENT_CHANNEL", str),
+    "customer_channel": ("CALLCOACH_CUSTOMER_CHANNEL", str),
+    "frame_s": ("CALLCOACH_FRAME_S", float),
+    "queue_frames": ("CALLCOACH_QUEUE_FRAMES", int),
+    "decode_threads": ("CALLCOACH_DECODE_THREADS", int),
+    "silence_threshold_s": ("CALLCOACH_SILENCE_S", float),
+    "host": ("CALLCOACH_HOST", str),
+    "port": ("CALLCOACH_PORT", int),
+    "recordings_dir": ("CALLCOACH_RECORDINGS", Path),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
+    """Declare the flags for the named settings on a sub-command's parser (defaults stay None so that
+    the environment and the dataclass defaults can fill in what the user did not pass)."""
+    flags: dict[str, tuple[str, dict[str, Any]]] = {
+        "model_dir": ("--model", {"type": Path, "metavar": "DIR", "help": "Vosk model directory"}),
+        "agent_channel": (
+            "--agent-channel",
+            {"metavar": "left|right|N", "help": "which channel is the agent (default left)"},
+        ),
+        "customer_channel": (
+            "--customer-channel",
+            {"metavar": "left|right|N", "help": "which channel is the customer (default: the other one)"},
+        ),
+        "frame_s": ("--frame-s", {"type": float, "metavar": "S", "help": "pipeline step in seconds"}),
+        "silence_threshold_s": (
+            "--silence-s",
+            {"type": float, "metavar": "S", "help": "silence worth an alert, in seconds (default 5.0)"},
+        ),
+        "host": ("--host", {"help": "address to listen on (default 127.0.0.1)"}),
+        "port": ("--port", {"type": int, "help": "port to listen on (default 8080)"}),
+        "recordings_dir": (
+            "--recordings",
+            {"type": Path, "metavar": "DIR", "help": "folder of recorded calls (default samples)"},
+        ),
+    }
+    for name in names:
+        flag, kwargs = flags[name]
+        parser.add_argument(flag, dest=name, default=None, **kwargs)
+
+
+def from_sources(args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings: each value from the flag if given, else the environment, else the default."""
+    env = os.environ if env is None else env
+    given = vars(args) if args is not None else {}
+    values: dict[str, Any] = {}
+    for name, (var, parse) in _ENV.items():
+        if given.get(name) is not None:
+            values[name] = given[name]
+        elif env.get(var):
+            values[name] = _parse(var, env[var], parse)
+    silence = values.pop("silence_threshold_s", None)
+    if silence is not None:
+        values["detectors"] = dataclasses.replace(DetectorConfig(), silence_threshold_s=silence)
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _parse(var: str, raw: str, parse: Any) -> Any:
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{var}={raw!r} is not valid: {exc}") from exc
+
+
+def _validate(settings: Settings) -> None:
+    if not 0.01 <= settings.frame_s <= 1.0:
+        raise SettingsError(f"frame length {settings.frame_s} s is out of range: use 0.01 to 1.0 s")
+    if settings.detectors.silence_threshold_s <= 0:
+        raise SettingsError("the silence threshold must be a positive number of seconds")
+    if settings.queue_frames < 1 or settings.decode_threads < 1:
+        raise SettingsError("queue and thread counts must be at least 1")

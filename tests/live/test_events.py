@@ -1,0 +1,99 @@
+"""Every event type round-trips through JSON, field for field; malformed input is refused by name."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from callcoach.live.events import (
+    EVENT_TYPES,
+    Alert,
+    CallEnded,
+    CallStarted,
+    Error,
+    Event,
+    EventDecodeError,
+    Frame,
+    Quote,
+    Speech,
+    Transcript,
+    Word,
+    envelope,
+    from_json,
+    to_json,
+)
+
+EXAMPLES: list[Event] = [
+    Frame("agent", 1.5, 16000, np.array([0, 1, -1, 32767, -32768], dtype=np.int16)),
+    CallStarted("c1", "file", "2026-11-25T10:00:00+00:00", ("agent", "customer"), "c1.wav", 24.6),
+    CallEnded(24.6, "dropped"),
+    Transcript("customer", "my uncle just passed away", 5.2, 7.0, True, (Word("my", 5.2, 5.4, 0.9),)),
+    Transcript("agent", "well", 9.0, 9.3, False),
+    Speech("agent", 1.0, None),
+    Speech("agent", 1.0, 2.5),
+    Alert(
+        id="cold_reply_to_bad_news-1",
+        revision=0,
+        kind="cold_reply_to_bad_news",
+        polarity="coach",
+        speaker="agent",
+        start_s=16.0,
+        end_s=19.5,
+        detected_s=19.6,
+        title="Cold reply to bad news",
+        quote="well if you can get those docs in",
+        why="The customer shared a death in the family.",
+        suggestion="Oh no, I'm so sorry to hear that. The documents can wait.",
+        quotes=(Quote("customer", "my uncle just passed away", 5.2, 7.0),),
+        pause_s=5.5,
+    ),
+    Alert("silence-1", 1, "silence", "coach", None, 10.0, None, 15.0, "Silence", "", "why", "try"),
+    Error("truncated_audio", "x.wav is cut short", fatal=True, at_s=3.2),
+]
+
+
+def test_examples_cover_every_type() -> None:
+    assert {type(e).TYPE for e in EXAMPLES} == set(EVENT_TYPES)
+
+
+@pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: type(e).TYPE)
+def test_round_trip_through_json_text(event: Event) -> None:
+    text = json.dumps(envelope(event, seq=7, call_id="c1"))
+    data = json.loads(text)
+    assert (data["v"], data["seq"], data["call"], data["type"]) == (1, 7, "c1", type(event).TYPE)
+    assert from_json(data) == event
+
+
+def test_alert_duration_is_derived() -> None:
+    alert = EXAMPLES[7]
+    assert isinstance(alert, Alert)
+    assert to_json(alert)["duration_s"] == 3.5
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        ({"type": "nope"}, "unknown event type 'nope'"),
+        ({}, "unknown event type None"),
+        ({"type": "speech", "speaker": "agent"}, "missing the field 'start_s'"),
+        (
+            {
+                "type": "transcript",
+                "speaker": "agent",
+                "text": "",
+                "start_s": 0,
+                "end_s": 1,
+                "final": True,
+                "words": "x",
+            },
+            "transcript.words must be a list",
+        ),
+        ({"type": "frame", "speaker": "agent", "start_s": 0, "sample_rate": 8000, "pcm_b64": "!!"}, "frame"),
+        (["not", "an", "object"], "must be a JSON object"),
+    ],
+)
+def test_malformed_events_are_refused_by_name(data: object, named: str) -> None:
+    with pytest.raises(EventDecodeError, match=named.replace("(", r"\(")):
+        from_json(data)  # type: ignore[arg-type]

@@ -1,0 +1,40 @@
+"""Settings come from flags, then CALLCOACH_* environment, then defaults; bad values are named."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from callcoach.live.settings import SettingsError, add_arguments, from_sources
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, "model_dir", "agent_channel", "silence_threshold_s", "frame_s", "port")
+    return parser.parse_args(argv)
+
+
+def test_flag_beats_environment_beats_default() -> None:
+    env = {"CALLCOACH_MODEL": "/env/model", "CALLCOACH_SILENCE_S": "4", "CALLCOACH_PORT": "9000"}
+    settings = from_sources(_args("--model", "/flag/model"), env)
+    assert settings.model_dir == Path("/flag/model")
+    assert settings.detectors.silence_threshold_s == 4.0
+    assert settings.port == 9000
+    assert settings.agent_channel == "left"
+
+
+def test_defaults_without_flags_or_environment() -> None:
+    settings = from_sources(None, {})
+    assert settings.detectors.silence_threshold_s == 5.0
+    assert settings.frame_s == 0.1
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [({"CALLCOACH_PORT": "eighty"}, "CALLCOACH_PORT"), ({"CALLCOACH_FRAME_S": "5"}, "frame length")],
+)
+def test_bad_values_are_named(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        from_sources(None, env)

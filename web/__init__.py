@@ -1,0 +1,1 @@
+"""The aiohttp server, the coach websocket hub, ingest endpoints and the page."""
