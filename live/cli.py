@@ -55,6 +55,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyze.set_defaults(command=_analyze)
 
+    serve = sub.add_parser("serve", help="serve the coach's listening page and websocket")
+    settings_mod.add_arguments(
+        serve,
+        "host",
+        "port",
+        "recordings_dir",
+        "model_dir",
+        "agent_channel",
+        "customer_channel",
+        "silence_threshold_s",
+    )
+    serve.set_defaults(command=_serve)
+
     model = sub.add_parser("model", help="the Vosk speech model")
     model_sub = model.add_subparsers(required=True, metavar="ACTION")
     fetch = model_sub.add_parser(
@@ -66,6 +79,25 @@ def _parser() -> argparse.ArgumentParser:
     settings_mod.add_arguments(where, "model_dir")
     where.set_defaults(command=lambda _a, s: print(s.model_dir) or 0)
     return parser
+
+
+def _serve(_args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from callcoach.web.app import create_app
+
+    model = load_model(settings.model_dir)
+    url = f"http://{settings.host}:{settings.port}/"
+    recordings = settings.recordings_dir.resolve()
+    web.run_app(
+        create_app(settings, model),
+        host=settings.host,
+        port=settings.port,
+        print=lambda _msg: print(
+            f"callcoach: serving {recordings} — open {url} in a browser (Ctrl-C stops)", flush=True
+        ),
+    )
+    return 0
 
 
 def _model_fetch(_args: argparse.Namespace, settings: Settings) -> int:

@@ -62,6 +62,11 @@ class EventLog:
                 return
             await self._changed.wait()
 
+    async def wait_beyond(self, seq: int) -> None:
+        """Return once the log holds more than ``seq`` events, or is closed."""
+        while len(self._events) <= seq and not self._closed:
+            await self._changed.wait()
+
     async def wait_closed(self) -> None:
         while not self._closed:
             await self._changed.wait()

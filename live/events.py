@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeAlias
@@ -175,13 +177,82 @@ class Error:
     at_s: float | None = None
 
 
-Event: TypeAlias = Frame | CallStarted | CallEnded | Transcript | Speech | Alert | Error
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.TYPE: cls for cls in (Frame, CallStarted, CallEnded, Transcript, Speech, Alert, Error)
-}
+# --- Messages between a coach's page and the server (the events above travel inside the same envelope) ---
 
-# Fields holding tuples of nested dataclasses, by name: JSON turns tuples into lists and back.
-_NESTED: dict[str, type[Word] | type[Quote]] = {"words": Word, "quotes": Quote}
+
+@dataclass(frozen=True)
+class CallInfo:
+    """One line of the call list: a recording or a live call."""
+
+    call_id: str
+    title: str
+    source: str
+    started_at: str
+    duration_s: float | None
+    live: bool
+    status: Literal["analysing", "ready", "live", "error"]
+    coach_alerts: int = 0
+    praise_alerts: int = 0
+    audio_url: str | None = None
+    error: str | None = None  # why the call could not be analysed, when status is "error"
+
+
+@dataclass(frozen=True)
+class CallList:
+    """Server → page: every call the coach can open; sent on connect and whenever the list changes."""
+
+    TYPE: ClassVar[str] = "calls"
+    calls: tuple[CallInfo, ...]
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    """Page → server: send me this call's events after ``after_seq`` (0: from the start)."""
+
+    TYPE: ClassVar[str] = "subscribe"
+    call_id: str
+    after_seq: int = 0
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """Server → page: the subscription stands; a replay's events follow its playback position."""
+
+    TYPE: ClassVar[str] = "subscribed"
+    call_id: str
+    live: bool
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    """Page → server: stop sending this call."""
+
+    TYPE: ClassVar[str] = "unsubscribe"
+    call_id: str
+
+
+@dataclass(frozen=True)
+class Playback:
+    """Page → server: where the coach's player stands in a replay, and whether it is playing.
+
+    Sent on play, pause and seek, and a few times a second while playing; the server releases a replay's
+    events up to this position (a little ahead, so they are there when the audio reaches them).
+    """
+
+    TYPE: ClassVar[str] = "playback"
+    call_id: str
+    position_s: float
+    playing: bool
+
+
+Message: TypeAlias = CallList | Subscribe | Subscribed | Unsubscribe | Playback
+MESSAGE_TYPES: tuple[type[Message], ...] = (CallList, Subscribe, Subscribed, Unsubscribe, Playback)
+Event: TypeAlias = Frame | CallStarted | CallEnded | Transcript | Speech | Alert | Error | Message
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.TYPE: cls for cls in (Frame, CallStarted, CallEnded, Transcript, Speech, Alert, Error, *MESSAGE_TYPES)
+}
+CLIENT_MESSAGES: tuple[type[Event], ...] = (Subscribe, Unsubscribe, Playback)
 
 
 def to_json(event: Event) -> dict[str, Any]:
@@ -197,10 +268,8 @@ def to_json(event: Event) -> dict[str, Any]:
     out: dict[str, Any] = {"type": event.TYPE}
     for f in dataclasses.fields(event):
         value = getattr(event, f.name)
-        if f.name in _NESTED:
-            value = [dataclasses.asdict(item) for item in value]
-        elif isinstance(value, tuple):
-            value = list(value)
+        if isinstance(value, tuple):  # JSON has lists; nested dataclasses become objects
+            value = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]  # type: ignore[arg-type]
         out[f.name] = value
     if isinstance(event, Alert):
         out["duration_s"] = event.duration_s
@@ -221,31 +290,70 @@ def from_json(data: Mapping[str, Any]) -> Event:
         raise EventDecodeError(f"unknown event type {kind!r}; expected one of: {known}")
     if cls is Frame:
         return _frame_from_json(data)
+    return typing.cast(Event, _build(cls, data, kind))
+
+
+def _build(cls: type[Any], data: Mapping[str, Any], where: str) -> Any:
+    """Construct ``cls`` from JSON data, checking every field against its type hint."""
+    if not isinstance(data, Mapping):
+        raise EventDecodeError(f"{where} must be a JSON object")
+    hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name not in data:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise EventDecodeError(f"{kind} event is missing the field {f.name!r}")
+                raise EventDecodeError(f"{where} is missing the field {f.name!r}")
             continue
-        kwargs[f.name] = _field_from_json(kind, f.name, data[f.name])
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:  # pragma: no cover - fields are checked above
-        raise EventDecodeError(f"{kind} event: {exc}") from exc
+        kwargs[f.name] = _field_from_json(f"{where}.{f.name}", data[f.name], hints[f.name])
+    return cls(**kwargs)
 
 
-def _field_from_json(kind: str, name: str, value: Any) -> Any:
-    nested = _NESTED.get(name)
-    if nested is not None:
+def _field_from_json(where: str, value: Any, hint: Any) -> Any:
+    """The field's value as the dataclass holds it, or :class:`EventDecodeError` saying what was expected."""
+    if typing.get_origin(hint) is tuple:
+        item_hint = typing.get_args(hint)[0]
         if not isinstance(value, list):
-            raise EventDecodeError(f"{kind}.{name} must be a list")
-        try:
-            return tuple(nested(**item) for item in value)
-        except TypeError as exc:
-            raise EventDecodeError(f"{kind}.{name}: {exc}") from exc
-    if isinstance(value, list):
-        return tuple(value)
-    return value
+            raise EventDecodeError(f"{where} must be a list")
+        if dataclasses.is_dataclass(item_hint):
+            return tuple(_build(item_hint, item, f"{where}[{i}]") for i, item in enumerate(value))  # type: ignore[arg-type]
+        value = tuple(value)
+    if not _conforms(value, hint):
+        raise EventDecodeError(f"{where} must be {_describe(hint)}, got {value!r}")
+    return float(value) if hint is float and isinstance(value, int) else value
+
+
+def _conforms(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return value in typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, arg) for arg in typing.get_args(hint))
+    if origin is tuple:
+        return isinstance(value, tuple) and all(_conforms(v, typing.get_args(hint)[0]) for v in value)
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(hint))
+    if origin is tuple:
+        return f"a list of {_describe(typing.get_args(hint)[0])}"
+    return {
+        type(None): "null",
+        float: "a number",
+        int: "a whole number",
+        str: "a string",
+        bool: "true or false",
+    }.get(hint, str(hint))
 
 
 def _frame_from_json(data: Mapping[str, Any]) -> Frame:

@@ -1,0 +1,74 @@
+"""The aiohttp application: the page and its assets, the recordings (with range requests), the call list,
+and the coach websocket. Everything is served from here, so the page works with no network beyond this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from callcoach.live.catalog import CallCatalog
+from callcoach.live.events import CallList
+from callcoach.live.settings import Settings
+from callcoach.web.coach import CoachConnection
+from callcoach.web.protocol import HEARTBEAT_S, MAX_MESSAGE_BYTES, outgoing
+
+STATIC = Path(__file__).parent / "static"
+CATALOG: web.AppKey[CallCatalog] = web.AppKey("catalog", CallCatalog)
+
+
+def create_app(settings: Settings, model: Any) -> web.Application:
+    """The whole server for one process: one model, one decoding pool, one catalog of calls."""
+    app = web.Application()
+    app.cleanup_ctx.append(_catalog_ctx(settings, model))
+    app.router.add_get("/", _index)
+    app.router.add_get("/api/calls", _calls)
+    app.router.add_get("/recordings/{call_id}", _recording)
+    app.router.add_get("/ws", _coach_socket)
+    app.router.add_static("/static/", STATIC, append_version=True)
+    return app
+
+
+def _catalog_ctx(settings: Settings, model: Any) -> Any:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        with ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vosk") as executor:
+            catalog = CallCatalog(settings, model, executor)
+            catalog.scan()
+            app[CATALOG] = catalog
+            analysis = asyncio.create_task(catalog.analyse_all())
+            yield
+            analysis.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await analysis
+
+    return ctx
+
+
+async def _index(_request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+async def _calls(request: web.Request) -> web.Response:
+    calls = CallList(tuple(request.app[CATALOG].calls()))
+    return web.Response(text=outgoing(calls), content_type="application/json")
+
+
+async def _recording(request: web.Request) -> web.FileResponse:
+    """The call's audio file; aiohttp's FileResponse answers Range requests, so the player can seek."""
+    record = request.app[CATALOG].get(request.match_info["call_id"])
+    if record is None or record.path is None:
+        raise web.HTTPNotFound(text="no such recording: pick a call from the list")
+    return web.FileResponse(record.path)
+
+
+async def _coach_socket(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE_BYTES)
+    await ws.prepare(request)
+    await CoachConnection(ws, request.app[CATALOG]).run()
+    return ws

@@ -1,0 +1,138 @@
+"""One coach's websocket, the thin asyncio shell: await input, call the sans-I/O pieces, forward the output.
+
+A connection reads the page's messages (parsed by :mod:`web.protocol`), follows each subscribed call's log
+from its own cursor (a replay through a :class:`ReplayGate`, a live call as it happens), and writes through
+a bounded queue. A slow page only slows its own followers: the logs never wait for anyone. A bad message
+gets an ``error`` back and the socket stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import WSMsgType, web
+
+from callcoach.live.catalog import CallCatalog, CallRecord
+from callcoach.live.events import CallList, Error, Playback, Subscribe, Subscribed, Unsubscribe
+from callcoach.web.protocol import ClientMessage, ProtocolError, outgoing, parse_client_message
+from callcoach.web.replay import ReplayGate
+
+log = logging.getLogger(__name__)
+SEND_QUEUE = 256  # frames waiting for a slow page before its followers pause
+
+
+class CoachConnection:
+    def __init__(self, ws: web.WebSocketResponse, catalog: CallCatalog) -> None:
+        self._ws = ws
+        self._catalog = catalog
+        self._out: asyncio.Queue[str] = asyncio.Queue(SEND_QUEUE)
+        self._followers: dict[str, asyncio.Task[None]] = {}
+        self._gates: dict[str, tuple[ReplayGate, asyncio.Event]] = {}
+        self._calls_dirty = asyncio.Event()
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._write())
+        lister = asyncio.create_task(self._push_calls())
+        stop_listening = self._catalog.listen(self._calls_dirty.set)
+        self._calls_dirty.set()
+        try:
+            await self._read()
+        finally:
+            stop_listening()
+            for task in [writer, lister, *self._followers.values()]:
+                task.cancel()
+            for task in [writer, lister, *self._followers.values()]:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _read(self) -> None:
+        async for msg in self._ws:
+            if msg.type == WSMsgType.TEXT:
+                try:
+                    await self._handle(parse_client_message(msg.data))
+                except ProtocolError as exc:
+                    await self._out.put(outgoing(exc.as_event()))
+            elif msg.type == WSMsgType.BINARY:
+                await self._out.put(
+                    outgoing(Error("bad_message", "binary frames are not part of this protocol"))
+                )
+            elif msg.type == WSMsgType.ERROR:
+                log.info("coach socket closed with %r", self._ws.exception())
+
+    async def _handle(self, message: ClientMessage) -> None:
+        if isinstance(message, Subscribe):
+            await self._subscribe(message)
+        elif isinstance(message, Unsubscribe):
+            self._unsubscribe(message.call_id)
+        else:
+            self._playback(message)
+
+    async def _subscribe(self, message: Subscribe) -> None:
+        record = self._catalog.get(message.call_id)
+        if record is None:
+            raise ProtocolError(
+                "unknown_call", f"there is no call {message.call_id!r}; pick one from the list"
+            )
+        self._unsubscribe(message.call_id)
+        live = record.info.live
+        await self._out.put(outgoing(Subscribed(message.call_id, live, record.info.duration_s)))
+        if live:
+            follower = self._follow_live(record, message.after_seq)
+        else:
+            self._catalog.ensure_analysed(message.call_id)
+            gate, wake = ReplayGate(), asyncio.Event()
+            gate.cursor = message.after_seq
+            self._gates[message.call_id] = (gate, wake)
+            follower = self._follow_replay(record, gate, wake)
+        self._followers[message.call_id] = asyncio.create_task(follower)
+
+    def _unsubscribe(self, call_id: str) -> None:
+        task = self._followers.pop(call_id, None)
+        if task is not None:
+            task.cancel()
+        self._gates.pop(call_id, None)
+
+    def _playback(self, message: Playback) -> None:
+        entry = self._gates.get(message.call_id)
+        if entry is None:
+            raise ProtocolError(
+                "not_subscribed", f"subscribe to {message.call_id!r} before reporting playback"
+            )
+        gate, wake = entry
+        gate.report(message.position_s, message.playing, asyncio.get_running_loop().time())
+        wake.set()
+
+    async def _follow_replay(self, record: CallRecord, gate: ReplayGate, wake: asyncio.Event) -> None:
+        loop, call_log = asyncio.get_running_loop(), record.log
+        while True:
+            for seq, event in gate.release(call_log.events, loop.time()):
+                await self._out.put(outgoing(event, seq=seq, call_id=call_log.call_id))
+            if call_log.closed and gate.cursor >= len(call_log):
+                return
+            wake.clear()
+            waits = [
+                asyncio.ensure_future(wake.wait()),
+                asyncio.ensure_future(call_log.wait_beyond(len(call_log))),
+            ]
+            await asyncio.wait(
+                waits, timeout=gate.wait_s(call_log.events, loop.time()), return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiter in waits:
+                waiter.cancel()
+
+    async def _follow_live(self, record: CallRecord, after_seq: int) -> None:
+        async for seq, event in record.log.follow(after_seq):
+            await self._out.put(outgoing(event, seq=seq, call_id=record.log.call_id))
+
+    async def _push_calls(self) -> None:
+        while True:
+            await self._calls_dirty.wait()
+            self._calls_dirty.clear()
+            await self._out.put(outgoing(CallList(tuple(self._catalog.calls()))))
+
+    async def _write(self) -> None:
+        while True:
+            text = await self._out.get()
+            await self._ws.send_str(text)

@@ -1,0 +1,82 @@
+"""The coach websocket's wire rules, sans I/O: text in, a typed message or a typed refusal out.
+
+What a page may send is :data:`callcoach.live.events.CLIENT_MESSAGES`; everything the server sends is an
+event or message from the same module inside the envelope. Limits are explicit here so that the server and
+its tests agree on them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from callcoach.live.events import (
+    CLIENT_MESSAGES,
+    PROTOCOL_VERSION,
+    Error,
+    Event,
+    EventDecodeError,
+    Playback,
+    Subscribe,
+    Unsubscribe,
+    from_json,
+    to_json,
+)
+
+# Nothing a page sends is more than a few hundred bytes; 64 KiB refuses abuse without refusing anyone.
+MAX_MESSAGE_BYTES = 64 * 1024
+# Ping every 20 s; a page that does not answer within the next interval is closed (aiohttp's heartbeat).
+HEARTBEAT_S = 20.0
+
+ClientMessage = Subscribe | Unsubscribe | Playback
+
+
+class ProtocolError(ValueError):
+    """A message the server cannot act on. ``code`` is stable; ``message`` says what to send instead."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def as_event(self) -> Error:
+        return Error(self.code, self.message)
+
+
+def parse_client_message(text: str) -> ClientMessage:
+    """Decode one text frame from a page, or raise :class:`ProtocolError` naming the problem."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(
+            "bad_json", f"the message is not JSON ({exc.msg} at character {exc.pos})"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_message", 'a message must be a JSON object with a "type"')
+    version = data.get("v", PROTOCOL_VERSION)
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(
+            "unsupported_version",
+            f'protocol version {version!r} is not spoken here; send "v": {PROTOCOL_VERSION}',
+        )
+    kind = data.get("type")
+    allowed = {cls.TYPE: cls for cls in CLIENT_MESSAGES}
+    if kind not in allowed:
+        names = ", ".join(sorted(allowed))
+        raise ProtocolError("unknown_type", f"unknown message type {kind!r}; a page may send: {names}")
+    try:
+        message = from_json(data)
+    except EventDecodeError as exc:
+        raise ProtocolError("bad_message", str(exc)) from exc
+    assert isinstance(message, Subscribe | Unsubscribe | Playback)
+    return message
+
+
+def outgoing(event: Event, *, seq: int | None = None, call_id: str | None = None) -> str:
+    """The text frame for a server → page message: the envelope, then the event's fields."""
+    head: dict[str, Any] = {"v": PROTOCOL_VERSION}
+    if seq is not None:
+        head["seq"] = seq
+    if call_id is not None:
+        head["call"] = call_id
+    return json.dumps({**head, **to_json(event)}, ensure_ascii=False)
