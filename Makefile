@@ -10,6 +10,7 @@ SAMPLES := samples/bereavement_cold.wav samples/bereavement_warm.wav samples/pla
 
 demo: setup
 	$(BIN)/callcoach analyze samples/bereavement_cold.wav
+	$(BIN)/callcoach serve --recordings samples
 
 test: setup lint
 	$(BIN)/pytest -q
@@ -22,6 +23,7 @@ lint: $(VENV)/.installed typecheck-tree
 
 bench: setup
 	$(BIN)/python -m tests.bench.run
+	$(BIN)/python -m tests.bench.page_latency
 
 setup: debs $(VENV)/.installed model samples
 

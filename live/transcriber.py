@@ -52,7 +52,7 @@ class SpeakerTranscriber:
         if not text:
             return []
         start_s = words[0].start_s if words else self._last_final_end_s
-        end_s = words[-1].end_s if words else now_s
+        end_s = words[-1].end_s if words else round(now_s, 3)
         self._last_final_end_s = end_s
         return [Transcript(self.speaker, text, start_s, end_s, final=True, words=words)]
 
@@ -64,7 +64,7 @@ class SpeakerTranscriber:
         self._last_partial = text
         words = self._words(result.get("partial_result", []))
         start_s = words[0].start_s if words else self._last_final_end_s
-        return [Transcript(self.speaker, text, start_s, now_s, final=False, words=words)]
+        return [Transcript(self.speaker, text, start_s, round(now_s, 3), final=False, words=words)]
 
     def _words(self, items: list[dict[str, Any]]) -> tuple[Word, ...]:
         return tuple(

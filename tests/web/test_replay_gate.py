@@ -1,0 +1,54 @@
+"""The replay gate releases a recording's events as the player reaches them, never from the future."""
+
+from __future__ import annotations
+
+from callcoach.live.events import Alert, CallStarted, Event, Speech, Transcript
+from callcoach.web.replay import ReplayGate
+
+SILENCE = Alert("silence-1", 0, "silence", "coach", None, 16.0, None, 21.0, "Silence", "", "why", "try")
+EVENTS: list[Event] = [
+    CallStarted("c1", "file", "", ("agent", "customer")),
+    Speech("agent", 0.5),
+    Transcript("agent", "hello", 0.5, 2.0, True),
+    Speech("agent", 0.5, 2.0),
+    SILENCE,
+    Speech("agent", 21.5),
+]
+
+
+def released(gate: ReplayGate, now: float) -> list[int]:
+    return [seq for seq, _ in gate.release(EVENTS, now)]
+
+
+def test_nothing_beyond_the_player_plus_lead() -> None:
+    gate = ReplayGate(lead_s=1.0)
+    gate.report(0.0, playing=False, now=100.0)
+    assert released(gate, 100.0) == [1, 2]  # call start, and speech starting at 0.5
+    assert released(gate, 500.0) == []  # paused: the clock running does not move the player
+
+
+def test_playing_extrapolates_between_reports() -> None:
+    gate = ReplayGate(lead_s=1.0)
+    gate.report(0.0, playing=True, now=100.0)
+    assert released(gate, 100.0) == [1, 2]
+    assert released(gate, 101.0) == [3, 4]  # horizon 2.0
+    assert gate.wait_s(EVENTS, 101.0) == 19.0  # the silence alert (21.0) is due when horizon reaches it
+    assert released(gate, 119.9) == []
+    assert released(gate, 120.0) == [5]
+
+
+def test_seek_forward_releases_everything_before_the_point_and_back_releases_nothing() -> None:
+    gate = ReplayGate(lead_s=0.5)
+    gate.report(25.0, playing=False, now=0.0)
+    assert released(gate, 0.0) == [1, 2, 3, 4, 5, 6]
+    gate.report(1.0, playing=True, now=1.0)
+    assert released(gate, 2.0) == []
+
+
+def test_wait_is_none_when_paused_or_drained() -> None:
+    gate = ReplayGate()
+    gate.report(0.0, playing=False, now=0.0)
+    assert gate.wait_s(EVENTS, 0.0) is None
+    gate.report(100.0, playing=True, now=0.0)
+    gate.release(EVENTS, 0.0)
+    assert gate.wait_s(EVENTS, 0.0) is None
