@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 PROTOCOL_VERSION = 1
+T = typing.TypeVar("T")
 
 Speaker: TypeAlias = Literal["agent", "customer", "mixed"]
 Polarity: TypeAlias = Literal["coach", "praise"]
@@ -290,16 +291,16 @@ def from_json(data: Mapping[str, Any]) -> Event:
         raise EventDecodeError(f"unknown event type {kind!r}; expected one of: {known}")
     if cls is Frame:
         return _frame_from_json(data)
-    return typing.cast(Event, _build(cls, data, kind))
+    return from_fields(cls, data, kind)
 
 
-def _build(cls: type[Any], data: Mapping[str, Any], where: str) -> Any:
-    """Construct ``cls`` from JSON data, checking every field against its type hint."""
+def from_fields(cls: type[T], data: Mapping[str, Any], where: str) -> T:
+    """Construct the dataclass ``cls`` from JSON data, checking every field against its type hint."""
     if not isinstance(data, Mapping):
         raise EventDecodeError(f"{where} must be a JSON object")
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]  # every caller passes a dataclass
         if f.name not in data:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise EventDecodeError(f"{where} is missing the field {f.name!r}")
@@ -315,7 +316,7 @@ def _field_from_json(where: str, value: Any, hint: Any) -> Any:
         if not isinstance(value, list):
             raise EventDecodeError(f"{where} must be a list")
         if dataclasses.is_dataclass(item_hint):
-            return tuple(_build(item_hint, item, f"{where}[{i}]") for i, item in enumerate(value))  # type: ignore[arg-type]
+            return tuple(from_fields(item_hint, item, f"{where}[{i}]") for i, item in enumerate(value))  # type: ignore[arg-type]
         value = tuple(value)
     if not _conforms(value, hint):
         raise EventDecodeError(f"{where} must be {_describe(hint)}, got {value!r}")

@@ -1,0 +1,101 @@
+"""Where finished calls are kept: one SQLite file for calls and their events, a folder for recordings.
+
+A live call is written here when it ends (however it ends), and every stored call comes back as a replay
+with exactly the events it had live: the event log is stored as the wire JSON, one row per event, so a
+replay needs no second analysis. SQLite is used from one thread at a time (the caller runs these blocking
+methods in an executor); each save is one transaction, so a crash never leaves half a call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from callcoach.live.events import CallInfo, Event, from_fields, from_json, to_json
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    call_id     TEXT PRIMARY KEY,
+    info_json   TEXT NOT NULL,
+    recording   TEXT,
+    saved_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE TABLE IF NOT EXISTS events (
+    call_id     TEXT NOT NULL REFERENCES calls(call_id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,
+    event_json  TEXT NOT NULL,
+    PRIMARY KEY (call_id, seq)
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredCall:
+    info: CallInfo
+    events: tuple[Event, ...]
+    recording: Path | None
+
+
+class Storage:
+    """Open (creating if needed) the database at ``path``; recordings live in ``recordings_dir``."""
+
+    def __init__(self, path: Path, recordings_dir: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        recordings_dir.mkdir(parents=True, exist_ok=True)
+        self.recordings_dir = recordings_dir
+        # check_same_thread off: the executor may hand successive calls to different threads; the
+        # callers never use the connection from two threads at once.
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def recording_path(self, call_id: str) -> Path:
+        return self.recordings_dir / f"{call_id}.wav"
+
+    def save(self, info: CallInfo, events: Sequence[Event], recording: Path | None) -> None:
+        """Store one call and all its events, replacing an earlier save of the same call."""
+        rows = [(info.call_id, seq, json.dumps(to_json(e))) for seq, e in enumerate(events, start=1)]
+        with _transaction(self._db):
+            self._db.execute("DELETE FROM calls WHERE call_id = ?", (info.call_id,))
+            self._db.execute(
+                "INSERT INTO calls (call_id, info_json, recording) VALUES (?, ?, ?)",
+                (info.call_id, json.dumps(dataclasses.asdict(info)), str(recording) if recording else None),
+            )
+            self._db.executemany("INSERT INTO events (call_id, seq, event_json) VALUES (?, ?, ?)", rows)
+
+    def load_all(self) -> list[StoredCall]:
+        """Every stored call, oldest first."""
+        calls = self._db.execute("SELECT call_id, info_json, recording FROM calls ORDER BY saved_at, rowid")
+        return [
+            self._load(call_id, info_json, recording) for call_id, info_json, recording in calls.fetchall()
+        ]
+
+    def _load(self, call_id: str, info_json: str, recording: str | None) -> StoredCall:
+        rows = self._db.execute("SELECT event_json FROM events WHERE call_id = ? ORDER BY seq", (call_id,))
+        events = tuple(from_json(json.loads(text)) for (text,) in rows.fetchall())
+        return StoredCall(
+            from_fields(CallInfo, json.loads(info_json), "stored call"),
+            events,
+            Path(recording) if recording else None,
+        )
+
+
+class _transaction:
+    """BEGIN ... COMMIT, or ROLLBACK on error (the connection is in autocommit mode otherwise)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,48 @@
+"""Stored calls come back with exactly the events they had, in order; a save is all or nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Event, Transcript, Word
+from callcoach.live.storage import Storage
+
+INFO = CallInfo("c1", "Line 4", "twilio", "2026-11-25T10:00:00+00:00", 30.0, False, "ready", 1, 0, "/r/c1")
+EVENTS: list[Event] = [
+    CallStarted("c1", "twilio", "2026-11-25T10:00:00+00:00", ("agent", "customer")),
+    Transcript("customer", "my uncle passed away", 1.0, 2.5, True, (Word("my", 1.0, 1.2),)),
+    Alert("silence-1", 1, "silence", "coach", None, 3.0, 9.0, 9.0, "6.0 s of silence", "", "why", "try"),
+    CallEnded(30.0, "dropped"),
+]
+
+
+def test_round_trip_and_reopen(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "calls.sqlite3"
+    storage = Storage(db, tmp_path / "recordings")
+    storage.save(INFO, EVENTS, storage.recording_path("c1"))
+    storage.close()
+
+    again = Storage(db, tmp_path / "recordings")
+    [stored] = again.load_all()
+    assert stored.info == INFO
+    assert list(stored.events) == EVENTS
+    assert stored.recording == tmp_path / "recordings" / "c1.wav"
+
+
+def test_saving_again_replaces(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "rec")
+    storage.save(INFO, EVENTS, None)
+    storage.save(INFO, EVENTS[:2], None)
+    [stored] = storage.load_all()
+    assert len(stored.events) == 2
+
+
+def test_a_failed_save_leaves_the_earlier_one(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "rec")
+    storage.save(INFO, EVENTS, None)
+    with pytest.raises(AttributeError):
+        storage.save(INFO, [*EVENTS, object()], None)  # type: ignore[list-item]
+    [stored] = storage.load_all()
+    assert list(stored.events) == EVENTS
