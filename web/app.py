@@ -17,7 +17,7 @@ from callcoach.live.catalog import CallCatalog
 from callcoach.live.events import CallList
 from callcoach.live.settings import Settings
 from callcoach.web.coach import CoachConnection
-from callcoach.web.protocol import HEARTBEAT_S, MAX_MESSAGE_BYTES, outgoing
+from callcoach.web.protocol import HEARTBEAT_S, MAX_FRAME_BYTES, outgoing
 
 STATIC = Path(__file__).parent / "static"
 CATALOG: web.AppKey[CallCatalog] = web.AppKey("catalog", CallCatalog)
@@ -68,7 +68,7 @@ async def _recording(request: web.Request) -> web.FileResponse:
 
 
 async def _coach_socket(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE_BYTES)
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
     await CoachConnection(ws, request.app[CATALOG]).run()
     return ws

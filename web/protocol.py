@@ -24,7 +24,11 @@ from callcoach.live.events import (
 )
 
 # Nothing a page sends is more than a few hundred bytes; 64 KiB refuses abuse without refusing anyone.
+# A message over it gets a `too_large` error and the socket stays usable.
 MAX_MESSAGE_BYTES = 64 * 1024
+# The websocket's own frame limit: aiohttp closes the socket (1009) on a frame above it, with no `error`.
+# It sits well above MAX_MESSAGE_BYTES so that an oversized message is refused politely first.
+MAX_FRAME_BYTES = 1024 * 1024
 # Ping every 20 s; a page that does not answer within the next interval is closed (aiohttp's heartbeat).
 HEARTBEAT_S = 20.0
 
@@ -45,6 +49,12 @@ class ProtocolError(ValueError):
 
 def parse_client_message(text: str) -> ClientMessage:
     """Decode one text frame from a page, or raise :class:`ProtocolError` naming the problem."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_MESSAGE_BYTES:
+        raise ProtocolError(
+            "too_large",
+            f"the message is {size} bytes; a page's messages must be at most {MAX_MESSAGE_BYTES} bytes",
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -40,7 +40,7 @@ def test_a_timestamp_gap_is_filled_with_silence() -> None:
 def test_a_dead_leg_is_padded_and_the_call_keeps_stepping() -> None:
     live = LiveInput(("agent", "customer"), max_lag_s=0.3)
     steps = []
-    for i in range(50):
+    for _ in range(50):
         steps += live.push("customer", tone(0.02, 8000), 8000)
     assert len(steps) >= 6  # 1 s of customer audio, the agent never heard from
     assert not any(s[0].pcm.any() for s in steps)

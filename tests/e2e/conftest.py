@@ -1,0 +1,198 @@
+"""Browser tests' fixtures: the real server (real Vosk model) in a subprocess, chromium via Playwright.
+
+The helpers here are plain functions too, so that the page latency benchmark (tests/bench/page_latency.py)
+starts the server and the browser exactly as the tests do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless chromium that plays audio with no user gesture (currentTime advances) and stays off the network.
+BROWSER_ARGS = [
+    "--autoplay-policy=no-user-gesture-required",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+@contextlib.contextmanager
+def running_server(
+    callcoach: Path, recordings: Path, model_dir: Path, *, timeout_s: float = 60
+) -> Iterator[str]:
+    """``callcoach serve`` on a free loopback port, as a user runs it; yields its base URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCOACH_")}
+    argv = [
+        str(callcoach),
+        "serve",
+        "--port",
+        str(port),
+        "--recordings",
+        str(recordings),
+        "--model",
+        str(model_dir),
+    ]
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"callcoach serve exited with {proc.returncode}:\n{log.read()}")
+                try:
+                    get_json(f"{base}/api/calls")
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"callcoach serve did not answer on {base} in {timeout_s} s"
+                        ) from None
+                    time.sleep(0.2)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def wait_until_analysed(base: str, *, timeout_s: float = 180) -> list[dict[str, Any]]:
+    """The call list once no call is still being analysed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        calls: list[dict[str, Any]] = get_json(f"{base}/api/calls")["calls"]
+        if calls and all(c["status"] != "analysing" for c in calls):
+            return calls
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"calls still analysing after {timeout_s} s: {calls}")
+        time.sleep(0.3)
+
+
+def call_log(base: str, call_id: str) -> list[dict[str, Any]]:
+    """Every event of an analysed call, read as a page whose player sits past the end."""
+    from websockets.sync.client import connect
+
+    url = base.replace("http://", "ws://") + "/ws"
+    events: list[dict[str, Any]] = []
+    with connect(url, open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "subscribe", "call_id": call_id, "after_seq": 0}))
+        ws.send(json.dumps({"type": "playback", "call_id": call_id, "position_s": 1e6, "playing": False}))
+        while True:
+            data = json.loads(ws.recv(timeout=10))
+            if data.get("call") == call_id and "seq" in data:
+                events.append(data)
+                if data["type"] == "call_ended":
+                    return events
+
+
+def latest_alerts(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each alert id's first and last revisions: ``{id: {"first": ..., "last": ...}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event["type"] == "alert":
+            entry = out.setdefault(event["id"], {"first": event})
+            entry["last"] = event
+    return out
+
+
+def launch_browser(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=BROWSER_ARGS)
+
+
+# --- fixtures ---
+
+
+@pytest.fixture(scope="session")
+def server(callcoach: Path, samples: Path, model_dir: Path) -> Iterator[str]:
+    """The real server on the sample calls; its base URL."""
+    with running_server(callcoach, samples, model_dir) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def calls(server: str) -> dict[str, dict[str, Any]]:
+    """The call list once every sample is analysed, by call id."""
+    return {c["call_id"]: c for c in wait_until_analysed(server)}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium for one test module: Playwright's sync API holds an event loop in this thread while it
+    runs, which must be gone before any asyncio test (tests/web) starts one of its own."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where screenshots go (gitignored); look at them."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def _new_page(browser: Any, viewport: dict[str, int], **options: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=viewport, **options)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.js_errors = errors
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, f"the page logged errors: {errors}"
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh desktop page (1280×800); the test fails if the page throws or logs an error."""
+    yield from _new_page(browser, DESKTOP)
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A fresh phone-sized page (390×844, touch, 2× pixels)."""
+    yield from _new_page(browser, PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
