@@ -1,9 +1,11 @@
-"""The calls a coach can open: recordings found in a folder, each run once through the same pipeline.
+"""The calls a coach can open: live calls, stored calls, and recordings found in a folder.
 
-Every recording gets a :class:`CallRecord` whose event log is filled by a :class:`CallSession` fed from a
-:class:`FileSource` (unpaced): a replay is a reader of that log, gated by the coach's player. Analysis runs
-in the background, one recording after another, and a recording a coach opens first jumps the queue.
-Listeners are told when the list changes (a call finished analysing, a live call started).
+Every call has a :class:`CallRecord` whose event log a :class:`CallSession` fills: from a
+:class:`LiveCall` while it happens, or from a :class:`FileSource` (unpaced) for a recording; a replay is a
+reader of that log, gated by the coach's player. Recordings are analysed in the background, one after
+another, and one a coach opens first jumps the queue. A live call is stored when it ends, however it ends,
+and stays in the list as a replay; stored calls come back from storage at start-up.
+Listeners are told when the list changes.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from typing import Any
 
 from callcoach.audio.errors import AudioError
 from callcoach.live.eventlog import EventLog, latest_alerts
-from callcoach.live.events import CallEnded, CallInfo, Error
+from callcoach.live.events import CallEnded, CallInfo, CallStarted, Error
+from callcoach.live.live_call import LiveCall
 from callcoach.live.session import CallSession
 from callcoach.live.settings import Settings
 from callcoach.live.sources import FileSource
+from callcoach.live.storage import Storage
 
 log = logging.getLogger(__name__)
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -34,13 +38,17 @@ class CallRecord:
     log: EventLog
     path: Path | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    live: LiveCall | None = field(default=None, repr=False)
 
 
 class CallCatalog:
-    def __init__(self, settings: Settings, model: Any, executor: Executor) -> None:
+    def __init__(
+        self, settings: Settings, model: Any, executor: Executor, storage: Storage | None = None
+    ) -> None:
         self._settings = settings
         self._model = model
         self._executor = executor
+        self._storage = storage
         self._records: dict[str, CallRecord] = {}
         self._listeners: set[Callable[[], None]] = set()
 
@@ -83,6 +91,57 @@ class CallCatalog:
         )
         self._records[call_id] = CallRecord(info, EventLog(call_id), path)
 
+    def load_stored(self) -> None:
+        """Every call kept in storage, as a replay with the events it had."""
+        if self._storage is None:
+            return
+        for stored in self._storage.load_all():
+            call_log = EventLog(stored.info.call_id)
+            for event in stored.events:
+                call_log.append(event)
+            call_log.close()
+            self._records[stored.info.call_id] = CallRecord(stored.info, call_log, stored.recording)
+        self._changed()
+
+    def start_live(self, started: CallStarted) -> LiveCall:
+        """A live call begins: list it, run its session as its audio arrives, store it when it ends."""
+        call_id = _unique(_slug(started.call_id), self._records)
+        started = replace(started, call_id=call_id)
+        recording = self._storage.recording_path(call_id) if self._storage else None
+        live = LiveCall(started, self._settings, recording)
+        info = CallInfo(
+            call_id,
+            started.title or call_id,
+            started.source,
+            started.started_at,
+            None,
+            live=True,
+            status="live",
+            agent=started.agent,
+            customer=started.customer,
+        )
+        record = CallRecord(info, EventLog(call_id), live=live)
+        self._records[call_id] = record
+        record.task = asyncio.create_task(self._run_live(record, live), name=f"live {call_id}")
+        self._changed()
+        return live
+
+    async def _run_live(self, record: CallRecord, live: LiveCall) -> None:
+        session = CallSession(
+            live.started, model=self._model, settings=self._settings, executor=self._executor, log=record.log
+        )
+        ended = await session.run(live.frames())
+        record.live = None
+        record.path = live.recording if live.recording and live.recording.exists() else None
+        self._finished(
+            record, ended, live=False, audio_url=f"/recordings/{record.info.call_id}" if record.path else None
+        )
+        if self._storage is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(
+                None, self._storage.save, record.info, list(record.log.events), record.path
+            )
+
     async def analyse_all(self) -> None:
         """Analyse every registered recording that has not been, one at a time."""
         for record in list(self._records.values()):
@@ -112,12 +171,14 @@ class CallCatalog:
         ended = await session.run(source.frames())
         self._finished(record, ended)
 
-    def _finished(self, record: CallRecord, ended: CallEnded) -> None:
+    def _finished(self, record: CallRecord, ended: CallEnded, **changes: Any) -> None:
         alerts = latest_alerts(record.log.events)
         faults = [e.message for e in record.log.events if isinstance(e, Error) and e.fatal]
         self._update(
             record,
-            status="ready" if ended.reason == "completed" else "error",
+            **changes,
+            # A dropped call is still a good replay of everything up to the drop.
+            status="error" if ended.reason == "error" else "ready",
             duration_s=ended.end_s,
             coach_alerts=sum(a.polarity == "coach" for a in alerts),
             praise_alerts=sum(a.polarity == "praise" for a in alerts),

@@ -97,6 +97,8 @@ class CallStarted:
     speakers: tuple[Speaker, ...]
     title: str = ""
     duration_s: float | None = None  # known up front for recordings, None for live calls
+    agent: str = ""  # the agent's name, when the platform says
+    customer: str = ""  # the customer's number, masked to its last digits
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,8 @@ class CallInfo:
     praise_alerts: int = 0
     audio_url: str | None = None
     error: str | None = None  # why the call could not be analysed, when status is "error"
+    agent: str = ""
+    customer: str = ""  # masked
 
 
 @dataclass(frozen=True)

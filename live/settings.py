@@ -18,6 +18,13 @@ from callcoach.detectors.config import DetectorConfig
 from callcoach.live.model import default_model_dir
 
 
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/callcoach`` (default ``~/.local/share/callcoach``), per the XDG spec."""
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "callcoach"
+
+
 class SettingsError(ValueError):
     """A setting with a value that cannot work; the message names the setting and what it accepts."""
 
@@ -37,6 +44,15 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     recordings_dir: Path = Path("samples")
+    # Live calls and their recordings are kept here (SQLite file + recordings/).
+    data_dir: Path = field(default_factory=default_data_dir)
+    # The shared secret ingest endpoints require; empty means one is made up at start and printed.
+    ingest_token: str = ""
+    twilio_agent_track: str = "outbound"
+    audiofork_agent_side: str = "callee"
+    audiosocket_port: int = 9092
+    audiosocket_agent_port: int = 9093
+    audiosocket_allow: tuple[str, ...] = ("127.0.0.1", "::1")
 
 
 # name of the Settings field -> (environment variable, parser from string)
@@ -51,6 +67,16 @@ _ENV: dict[str, tuple[str, Any]] = {
     "host": ("CALLCOACH_HOST", str),
     "port": ("CALLCOACH_PORT", int),
     "recordings_dir": ("CALLCOACH_RECORDINGS", Path),
+    "data_dir": ("CALLCOACH_DATA", Path),
+    "ingest_token": ("CALLCOACH_INGEST_TOKEN", str),
+    "twilio_agent_track": ("CALLCOACH_TWILIO_AGENT_TRACK", str),
+    "audiofork_agent_side": ("CALLCOACH_AUDIOFORK_AGENT_SIDE", str),
+    "audiosocket_port": ("CALLCOACH_AUDIOSOCKET_PORT", int),
+    "audiosocket_agent_port": ("CALLCOACH_AUDIOSOCKET_AGENT_PORT", int),
+    "audiosocket_allow": (
+        "CALLCOACH_AUDIOSOCKET_ALLOW",
+        lambda raw: tuple(a.strip() for a in raw.split(",") if a.strip()),
+    ),
 }
 
 
@@ -78,6 +104,26 @@ def add_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
             "--recordings",
             {"type": Path, "metavar": "DIR", "help": "folder of recorded calls (default samples)"},
         ),
+        "data_dir": (
+            "--data",
+            {
+                "type": Path,
+                "metavar": "DIR",
+                "help": "where live calls are stored (default ~/.local/share/callcoach)",
+            },
+        ),
+        "ingest_token": (
+            "--ingest-token",
+            {"metavar": "TOKEN", "help": "shared secret for the ingest endpoints"},
+        ),
+        "audiosocket_port": (
+            "--audiosocket-port",
+            {"type": int, "help": "AudioSocket port, customer leg (9092)"},
+        ),
+        "audiosocket_agent_port": (
+            "--audiosocket-agent-port",
+            {"type": int, "help": "AudioSocket port, agent leg (9093)"},
+        ),
     }
     for name in names:
         flag, kwargs = flags[name]
@@ -102,17 +148,28 @@ def from_sources(args: argparse.Namespace | None = None, env: Mapping[str, str] 
     return settings
 
 
+_KINDS: dict[Any, str] = {float: "a number", int: "a whole number"}
+
+
 def _parse(var: str, raw: str, parse: Any) -> Any:
     try:
         return parse(raw)
     except ValueError as exc:
-        raise SettingsError(f"{var}={raw!r} is not valid: {exc}") from exc
+        kind = _KINDS.get(parse, "a valid value")
+        raise SettingsError(f"{var}={raw!r} is not {kind}: set it to {kind} or unset it") from exc
 
 
 def _validate(settings: Settings) -> None:
     if not 0.01 <= settings.frame_s <= 1.0:
         raise SettingsError(f"frame length {settings.frame_s} s is out of range: use 0.01 to 1.0 s")
     if settings.detectors.silence_threshold_s <= 0:
-        raise SettingsError("the silence threshold must be a positive number of seconds")
+        raise SettingsError(
+            f"the silence threshold {settings.detectors.silence_threshold_s} s is not positive: "
+            "give --silence-s (or CALLCOACH_SILENCE_S) a number of seconds above 0, e.g. 5"
+        )
+    if settings.twilio_agent_track not in ("inbound", "outbound"):
+        raise SettingsError("CALLCOACH_TWILIO_AGENT_TRACK must be inbound or outbound")
+    if settings.audiofork_agent_side not in ("caller", "callee"):
+        raise SettingsError("CALLCOACH_AUDIOFORK_AGENT_SIDE must be caller or callee")
     if settings.queue_frames < 1 or settings.decode_threads < 1:
         raise SettingsError("queue and thread counts must be at least 1")

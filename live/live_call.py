@@ -1,0 +1,102 @@
+"""One live call, between an ingest adapter and its :class:`CallSession`: a bounded queue and a recorder.
+
+The adapter (Twilio, audio fork, AudioSocket, sound card) pushes each speaker's chunks as they arrive;
+:class:`LiveInput` turns them into steps, which wait in a bounded queue for the session. A network adapter
+awaits :meth:`LiveCall.push`, so a pipeline that falls behind slows the reading of that socket (TCP
+back-pressure), never the server; a capture callback, which must not block, uses :meth:`push_nowait`,
+which drops the oldest step and counts it. Every step the session takes is written to the call's
+recording first, so a call that drops keeps everything up to the drop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from callcoach.audio.framing import Step
+from callcoach.audio.live_input import PIPELINE_RATE, LiveInput
+from callcoach.live.events import CallStarted, Speaker
+from callcoach.live.recording import RecordingWriter
+from callcoach.live.session import SourceDropped
+from callcoach.live.settings import Settings
+
+
+@dataclass(frozen=True)
+class _End:
+    reason: Literal["completed", "dropped"]
+    detail: str = ""
+
+
+class LiveCall:
+    def __init__(self, started: CallStarted, settings: Settings, recording: Path | None) -> None:
+        self.started = started
+        self.recording = recording
+        self._input = LiveInput(started.speakers, frame_samples=round(settings.frame_s * PIPELINE_RATE))
+        self._queue: asyncio.Queue[Step | _End] = asyncio.Queue(settings.queue_frames)
+        self._listeners: set[Callable[[Step], None]] = set()
+        self._ended = False
+        self.dropped_steps = 0
+
+    async def push(
+        self, speaker: Speaker, pcm: npt.NDArray[np.int16], sample_rate: int, at_s: float | None = None
+    ) -> None:
+        """Add a speaker's chunk; waits while the queue is full (the caller stops reading its socket)."""
+        if self._ended:
+            return
+        for step in self._input.push(speaker, pcm, sample_rate, at_s):
+            await self._queue.put(step)
+
+    def push_nowait(
+        self, speaker: Speaker, pcm: npt.NDArray[np.int16], sample_rate: int, at_s: float | None = None
+    ) -> None:
+        """Add a chunk without waiting: a full queue loses its oldest step (counted in ``dropped_steps``)."""
+        if self._ended:
+            return
+        for step in self._input.push(speaker, pcm, sample_rate, at_s):
+            if self._queue.full():
+                self._queue.get_nowait()
+                self.dropped_steps += 1
+            self._queue.put_nowait(step)
+
+    async def end(self, reason: Literal["completed", "dropped"], detail: str = "") -> None:
+        """The source is done: what it sent is still processed, then the session ends with ``reason``."""
+        if self._ended:
+            return
+        self._ended = True
+        for step in self._input.flush():
+            await self._queue.put(step)
+        await self._queue.put(_End(reason, detail))
+
+    def listen_audio(self, callback: Callable[[Step], None]) -> Callable[[], None]:
+        """Hear the call: ``callback`` (cheap, non-blocking) gets every step; returns the function to stop."""
+        self._listeners.add(callback)
+        return lambda: self._listeners.discard(callback)
+
+    async def frames(self) -> AsyncIterator[Step]:
+        """The steps, for the session; each one recorded and offered to listeners as it passes."""
+        loop = asyncio.get_running_loop()
+        writer = None
+        if self.recording is not None:
+            writer = await loop.run_in_executor(
+                None, RecordingWriter, self.recording, len(self.started.speakers)
+            )
+        try:
+            while not isinstance(item := await self._queue.get(), _End):
+                if writer is not None:
+                    await loop.run_in_executor(None, writer.write, item)
+                for callback in list(self._listeners):
+                    callback(item)
+                yield item
+            if item.reason == "dropped":
+                raise SourceDropped(item.detail or "the platform's connection closed before the call ended")
+        finally:
+            if writer is not None:
+                with contextlib.suppress(OSError):
+                    await loop.run_in_executor(None, writer.close)
