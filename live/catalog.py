@@ -142,6 +142,14 @@ class CallCatalog:
                 None, self._storage.save, record.info, list(record.log.events), record.path
             )
 
+    async def end_live_calls(self, detail: str) -> None:
+        """Shutting down: end every live call as dropped, and wait until each is stored."""
+        running = [r for r in self._records.values() if r.live is not None]
+        for record in running:
+            assert record.live is not None
+            await record.live.end("dropped", detail)
+        await asyncio.gather(*(r.task for r in running if r.task is not None), return_exceptions=True)
+
     async def analyse_all(self) -> None:
         """Analyse every registered recording that has not been, one at a time."""
         for record in list(self._records.values()):

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from callcoach.audio.errors import AudioError
 from callcoach.live import settings as settings_mod
+from callcoach.live.errors import UserError
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import Error
 from callcoach.live.model import ModelError, fetch_model, load_model
@@ -32,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: Callable[[argparse.Namespace, Settings], int] = args.command
     try:
         return command(args, settings_mod.from_sources(args))
-    except (AudioError, ModelError, SettingsError) as exc:
+    except (AudioError, ModelError, SettingsError, UserError) as exc:
         _fail(str(getattr(exc, "message", exc)))
     except KeyboardInterrupt:
         return 130
@@ -55,18 +56,41 @@ def _parser() -> argparse.ArgumentParser:
     )
     analyze.set_defaults(command=_analyze)
 
-    serve = sub.add_parser("serve", help="serve the coach's listening page and websocket")
-    settings_mod.add_arguments(
-        serve,
+    server_settings = (
         "host",
         "port",
         "recordings_dir",
+        "data_dir",
         "model_dir",
         "agent_channel",
         "customer_channel",
         "silence_threshold_s",
+        "ingest_token",
+        "audiosocket_port",
+        "audiosocket_agent_port",
     )
-    serve.set_defaults(command=_serve)
+    serve = sub.add_parser("serve", help="serve the coach's page, the websocket and the live-call ingest")
+    settings_mod.add_arguments(serve, *server_settings)
+    serve.set_defaults(command=lambda _a, s: _web().serve(s))
+
+    listen = sub.add_parser("listen", help="serve, with a sound card's input as a live call")
+    listen.add_argument("--device", help="input device (number or name; default: the system's)")
+    settings_mod.add_arguments(listen, *server_settings)
+    listen.set_defaults(command=lambda a, s: _web().listen(s, _device(a.device)))
+
+    sim = sub.add_parser("simulate-call", help="stream a recording to callcoach as a phone platform would")
+    sim.add_argument("file", type=Path, help="the recording to play as a call")
+    target = sim.add_mutually_exclusive_group(required=True)
+    target.add_argument("--twilio", metavar="URL", help="Twilio Media Streams: ws://host:port/ingest/twilio")
+    target.add_argument("--audiofork", metavar="URL", help="audio fork: ws://host:port/ingest/audiofork")
+    target.add_argument(
+        "--audiosocket", metavar="HOST:PORT", help="AudioSocket: customer leg (agent: PORT+1)"
+    )
+    sim.add_argument("--agent-port", type=int, help="AudioSocket port of the agent's leg (default PORT+1)")
+    sim.add_argument("--speed", type=float, default=1.0, help="times real time (default 1.0)")
+    sim.add_argument("--drop-after", type=float, metavar="S", help="break the connection after S s of audio")
+    settings_mod.add_arguments(sim, "agent_channel", "customer_channel", "ingest_token")
+    sim.set_defaults(command=_simulate)
 
     model = sub.add_parser("model", help="the Vosk speech model")
     model_sub = model.add_subparsers(required=True, metavar="ACTION")
@@ -81,23 +105,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(_args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
+def _web() -> Any:
+    """The server-side commands, imported only when one runs (the CLI's other commands need no web)."""
+    from callcoach.web import commands
 
-    from callcoach.web.app import create_app
+    return commands
 
-    model = load_model(settings.model_dir)
-    url = f"http://{settings.host}:{settings.port}/"
-    recordings = settings.recordings_dir.resolve()
-    web.run_app(
-        create_app(settings, model),
-        host=settings.host,
-        port=settings.port,
-        print=lambda _msg: print(
-            f"callcoach: serving {recordings} — open {url} in a browser (Ctrl-C stops)", flush=True
-        ),
-    )
-    return 0
+
+def _device(raw: str | None) -> str | int | None:
+    return int(raw) if raw is not None and raw.isdigit() else raw
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    targets = {k: getattr(args, k) for k in ("twilio", "audiofork", "audiosocket") if getattr(args, k)}
+    if args.agent_port:
+        targets["agent_port"] = str(args.agent_port)
+    if args.speed <= 0:
+        raise SettingsError("--speed must be above 0, e.g. 1 for real time or 4 for four times faster")
+    result: int = _web().simulate_call(settings, args.file, targets, args.speed, args.drop_after)
+    return result
 
 
 def _model_fetch(_args: argparse.Namespace, settings: Settings) -> int:

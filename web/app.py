@@ -1,5 +1,6 @@
 """The aiohttp application: the page and its assets, the recordings (with range requests), the call list,
-and the coach websocket. Everything is served from here, so the page works with no network beyond this.
+the coach websocket, and the ingest endpoints for live calls (websockets here, AudioSocket on its own TCP
+ports). Everything is served from here, so the page works with no network beyond this server.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from aiohttp import web
 from callcoach.live.catalog import CallCatalog
 from callcoach.live.events import CallList
 from callcoach.live.settings import Settings
+from callcoach.live.storage import Storage
 from callcoach.web.coach import CoachConnection
+from callcoach.web.ingest_routes import audiofork_socket, start_audiosocket, twilio_socket
 from callcoach.web.protocol import HEARTBEAT_S, MAX_FRAME_BYTES, outgoing
 
 STATIC = Path(__file__).parent / "static"
@@ -31,21 +34,30 @@ def create_app(settings: Settings, model: Any) -> web.Application:
     app.router.add_get("/api/calls", _calls)
     app.router.add_get("/recordings/{call_id}", _recording)
     app.router.add_get("/ws", _coach_socket)
+    app.router.add_get("/ingest/twilio", lambda r: twilio_socket(r, r.app[CATALOG], settings))
+    app.router.add_get("/ingest/audiofork", lambda r: audiofork_socket(r, r.app[CATALOG], settings))
     app.router.add_static("/static/", STATIC, append_version=True)
     return app
 
 
 def _catalog_ctx(settings: Settings, model: Any) -> Any:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
+        storage = Storage(settings.data_dir / "calls.sqlite3", settings.data_dir / "recordings")
         with ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vosk") as executor:
-            catalog = CallCatalog(settings, model, executor)
+            catalog = CallCatalog(settings, model, executor, storage)
+            catalog.load_stored()
             catalog.scan()
             app[CATALOG] = catalog
+            audiosockets = await start_audiosocket(catalog, settings)
             analysis = asyncio.create_task(catalog.analyse_all())
             yield
+            for server in audiosockets:
+                server.close()
             analysis.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await analysis
+            await catalog.end_live_calls("the server stopped")
+        storage.close()
 
     return ctx
 

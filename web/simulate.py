@@ -1,0 +1,121 @@
+"""A realistic caller: stream a recording to callcoach in a phone platform's own wire format.
+
+``callcoach simulate-call FILE --twilio URL`` (or ``--audiofork URL``, ``--audiosocket HOST:PORT``) sends
+the recording as that platform would: Twilio's JSON media messages with 20 ms of 8 kHz mu-law per leg,
+the audio fork's metadata then 20 ms binary frames of 16 kHz stereo, or two AudioSocket connections (the
+customer's leg on PORT, the agent's on the next port) with 20 ms signed-linear frames. It is paced by the
+audio clock (``speed`` times real time) and ends with the platform's hang-up, or, with ``drop_after_s``,
+breaks the connection mid-call as a failing network would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import numpy as np
+import numpy.typing as npt
+
+from callcoach.audio.channels import channel_map, select
+from callcoach.audio.decode import probe, read_blocks
+from callcoach.audio.g711 import mulaw_encode
+from callcoach.audio.resample import StreamResampler
+from callcoach.live.settings import Settings
+from callcoach.web.ingest.audiofork import AudioForkEncoder
+from callcoach.web.ingest.audiosocket import AudioSocketEncoder
+from callcoach.web.ingest.twilio import TwilioEncoder
+
+CHUNK_S = 0.02  # every platform here packetises audio in 20 ms
+DEMO_PARAMETERS = {"agent": "Sam Patel", "customer": "+44 7700 900123"}
+
+
+def load_legs(
+    path: Path, settings: Settings, rate: int
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]:
+    """The recording's (agent, customer) audio at ``rate``; a mono file gives the customer silence."""
+    info = probe(path)
+    cmap = channel_map(info.channels, settings.agent_channel, settings.customer_channel)
+    blocks = [select(b, cmap) for b in read_blocks(path, 65536)]
+    audio = np.concatenate(blocks) if blocks else np.zeros((0, len(cmap.speakers)), np.int16)
+    resampler = StreamResampler(info.sample_rate, rate, audio.shape[1])
+    audio = np.concatenate([resampler.process(audio), resampler.flush()])
+    if audio.shape[1] == 1:
+        return audio[:, 0], np.zeros(len(audio), np.int16)
+    return audio[:, 0].copy(), audio[:, 1].copy()
+
+
+async def _paced(n_chunks: int, speed: float, drop_after_s: float | None) -> AsyncIterator[int]:
+    """Chunk indices released by the audio clock; stops early at ``drop_after_s`` of audio."""
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    for i in range(n_chunks):
+        if drop_after_s is not None and i * CHUNK_S >= drop_after_s:
+            return
+        delay = t0 + i * CHUNK_S / speed - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        yield i
+
+
+async def twilio(path: Path, settings: Settings, url: str, speed: float, drop_after_s: float | None) -> None:
+    agent, customer = load_legs(path, settings, 8000)
+    enc = TwilioEncoder("MZ" + uuid.uuid4().hex, "CA" + uuid.uuid4().hex, DEMO_PARAMETERS)
+    legs = {"inbound": mulaw_encode(customer).tobytes(), "outbound": mulaw_encode(agent).tobytes()}
+    if settings.twilio_agent_track == "inbound":
+        legs = {"inbound": legs["outbound"], "outbound": legs["inbound"]}
+    step = round(8000 * CHUNK_S)
+    async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+        await ws.send_str(enc.connected())
+        await ws.send_str(enc.start(("inbound", "outbound")))
+        async for i in _paced(-(-len(agent) // step), speed, drop_after_s):
+            for track, audio in legs.items():
+                await ws.send_str(enc.media(track, audio[i * step : (i + 1) * step]))
+        if drop_after_s is None:
+            await ws.send_str(enc.stop())
+
+
+async def audiofork(
+    path: Path, settings: Settings, url: str, speed: float, drop_after_s: float | None
+) -> None:
+    agent, customer = load_legs(path, settings, 16000)
+    # The fork's stereo is caller left, callee right; which of them is the agent is a setting.
+    pair = (customer, agent) if settings.audiofork_agent_side == "callee" else (agent, customer)
+    stereo = np.column_stack(pair)
+    enc = AudioForkEncoder({"callId": str(uuid.uuid4()), **DEMO_PARAMETERS}, 16000, 2)
+    step = round(16000 * CHUNK_S)
+    async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+        await ws.send_str(enc.metadata_text())
+        async for i in _paced(-(-len(stereo) // step), speed, drop_after_s):
+            await ws.send_bytes(enc.audio(stereo[i * step : (i + 1) * step]))
+
+
+async def audiosocket(
+    path: Path,
+    settings: Settings,
+    host: str,
+    port: int,
+    agent_port: int,
+    speed: float,
+    drop_after_s: float | None,
+) -> None:
+    agent, customer = load_legs(path, settings, 8000)
+    enc, call = AudioSocketEncoder(), uuid.uuid4()
+    legs = [await asyncio.open_connection(host, p) for p in (port, agent_port)]
+    for _reader, writer in legs:
+        writer.write(enc.uuid(call))
+    step = round(8000 * CHUNK_S)
+    async for i in _paced(-(-len(agent) // step), speed, drop_after_s):
+        for (_reader, writer), audio in zip(legs, (customer, agent), strict=True):
+            writer.write(enc.audio(audio[i * step : (i + 1) * step]))
+            await writer.drain()
+    for _reader, writer in legs:
+        if drop_after_s is not None:
+            writer.transport.abort()  # a reset, as a failing network gives: not a hang-up
+            continue
+        writer.write(enc.hangup())
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
