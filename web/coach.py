@@ -2,8 +2,9 @@
 
 A connection reads the page's messages (parsed by :mod:`web.protocol`), follows each subscribed call's log
 from its own cursor (a replay through a :class:`ReplayGate`, a live call as it happens), and writes through
-a bounded queue. A slow page only slows its own followers: the logs never wait for anyone. A bad message
-gets an ``error`` back and the socket stays open.
+a bounded queue. A slow page only slows its own followers: the logs never wait for anyone. A live call's
+audio goes to the page as ``frame`` messages when the queue has room and is skipped when it has not. A
+bad message gets an ``error`` back and the socket stays open.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
+from callcoach.audio.framing import Step
 from callcoach.live.catalog import CallCatalog, CallRecord
 from callcoach.live.events import CallList, Error, Playback, Subscribe, Subscribed, Unsubscribe
 from callcoach.web.protocol import ClientMessage, ProtocolError, outgoing, parse_client_message
@@ -29,6 +32,8 @@ class CoachConnection:
         self._catalog = catalog
         self._out: asyncio.Queue[str] = asyncio.Queue(SEND_QUEUE)
         self._followers: dict[str, asyncio.Task[None]] = {}
+        self._hearing: dict[str, Callable[[], None]] = {}  # live calls whose audio this page gets
+        self.audio_dropped = 0
         self._gates: dict[str, tuple[ReplayGate, asyncio.Event]] = {}
         self._calls_dirty = asyncio.Event()
 
@@ -41,6 +46,8 @@ class CoachConnection:
             await self._read()
         finally:
             stop_listening()
+            for stop_hearing in self._hearing.values():
+                stop_hearing()
             for task in [writer, lister, *self._followers.values()]:
                 task.cancel()
             for task in [writer, lister, *self._followers.values()]:
@@ -80,6 +87,8 @@ class CoachConnection:
         await self._out.put(outgoing(Subscribed(message.call_id, live, record.info.duration_s)))
         if live:
             follower = self._follow_live(record, message.after_seq)
+            if record.live is not None:
+                self._hearing[message.call_id] = record.live.listen_audio(self._audio_sender(message.call_id))
         else:
             self._catalog.ensure_analysed(message.call_id)
             gate, wake = ReplayGate(), asyncio.Event()
@@ -89,6 +98,9 @@ class CoachConnection:
         self._followers[message.call_id] = asyncio.create_task(follower)
 
     def _unsubscribe(self, call_id: str) -> None:
+        stop_hearing = self._hearing.pop(call_id, None)
+        if stop_hearing is not None:
+            stop_hearing()
         task = self._followers.pop(call_id, None)
         if task is not None:
             task.cancel()
@@ -125,6 +137,19 @@ class CoachConnection:
     async def _follow_live(self, record: CallRecord, after_seq: int) -> None:
         async for seq, event in record.log.follow(after_seq):
             await self._out.put(outgoing(event, seq=seq, call_id=record.log.call_id))
+
+    def _audio_sender(self, call_id: str) -> Callable[[Step], None]:
+        """A live call's audio for this page: sent when there is room, else dropped (live audio that
+        arrives late is worse than a gap; events are never dropped)."""
+
+        def send(step: Step) -> None:
+            for frame in step:
+                if self._out.full():
+                    self.audio_dropped += 1
+                    continue
+                self._out.put_nowait(outgoing(frame, call_id=call_id))
+
+        return send
 
     async def _push_calls(self) -> None:
         while True:
