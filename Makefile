@@ -8,9 +8,14 @@ SAMPLES := samples/bereavement_cold.wav samples/bereavement_warm.wav samples/pla
 
 .PHONY: demo test lint bench setup debs model samples clean
 
+# The sample recordings, plus one of them streamed in as a live Twilio call a few seconds after start.
+DEMO_ENV := CALLCOACH_INGEST_TOKEN=demo CALLCOACH_DATA=build/demo-data CALLCOACH_RECORDINGS=samples
 demo: setup
 	$(BIN)/callcoach analyze samples/bereavement_cold.wav
-	$(BIN)/callcoach serve --recordings samples
+	@rm -rf build/demo-data
+	@(sleep 10; $(DEMO_ENV) $(BIN)/callcoach simulate-call samples/bereavement_cold.wav \
+	    --twilio ws://127.0.0.1:8080/ingest/twilio >/dev/null 2>&1 &) ; \
+	$(DEMO_ENV) $(BIN)/callcoach serve
 
 test: setup lint
 	$(BIN)/pytest -q
