@@ -1,0 +1,80 @@
+"""Accounts: Argon2 passwords, one-time invites, expiring sessions, team visibility."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from callcoach.live.accounts import AccountError, Accounts
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def accounts(tmp_path: Path, clock: Clock) -> Accounts:
+    return Accounts(tmp_path / "accounts.sqlite3", clock=clock)
+
+
+def test_password_login_and_hash_is_not_the_password(accounts: Accounts, tmp_path: Path) -> None:
+    accounts.add_user("ana", "lead", ["north"], display_name="Ana", password="correct horse")
+    user = accounts.authenticate("ana", "correct horse")
+    assert user is not None and (user.role, user.teams, user.display_name) == ("lead", ("north",), "Ana")
+    assert accounts.authenticate("ana", "wrong") is None
+    assert accounts.authenticate("nobody", "x") is None
+    assert b"correct horse" not in (tmp_path / "accounts.sqlite3").read_bytes()
+
+
+def test_invite_is_one_time(accounts: Accounts) -> None:
+    accounts.add_user("bo", "coach", ["north"])
+    assert accounts.authenticate("bo", "anything") is None  # no password until the invite is used
+    token = accounts.invite("bo")
+    assert accounts.redeem_invite(token, "a good password").username == "bo"
+    assert accounts.authenticate("bo", "a good password") is not None
+    with pytest.raises(AccountError, match="used or expired"):
+        accounts.redeem_invite(token, "another password")
+
+
+def test_sessions_expire_and_end(accounts: Accounts, clock: Clock) -> None:
+    user = accounts.add_user("cy", "coach", ["south"], password="password1")
+    token = accounts.start_session(user)
+    assert accounts.session_user(token) == user
+    assert accounts.session_user(token + "x") is None
+    clock.now += 13 * 3600
+    assert accounts.session_user(token) is None
+    token = accounts.start_session(user)
+    accounts.end_session(token)
+    assert accounts.session_user(token) is None
+
+
+def test_teams_decide_visibility(accounts: Accounts) -> None:
+    coach = accounts.add_user("di", "coach", ["north", "east"])
+    admin = accounts.add_user("root", "admin", [])
+    assert coach.can_see("north") and not coach.can_see("south")
+    assert admin.can_see("south")
+    assert accounts.has_admin()
+
+
+@pytest.mark.parametrize(
+    ("username", "role", "named"), [("a b", "coach", "username"), ("ok", "boss", "role 'boss'")]
+)
+def test_bad_accounts_are_named(accounts: Accounts, username: str, role: str, named: str) -> None:
+    with pytest.raises(AccountError, match=named):
+        accounts.add_user(username, role, [])  # type: ignore[arg-type]
+
+
+def test_duplicate_user_refused(accounts: Accounts) -> None:
+    accounts.add_user("ed", "coach", [])
+    with pytest.raises(AccountError, match="exists already"):
+        accounts.add_user("ed", "lead", [])
