@@ -34,8 +34,15 @@ def create_app(settings: Settings, model: Any) -> web.Application:
     app.router.add_get("/api/calls", _calls)
     app.router.add_get("/recordings/{call_id}", _recording)
     app.router.add_get("/ws", _coach_socket)
-    app.router.add_get("/ingest/twilio", lambda r: twilio_socket(r, r.app[CATALOG], settings))
-    app.router.add_get("/ingest/audiofork", lambda r: audiofork_socket(r, r.app[CATALOG], settings))
+
+    async def twilio(request: web.Request) -> web.WebSocketResponse:
+        return await twilio_socket(request, request.app[CATALOG], settings)
+
+    async def audiofork(request: web.Request) -> web.WebSocketResponse:
+        return await audiofork_socket(request, request.app[CATALOG], settings)
+
+    app.router.add_get("/ingest/twilio", twilio)
+    app.router.add_get("/ingest/audiofork", audiofork)
     app.router.add_static("/static/", STATIC, append_version=True)
     return app
 

@@ -169,18 +169,31 @@ class AudioSocketCalls:
 
 
 async def start_audiosocket(catalog: CallCatalog, settings: Settings) -> list[asyncio.Server]:
-    """Listen for the customer's leg and the agent's leg on their two ports."""
+    """Listen for the customer's leg and the agent's leg on their two ports.
+
+    A port that cannot be had (in use, not allowed) leaves AudioSocket off with a warning naming the
+    setting to change: the page and the other platforms still work.
+    """
     calls = AudioSocketCalls(catalog, settings)
     servers = []
     for speaker, port in (
         ("customer", settings.audiosocket_port),
         ("agent", settings.audiosocket_agent_port),
     ):
-        servers.append(
-            await asyncio.start_server(
-                lambda r, w, s=speaker: calls.serve_leg(s, r, w),  # type: ignore[misc]
-                host=settings.host,
-                port=port,
+        try:
+            servers.append(
+                await asyncio.start_server(
+                    lambda r, w, s=speaker: calls.serve_leg(s, r, w),  # type: ignore[misc]
+                    host=settings.host,
+                    port=port,
+                )
             )
-        )
+        except OSError as exc:
+            log.warning(
+                "AudioSocket (%s leg) is off: port %s: %s; pick another with --audiosocket-port / "
+                "--audiosocket-agent-port",
+                speaker,
+                port,
+                exc.strerror,
+            )
     return servers
