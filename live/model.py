@@ -90,7 +90,9 @@ def check_model_dir(path: Path) -> None:
 def load_model(path: Path) -> vosk.Model:
     """Check ``path`` and load it; the one model is shared by every recognizer of the process."""
     check_model_dir(path)
-    vosk.SetLogLevel(-1)  # Kaldi's INFO lines would drown the CLI's own output
+    # Kaldi prints INFO (0), WARNING (-1) and ERROR (-2) lines itself; only a level below ERROR silences
+    # them all. A failed load still raises below, and the CLI reports it as its one line.
+    vosk.SetLogLevel(-3)
     try:
         return vosk.Model(str(path))
     except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
