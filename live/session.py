@@ -1,8 +1,9 @@
 """A call session: one per call, live or replayed; owns the call's recognizers, voice activity and detectors.
 
-It takes the call's frames step by step (one frame per speaker, all starting at the same sample), and for
-each step: voice activity (cheap, on the loop), Vosk for every speaker at once in the executor, then the
-detectors, fed in audio time and ticked with the end of the step. Everything it produces goes into the
+It takes the call's frames step by step (one frame per speaker, all starting at the same sample): voice
+activity runs at once (cheap, on the loop), each speaker's Vosk decodes in the executor at its own pace
+(:class:`OrderedDecoding`), and each step, once every speaker has decoded it, goes to the detectors in
+audio time and ticks them with the end of the step. Everything it produces goes into the
 call's :class:`EventLog`. Live calls and recordings run exactly this code; only the source differs.
 
 Whatever happens, the log ends with a ``CallEnded`` (as Home Assistant's pipeline always emits its end
@@ -22,6 +23,7 @@ from callcoach.audio.errors import AudioError
 from callcoach.audio.vad import VoiceActivity
 from callcoach.detectors.base import Detector
 from callcoach.detectors.registry import create_detectors
+from callcoach.live.decoding import OrderedDecoding
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallEnded, CallStarted, Error, Event, Frame
 from callcoach.live.settings import Settings
@@ -52,45 +54,47 @@ class CallSession:
         self._transcribers = [SpeakerTranscriber(model, s) for s in started.speakers]
         self._vads = [VoiceActivity(s) for s in started.speakers]
         self._detectors: list[Detector] = create_detectors(settings.detectors)
-        self._now_s = 0.0
+        self._depth = settings.queue_frames
+        self._now_s = 0.0  # audio released to the log and detectors
+        self._fed_s = 0.0  # audio taken from the source
 
     async def run(self, frames: AsyncIterator[Sequence[Frame]]) -> CallEnded:
         """Consume the source to its end; always close the log with a ``CallEnded``."""
-        reason: Literal["completed", "dropped", "error"] = "completed"
         self._emit(self.started)
+        decoding = OrderedDecoding(self._transcribers, self._executor, self._depth, self._release)
+        reason: Literal["completed", "dropped", "error"] = "completed"
+        fault: Error | None = None
         try:
-            async for step in frames:
-                await self._step(step)
-        except AudioError as exc:
-            reason = "error"
-            self._emit(Error(exc.code, exc.message, fatal=True, at_s=exc.at_s))
-        except SourceDropped as exc:
-            reason = "dropped"
-            self._emit(Error("call_dropped", f"the call's connection dropped: {exc}", True, self._now_s))
+            try:
+                async for step in frames:
+                    await self._push(decoding, step)
+            except AudioError as exc:
+                reason, fault = "error", Error(exc.code, exc.message, fatal=True, at_s=exc.at_s)
+            except SourceDropped as exc:
+                reason = "dropped"
+                fault = Error("call_dropped", f"the call's connection dropped: {exc}", True, self._fed_s)
+            await decoding.drain()  # whatever arrived before a fault is still decoded and judged
         except Exception as exc:  # one bad call must never take the server down
             log.exception("call %s failed", self.started.call_id)
             reason = "error"
-            self._emit(
-                Error("internal_error", f"the pipeline failed on this call: {exc!r}", True, self._now_s)
-            )
+            fault = Error("internal_error", f"the pipeline failed on this call: {exc!r}", True, self._now_s)
         finally:
-            ended = await self._finish(reason)
-        return ended
+            await decoding.close()
+        if fault is not None:
+            self._emit(fault)
+        return await self._finish(reason)
 
-    async def _step(self, frames: Sequence[Frame]) -> None:
+    async def _push(self, decoding: OrderedDecoding, frames: Sequence[Frame]) -> None:
+        """Voice activity now (cheap, on the loop); recognition queued per speaker."""
         events: list[Event] = []
         for vad, frame in zip(self._vads, frames, strict=True):
             events.extend(vad.feed(frame))
-        loop = asyncio.get_running_loop()
-        decoded = await asyncio.gather(
-            *(
-                loop.run_in_executor(self._executor, t.accept, f)
-                for t, f in zip(self._transcribers, frames, strict=True)
-            )
-        )
-        for transcripts in decoded:
-            events.extend(transcripts)
-        self._now_s = max(self._now_s, frames[0].end_s)
+        self._fed_s = frames[0].end_s
+        await decoding.push(frames, events)
+
+    def _release(self, events: list[Event], end_s: float) -> None:
+        """A step every speaker has decoded: its events to the log and the detectors, then the tick."""
+        self._now_s = max(self._now_s, end_s)
         for event in events:
             self._emit(event)
         self._tick(self._now_s)

@@ -1,0 +1,97 @@
+"""Decoding every speaker at once, each at its own pace, with results released in call order.
+
+Each speaker's recognizer has its own worker and its own bounded queue of frames, so one speaker's
+decoding never waits for the other's: a call's turns alternate, and a recognizer decoding speech is much
+slower than one hearing silence, so waiting for both at every frame would run the two speakers' turns one
+after the other. The queues are bounded (``depth`` frames): a recognizer that falls that far behind makes
+the caller wait (back-pressure). Results are released step by step, in the call's order, once every
+speaker has decoded the step; what the session emits is the same, event for event, as if each step had
+been decoded in lockstep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+from callcoach.live.events import Event, Frame, Transcript
+from callcoach.live.transcriber import SpeakerTranscriber
+
+# Called once per step, in order: the step's events (voice activity first, then each speaker's
+# transcripts), and the end of the step in call time.
+StepSink = Callable[[list[Event], float], None]
+
+
+@dataclass
+class _Step:
+    index: int
+    end_s: float
+    events: list[Event]
+    transcripts: list[list[Transcript] | None] = field(default_factory=list)
+
+
+class OrderedDecoding:
+    def __init__(
+        self, transcribers: Sequence[SpeakerTranscriber], executor: Executor, depth: int, sink: StepSink
+    ) -> None:
+        self._transcribers = transcribers
+        self._executor = executor
+        self._sink = sink
+        self._queues: list[asyncio.Queue[tuple[_Step, Frame] | None]] = [
+            asyncio.Queue(depth) for _ in transcribers
+        ]
+        self._pending: deque[_Step] = deque()
+        self._count = 0
+        self._failure: BaseException | None = None
+        self._workers = [asyncio.create_task(self._work(i)) for i in range(len(transcribers))]
+
+    async def push(self, frames: Sequence[Frame], events: list[Event]) -> None:
+        """Queue one step (a frame per speaker, its voice-activity events); waits while a queue is full."""
+        self._raise_failure()
+        step = _Step(self._count, frames[0].end_s, events, [None] * len(frames))
+        self._count += 1
+        self._pending.append(step)
+        for queue, frame in zip(self._queues, frames, strict=True):
+            await queue.put((step, frame))
+
+    async def drain(self) -> None:
+        """Decode and release everything queued; then the workers stop."""
+        for queue in self._queues:
+            await queue.put(None)
+        await asyncio.gather(*self._workers)
+        self._raise_failure()
+
+    async def close(self) -> None:
+        """Stop the workers without waiting for their queues (the call failed)."""
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+
+    async def _work(self, i: int) -> None:
+        loop = asyncio.get_running_loop()
+        transcriber, queue = self._transcribers[i], self._queues[i]
+        while (item := await queue.get()) is not None:
+            step, frame = item
+            if self._failure is not None:
+                continue  # keep taking frames so the caller never blocks on a dead worker
+            try:
+                step.transcripts[i] = await loop.run_in_executor(self._executor, transcriber.accept, frame)
+            except Exception as exc:
+                self._failure = exc
+                continue
+            self._release()
+
+    def _release(self) -> None:
+        while self._pending and all(t is not None for t in self._pending[0].transcripts):
+            step = self._pending.popleft()
+            events = list(step.events)
+            for transcripts in step.transcripts:
+                events.extend(transcripts or ())
+            self._sink(events, step.end_s)
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
