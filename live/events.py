@@ -251,13 +251,162 @@ class Playback:
     playing: bool
 
 
-Message: TypeAlias = CallList | Subscribe | Subscribed | Unsubscribe | Playback
-MESSAGE_TYPES: tuple[type[Message], ...] = (CallList, Subscribe, Subscribed, Unsubscribe, Playback)
+# --- Listening sessions: several coaches on one call, their notes and pins (kept in the call's log) ---
+
+
+@dataclass(frozen=True)
+class Note:
+    """A coach's remark at a moment of the call, tagged like an alert; kept with the call for every replay."""
+
+    TYPE: ClassVar[str] = "note"
+    id: str
+    at_s: float
+    tag: Polarity
+    text: str
+    author: str
+    author_name: str
+    quote: Quote | None = None  # the transcript line it is about, if any
+    created_at: str = ""  # wall-clock ISO 8601
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A lead marks an alert or a note as a moment to cover with the agent (``pinned=False`` unmarks)."""
+
+    TYPE: ClassVar[str] = "pin"
+    target_id: str
+    pinned: bool
+    at_s: float
+    by: str
+
+
+@dataclass(frozen=True)
+class Participant:
+    user: str
+    name: str
+    role: str
+    lead: bool = False
+
+
+@dataclass(frozen=True)
+class Presence:
+    """Server → session: who is listening now (sent whenever someone joins or leaves)."""
+
+    TYPE: ClassVar[str] = "presence"
+    session_id: str
+    call_id: str
+    participants: tuple[Participant, ...]
+
+
+@dataclass(frozen=True)
+class StartSession:
+    """Page → server (a lead): open a listening session on a call; the answer is its first ``presence``."""
+
+    TYPE: ClassVar[str] = "start_session"
+    call_id: str
+
+
+@dataclass(frozen=True)
+class JoinSession:
+    TYPE: ClassVar[str] = "join_session"
+    session_id: str
+
+
+@dataclass(frozen=True)
+class LeaveSession:
+    TYPE: ClassVar[str] = "leave_session"
+    session_id: str
+
+
+@dataclass(frozen=True)
+class AddNote:
+    """Page → server: a note at ``at_s``; everyone on the call gets it back as a ``note`` in the log."""
+
+    TYPE: ClassVar[str] = "add_note"
+    call_id: str
+    at_s: float
+    tag: Polarity
+    text: str
+    quote: Quote | None = None
+
+
+@dataclass(frozen=True)
+class SetPin:
+    TYPE: ClassVar[str] = "set_pin"
+    call_id: str
+    target_id: str
+    pinned: bool
+
+
+@dataclass(frozen=True)
+class SessionPlayback:
+    """Page → server (the session's lead): play, pause or seek for everyone in the session."""
+
+    TYPE: ClassVar[str] = "session_playback"
+    session_id: str
+    position_s: float
+    playing: bool
+
+
+@dataclass(frozen=True)
+class PlaybackSync:
+    """Server → session: the lead's player; every page follows it."""
+
+    TYPE: ClassVar[str] = "playback_sync"
+    session_id: str
+    position_s: float
+    playing: bool
+    by: str
+
+
+Message: TypeAlias = (
+    CallList
+    | Subscribe
+    | Subscribed
+    | Unsubscribe
+    | Playback
+    | Note
+    | Pin
+    | Presence
+    | StartSession
+    | JoinSession
+    | LeaveSession
+    | AddNote
+    | SetPin
+    | SessionPlayback
+    | PlaybackSync
+)
+MESSAGE_TYPES: tuple[type[Message], ...] = (
+    CallList,
+    Subscribe,
+    Subscribed,
+    Unsubscribe,
+    Playback,
+    Note,
+    Pin,
+    Presence,
+    StartSession,
+    JoinSession,
+    LeaveSession,
+    AddNote,
+    SetPin,
+    SessionPlayback,
+    PlaybackSync,
+)
 Event: TypeAlias = Frame | CallStarted | CallEnded | Transcript | Speech | Alert | Error | Message
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls for cls in (Frame, CallStarted, CallEnded, Transcript, Speech, Alert, Error, *MESSAGE_TYPES)
 }
 CLIENT_MESSAGES: tuple[type[Event], ...] = (Subscribe, Unsubscribe, Playback)
+# What a page sends in a listening session; defined and documented, accepted once the server runs sessions.
+SESSION_MESSAGES: tuple[type[Event], ...] = (
+    StartSession,
+    JoinSession,
+    LeaveSession,
+    AddNote,
+    SetPin,
+    SessionPlayback,
+)
 
 
 def to_json(event: Event) -> dict[str, Any]:
@@ -273,7 +422,9 @@ def to_json(event: Event) -> dict[str, Any]:
     out: dict[str, Any] = {"type": event.TYPE}
     for f in dataclasses.fields(event):
         value = getattr(event, f.name)
-        if isinstance(value, tuple):  # JSON has lists; nested dataclasses become objects
+        if dataclasses.is_dataclass(value):
+            value = dataclasses.asdict(value)  # type: ignore[arg-type]
+        elif isinstance(value, tuple):  # JSON has lists; nested dataclasses become objects
             value = [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]  # type: ignore[arg-type]
         out[f.name] = value
     if isinstance(event, Alert):
@@ -322,6 +473,9 @@ def _field_from_json(where: str, value: Any, hint: Any) -> Any:
         if dataclasses.is_dataclass(item_hint):
             return tuple(from_fields(item_hint, item, f"{where}[{i}]") for i, item in enumerate(value))  # type: ignore[arg-type]
         value = tuple(value)
+    nested = [a for a in typing.get_args(hint) if dataclasses.is_dataclass(a)]
+    if nested and isinstance(value, Mapping):  # an optional nested object, e.g. a note's quote
+        return from_fields(nested[0], value, where)  # type: ignore[arg-type]
     if not _conforms(value, hint):
         raise EventDecodeError(f"{where} must be {_describe(hint)}, got {value!r}")
     return float(value) if hint is float and isinstance(value, int) else value
@@ -397,4 +551,6 @@ def moment_s(event: Event) -> float:
         return event.at_s or 0.0
     if isinstance(event, Frame):
         return event.start_s
+    if isinstance(event, Note | Pin):
+        return event.at_s
     return 0.0

@@ -9,6 +9,7 @@ import pytest
 
 from callcoach.live.events import (
     EVENT_TYPES,
+    AddNote,
     Alert,
     CallEnded,
     CallInfo,
@@ -18,9 +19,19 @@ from callcoach.live.events import (
     Event,
     EventDecodeError,
     Frame,
+    JoinSession,
+    LeaveSession,
+    Note,
+    Participant,
+    Pin,
     Playback,
+    PlaybackSync,
+    Presence,
     Quote,
+    SessionPlayback,
+    SetPin,
     Speech,
+    StartSession,
     Subscribe,
     Subscribed,
     Transcript,
@@ -69,6 +80,19 @@ EXAMPLES: list[Event] = [
     Subscribed("c1", live=False, duration_s=24.6),
     Unsubscribe("c1"),
     Playback("c1", 12.25, True),
+    Note(
+        "note-1", 21.6, "praise", "Lovely save", "bo", "Bo", Quote("agent", "oh no", 21.5, 22.0), "2026-11-25"
+    ),
+    Note("note-2", 3.0, "coach", "Slow start", "bo", "Bo"),
+    Pin("note-1", True, 21.6, "ana"),
+    Presence("s1", "c1", (Participant("ana", "Ana", "lead", True), Participant("bo", "Bo", "coach"))),
+    StartSession("c1"),
+    JoinSession("s1"),
+    LeaveSession("s1"),
+    AddNote("c1", 21.6, "coach", "text", Quote("agent", "well", 21.5, 22.0)),
+    SetPin("c1", "silence-1", False),
+    SessionPlayback("s1", 15.0, True),
+    PlaybackSync("s1", 15.0, False, "ana"),
 ]
 
 
