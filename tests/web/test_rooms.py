@@ -1,0 +1,71 @@
+"""Listening sessions (sans I/O): presence as people come and go, the lead's authority, team walls."""
+
+from __future__ import annotations
+
+import pytest
+
+from callcoach.live.accounts import User
+from callcoach.live.events import AddNote, Quote, SetPin
+from callcoach.web.rooms import RoomError, Rooms
+
+LEAD = User(1, "ana", "Ana", "lead", ("north",))
+COACH = User(2, "bo", "Bo", "coach", ("north",))
+OUTSIDER = User(3, "cy", "Cy", "coach", ("south",))
+
+
+def names(presence: object) -> list[tuple[str, bool]]:
+    return [(p.user, p.lead) for p in presence.participants]  # type: ignore[attr-defined]
+
+
+def test_presence_follows_joins_and_leaves() -> None:
+    rooms = Rooms()
+    started = rooms.start("c1", "north", LEAD, "ws-ana")
+    sid = started.session_id
+    assert names(started) == [("ana", True)]
+    assert names(rooms.join(sid, "north", COACH, "ws-bo")) == [("ana", True), ("bo", False)]
+    assert names(rooms.join(sid, "north", COACH, "ws-bo-tab2")) == [("ana", True), ("bo", False)]
+    assert names(rooms.leave(sid, "ws-bo")) == [("ana", True), ("bo", False)]  # still in another tab
+    assert names(rooms.disconnect("ws-bo-tab2")[0]) == [("ana", True)]
+    assert rooms.leave(sid, "ws-ana") is None
+    with pytest.raises(RoomError, match="no listening session"):
+        rooms.join(sid, "north", COACH, "ws-bo")
+
+
+def test_only_leads_start_and_only_the_sessions_lead_steers() -> None:
+    rooms = Rooms()
+    with pytest.raises(RoomError) as refused:
+        rooms.start("c1", "north", COACH, "ws-bo")
+    assert refused.value.code == "not_a_lead"
+    sid = rooms.start("c1", "north", LEAD, "ws-ana").session_id
+    rooms.join(sid, "north", COACH, "ws-bo")
+    sync = rooms.playback(sid, "ws-ana", 15.0, True)
+    assert (sync.position_s, sync.playing, sync.by) == (15.0, True, "ana")
+    with pytest.raises(RoomError, match="only the session's lead"):
+        rooms.playback(sid, "ws-bo", 3.0, False)
+
+
+def test_team_walls() -> None:
+    rooms = Rooms()
+    sid = rooms.start("c1", "north", LEAD, "ws-ana").session_id
+    with pytest.raises(RoomError) as refused:
+        rooms.join(sid, "north", OUTSIDER, "ws-cy")
+    assert refused.value.code == "forbidden_call" and "team 'north'" in refused.value.message
+
+
+def test_notes_and_pins() -> None:
+    rooms = Rooms()
+    quote = Quote("agent", "well if you can get those docs in", 21.5, 24.0)
+    note = rooms.note(AddNote("c1", 21.6, "coach", "  We all winced here.  ", quote), "north", COACH, "t0")
+    assert (note.text, note.author, note.author_name, note.quote, note.tag) == (
+        "We all winced here.",
+        "bo",
+        "Bo",
+        quote,
+        "coach",
+    )
+    with pytest.raises(RoomError, match="1 to 2000 characters"):
+        rooms.note(AddNote("c1", 1.0, "praise", "   "), "north", COACH, "t0")
+    pin = rooms.pin(SetPin("c1", note.id, True), "north", LEAD, note.at_s)
+    assert (pin.target_id, pin.pinned, pin.by) == (note.id, True, "ana")
+    with pytest.raises(RoomError, match="only a lead pins"):
+        rooms.pin(SetPin("c1", note.id, True), "north", COACH, 1.0)

@@ -1,0 +1,133 @@
+"""Listening sessions, sans I/O: who is in which session, who leads it, and what each may do.
+
+A lead (or admin) opens a session on a call; coaches who may see the call join it. Each connection is an
+opaque key the caller chooses (its socket); the caller sends the returned ``Presence`` and ``PlaybackSync``
+messages to the session's members. Notes and pins are made here from the page's request and the user's
+rights, then appended to the call's log by the caller, which is what gives every participant the same
+order. No asyncio, no sockets, no clock: time comes in as arguments.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+from callcoach.live.accounts import User
+from callcoach.live.events import AddNote, Note, Participant, Pin, PlaybackSync, Presence, SetPin
+
+LEADS = ("lead", "admin")
+MAX_NOTE_CHARS = 2000
+
+
+class RoomError(ValueError):
+    """A request refused; ``code`` is stable, ``message`` says why and what to do."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class _Session:
+    session_id: str
+    call_id: str
+    lead: str  # username
+    members: dict[Hashable, User] = field(default_factory=dict)
+
+
+class Rooms:
+    def __init__(self) -> None:
+        self._sessions: dict[str, _Session] = {}
+        self._ids = itertools.count(1)
+        self._notes = itertools.count(1)
+
+    def start(self, call_id: str, team: str, user: User, conn: Hashable) -> Presence:
+        _may_see(user, team, call_id)
+        if user.role not in LEADS:
+            raise RoomError("not_a_lead", "only a lead can start a listening session: ask your team lead")
+        session = _Session(f"s{next(self._ids)}-{call_id}", call_id, user.username)
+        self._sessions[session.session_id] = session
+        session.members[conn] = user
+        return self._presence(session)
+
+    def join(self, session_id: str, team: str, user: User, conn: Hashable) -> Presence:
+        session = self._get(session_id)
+        _may_see(user, team, session.call_id)
+        session.members[conn] = user
+        return self._presence(session)
+
+    def leave(self, session_id: str, conn: Hashable) -> Presence | None:
+        """The session's presence after ``conn`` left, or None once nobody is left (it closes)."""
+        session = self._sessions.get(session_id)
+        if session is None or session.members.pop(conn, None) is None:
+            return None
+        if not session.members:
+            del self._sessions[session_id]
+            return None
+        return self._presence(session)
+
+    def disconnect(self, conn: Hashable) -> list[Presence]:
+        """A socket went: leave every session it was in; the presences to send to those left."""
+        left = [s.session_id for s in self._sessions.values() if conn in s.members]
+        return [p for sid in left if (p := self.leave(sid, conn)) is not None]
+
+    def members(self, session_id: str) -> list[Hashable]:
+        session = self._sessions.get(session_id)
+        return list(session.members) if session else []
+
+    def call_of(self, session_id: str) -> str:
+        return self._get(session_id).call_id
+
+    def playback(self, session_id: str, conn: Hashable, position_s: float, playing: bool) -> PlaybackSync:
+        session = self._get(session_id)
+        user = session.members.get(conn)
+        if user is None:
+            raise RoomError("not_in_session", f"join session {session_id!r} before steering it")
+        if user.username != session.lead:
+            raise RoomError("not_the_lead", "only the session's lead moves everyone's playback")
+        return PlaybackSync(session_id, max(0.0, position_s), playing, user.username)
+
+    def note(self, request: AddNote, team: str, user: User, created_at: str) -> Note:
+        _may_see(user, team, request.call_id)
+        text = request.text.strip()
+        if not text or len(text) > MAX_NOTE_CHARS:
+            raise RoomError("bad_note", f"a note needs 1 to {MAX_NOTE_CHARS} characters of text")
+        return Note(
+            id=f"note-{next(self._notes)}-{user.username}",
+            at_s=max(0.0, request.at_s),
+            tag=request.tag,
+            text=text,
+            author=user.username,
+            author_name=user.display_name,
+            quote=request.quote,
+            created_at=created_at,
+        )
+
+    def pin(self, request: SetPin, team: str, user: User, at_s: float) -> Pin:
+        _may_see(user, team, request.call_id)
+        if user.role not in LEADS:
+            raise RoomError("not_a_lead", "only a lead pins moments to cover with the agent")
+        return Pin(request.target_id, request.pinned, at_s, user.username)
+
+    def _get(self, session_id: str) -> _Session:
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise RoomError(
+                "unknown_session", f"there is no listening session {session_id!r} (it may have ended)"
+            )
+        return session
+
+    def _presence(self, session: _Session) -> Presence:
+        seen: dict[str, Participant] = {}
+        for user in session.members.values():  # one line per person, however many tabs they have open
+            seen[user.username] = Participant(
+                user.username, user.display_name, user.role, user.username == session.lead
+            )
+        return Presence(session.session_id, session.call_id, tuple(seen.values()))
+
+
+def _may_see(user: User, team: str, call_id: str) -> None:
+    if not user.can_see(team):
+        raise RoomError("forbidden_call", f"call {call_id!r} belongs to team {team!r}, which you are not in")
