@@ -21,7 +21,7 @@ from typing import Any
 
 from callcoach.audio.errors import AudioError
 from callcoach.live.eventlog import EventLog, latest_alerts
-from callcoach.live.events import CallEnded, CallInfo, CallStarted, Error
+from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Error
 from callcoach.live.live_call import LiveCall
 from callcoach.live.session import CallSession
 from callcoach.live.settings import Settings
@@ -130,7 +130,9 @@ class CallCatalog:
         session = CallSession(
             live.started, model=self._model, settings=self._settings, executor=self._executor, log=record.log
         )
+        counting = asyncio.create_task(self._count_alerts(record))
         ended = await session.run(live.frames())
+        await counting
         record.live = None
         record.path = live.recording if live.recording and live.recording.exists() else None
         self._finished(
@@ -150,6 +152,13 @@ class CallCatalog:
             await record.live.end("dropped", detail)
         await asyncio.gather(*(r.task for r in running if r.task is not None), return_exceptions=True)
 
+    async def _count_alerts(self, record: CallRecord) -> None:
+        """Keep a live call's alert counts in the list current as its alerts come in."""
+        async for _seq, event in record.log.follow():
+            if isinstance(event, Alert) and event.revision == 0:
+                kind = "coach_alerts" if event.polarity == "coach" else "praise_alerts"
+                self._update(record, **{kind: getattr(record.info, kind) + 1})
+
     async def analyse_all(self) -> None:
         """Analyse every registered recording that has not been, one at a time."""
         for record in list(self._records.values()):
@@ -163,6 +172,8 @@ class CallCatalog:
         return record.task
 
     async def _analyse(self, record: CallRecord) -> None:
+        if record.log.closed:  # a stored call: its events came back from storage, there is nothing to do
+            return
         assert record.path is not None
         try:
             source = FileSource(record.path, self._settings)

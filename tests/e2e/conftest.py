@@ -36,10 +36,16 @@ PHONE = {"width": 390, "height": 844}
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct loopback ports free right now (held together while chosen, so none repeats)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 def get_json(url: str) -> Any:
@@ -49,22 +55,42 @@ def get_json(url: str) -> Any:
 
 @contextlib.contextmanager
 def running_server(
-    callcoach: Path, recordings: Path, model_dir: Path, *, timeout_s: float = 60
+    callcoach: Path,
+    recordings: Path,
+    model_dir: Path,
+    *,
+    timeout_s: float = 60,
+    ingest_token: str = "",
 ) -> Iterator[str]:
-    """``callcoach serve`` on a free loopback port, as a user runs it; yields its base URL."""
-    port = free_port()
+    """``callcoach serve`` on a free loopback port, as a user runs it; yields its base URL.
+
+    Live calls are kept in a temporary folder (never the user's own), AudioSocket legs are taken on free
+    ports (so that it runs beside any other server), and ``ingest_token``, when given, is its ingest token.
+    """
+    port, customer_leg, agent_leg = free_ports(3)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCOACH_")}
-    argv = [
-        str(callcoach),
-        "serve",
-        "--port",
-        str(port),
-        "--recordings",
-        str(recordings),
-        "--model",
-        str(model_dir),
-    ]
-    with tempfile.TemporaryFile("w+") as log:
+    with (
+        tempfile.TemporaryDirectory(prefix="callcoach-data-") as data_dir,
+        tempfile.TemporaryFile("w+") as log,
+    ):
+        argv = [
+            str(callcoach),
+            "serve",
+            "--port",
+            str(port),
+            "--recordings",
+            str(recordings),
+            "--model",
+            str(model_dir),
+            "--data",
+            data_dir,
+            "--audiosocket-port",
+            str(customer_leg),
+            "--audiosocket-agent-port",
+            str(agent_leg),
+        ]
+        if ingest_token:
+            argv += ["--ingest-token", ingest_token]
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
         base = f"http://127.0.0.1:{port}"
         try:

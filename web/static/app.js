@@ -6,6 +6,10 @@
 // forward shows everything before it), everything received for a live call. An event exists from its
 // moment (see `momentOf`, the twin of `moment_s` in live/events.py). A requestAnimationFrame loop
 // re-renders whenever the instant or the set of events changes.
+//
+// A live call also streams its audio (`frame` messages, 0.1 s of 16-bit PCM per speaker): the page plays
+// it through the Web Audio API a short jitter buffer behind the newest frame (see `liveAudio`), and its
+// "now" is the newest audio time received.
 
 const PROTOCOL_VERSION = 1;
 const SEEK_STEP_S = 5;
@@ -14,6 +18,18 @@ const RECENT_WORD_S = 0.9; // a word stays highlighted this long after it was sa
 const GAP_SHOWN_S = 2.0; // gaps in the conversation at least this long are drawn with their length
 const NOTICE_MS = 9000;
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
+// Live audio: each frame plays at (its start_s + a fixed offset) on the AudioContext's clock, the offset
+// chosen so that the newest frame sits LIVE_JITTER_S ahead of the playhead. A frame that arrives too late
+// for its place, or a schedule that runs too far ahead (a burst after the page stalled), resyncs.
+const LIVE_RATE = 16000;
+const LIVE_JITTER_S = 0.3;
+const LIVE_LATE_S = 0.02; // a step due sooner than this is late: re-buffer from it
+const LIVE_MAX_LEAD_S = 1.2; // scheduled further ahead than jitter + this: jump to the newest audio
+const LIVE_QUIET_MS = 1500; // no frame for this long: "Waiting for audio…"
+// The customer a little to the left and the agent a little to the right, as on the page (the transcript
+// puts them on those sides): easy to tell apart on headphones, and both still heard in one ear.
+const LIVE_PAN = { customer: -0.35, agent: 0.35, mixed: 0 };
+const SOURCE_LABELS = { twilio: 'Twilio', freeswitch: 'FreeSWITCH', asterisk: 'Asterisk', soundcard: 'sound card' };
 
 const KIND_LABELS = {
   silence: 'Silence',
@@ -147,6 +163,7 @@ class CallData {
     this.live = false;
     this.durationS = null;
     this.version = 0;
+    this.audioEdgeS = 0; // the end of the newest live audio frame received
     this._moments = null;
   }
 
@@ -170,6 +187,17 @@ class CallData {
     const moments = this.moments;
     return moments.length ? moments[moments.length - 1] : 0;
   }
+
+  /** A live call's "now": the newest audio time received (or its newest event, before any audio). */
+  get liveNowS() {
+    return Math.max(this.audioEdgeS, this.edgeS);
+  }
+
+  /** The call's `call_ended` event, once received. */
+  get endedEvent() {
+    const last = this.events[this.events.length - 1];
+    return last && last.type === 'call_ended' ? last : null;
+  }
 }
 
 const state = {
@@ -181,6 +209,8 @@ const state = {
   replaying: null, // the alert whose moment the coach jumped back to (its card returns at detected_s)
   wantedId: null, // from the address (#call=ID) until the list arrives
   errorsNoticed: new Set(),
+  endedLive: null, // {callId, endS, reason}: the open call ended while the coach listened live
+  reviewAll: false, // a live call just became a replay: everything stays shown until the coach plays or seeks
 };
 
 function dataFor(callId) {
@@ -269,6 +299,9 @@ function handleMessage(msg) {
       }
       return;
     }
+    case 'frame':
+      liveFrame(msg);
+      return;
     case 'error':
       if (typeof msg.seq === 'number' && msg.call) break; // an event of a call: stored and shown in place
       notify('error', 'The server refused a request', `${msg.message} (${msg.code})`);
@@ -278,7 +311,11 @@ function handleMessage(msg) {
   }
   if (typeof msg.seq === 'number' && typeof msg.call === 'string') {
     const data = dataFor(msg.call);
-    if (data.add(msg) && msg.call === state.currentId) view.dirty = true;
+    if (data.add(msg) && msg.call === state.currentId) {
+      view.dirty = true;
+      if (msg.type === 'call_ended' && data.live) liveCallEnded(data, msg);
+    }
+    if (msg.type === 'alert' && data.live) renderCallList(); // the live call's counts so far
   }
 }
 
@@ -342,13 +379,16 @@ function updateCalls(calls) {
     closeCall();
     notify('info', 'That call is no longer available', 'It was removed from the list.');
   } else if (state.currentId) {
+    const info = currentInfo();
+    if (!info.live && dataFor(info.call_id).live) liveCallBecameReplay(info);
     renderCallHead();
   }
 }
 
 function renderCallList() {
   const list = $('call-list');
-  const calls = [...state.calls.values()];
+  // Live calls first (in the server's order), then the rest.
+  const calls = [...state.calls.values()].sort((a, b) => Number(b.live) - Number(a.live));
   setText($('call-count'), calls.length ? String(calls.length) : '');
   $('list-empty').hidden = calls.length > 0;
   if (!calls.length) setText($('list-empty'), 'No calls yet. Put recordings in the server\'s folder.');
@@ -365,14 +405,44 @@ function renderCallList() {
   });
 }
 
+/** A live call's alert counts: the server's until it ends, or what this page has received of it. */
+function liveCounts(info) {
+  const data = state.data.get(info.call_id);
+  if (!info.live || !data || !data.events.length) return { coach: info.coach_alerts, praise: info.praise_alerts };
+  const latest = new Map();
+  for (const event of data.events) if (event.type === 'alert') latest.set(event.id, event.polarity);
+  const polarities = [...latest.values()];
+  return {
+    coach: Math.max(info.coach_alerts, polarities.filter((p) => p === 'coach').length),
+    praise: Math.max(info.praise_alerts, polarities.filter((p) => p === 'praise').length),
+  };
+}
+
+/** How long a live call has been going: its audio, when the page hears it, else the wall clock. */
+function liveElapsedS(info) {
+  const data = state.data.get(info.call_id);
+  if (data && data.live && data.audioEdgeS > 0 && state.currentId === info.call_id) return data.liveNowS;
+  const started = Date.parse(info.started_at);
+  return Number.isNaN(started) ? 0 : Math.max(0, (Date.now() - started) / 1000);
+}
+
+function tickLiveList() {
+  for (const item of document.querySelectorAll('#call-list > li[data-live="true"]')) {
+    const info = state.calls.get(item.dataset.callId);
+    const elapsed = item.querySelector('.live-elapsed');
+    if (info && elapsed) setText(elapsed, clock(liveElapsedS(info)));
+  }
+}
+
 function fillCallItem(item, info) {
-  const sig = JSON.stringify(info) + (state.currentId === info.call_id);
+  const counts = liveCounts(info);
+  const sig = JSON.stringify(info) + (state.currentId === info.call_id) + counts.coach + counts.praise;
   if (item.dataset.sig === sig) return;
   item.dataset.sig = sig;
   Object.assign(item.dataset, {
     status: info.status,
-    coach: String(info.coach_alerts),
-    praise: String(info.praise_alerts),
+    coach: String(counts.coach),
+    praise: String(counts.praise),
     live: String(info.live),
   });
   const button = item.firstElementChild;
@@ -381,8 +451,10 @@ function fillCallItem(item, info) {
   if (active) button.setAttribute('aria-current', 'true');
   else button.removeAttribute('aria-current');
 
+  const via = SOURCE_LABELS[info.source] || (info.source !== 'file' ? info.source : null);
   const meta = [
     info.duration_s != null ? clock(info.duration_s) : null,
+    info.live && via ? `via ${via}` : null,
     formatDate(info.started_at),
   ].filter(Boolean).join(' · ');
   const badges = h('div', { class: 'call-badges' });
@@ -394,19 +466,21 @@ function fillCallItem(item, info) {
     const n = (count, one, many) => `${count} ${count === 1 ? one : many}`;
     badges.append(
       h('span', {
-        class: `badge coach${info.coach_alerts ? '' : ' zero'}`,
-        title: `${n(info.coach_alerts, 'moment', 'moments')} to coach`,
-      }, icon('bulb'), h('span', { class: 'badge-n', text: info.coach_alerts }), ' coach'),
+        class: `badge coach${counts.coach ? '' : ' zero'}`,
+        title: `${n(counts.coach, 'moment', 'moments')} to coach${info.live ? ' so far' : ''}`,
+      }, icon('bulb'), h('span', { class: 'badge-n', text: counts.coach }), ' coach'),
       h('span', {
-        class: `badge praise${info.praise_alerts ? '' : ' zero'}`,
-        title: `${n(info.praise_alerts, 'moment', 'moments')} to praise`,
-      }, icon('star'), h('span', { class: 'badge-n', text: info.praise_alerts }), ' praise'),
+        class: `badge praise${counts.praise ? '' : ' zero'}`,
+        title: `${n(counts.praise, 'moment', 'moments')} to praise${info.live ? ' so far' : ''}`,
+      }, icon('star'), h('span', { class: 'badge-n', text: counts.praise }), ' praise'),
     );
   }
   button.replaceChildren(...[
     h('div', { class: 'call-top' },
       h('span', { class: 'call-title', text: displayTitle(info) }),
-      info.live ? h('span', { class: 'live-badge' }, h('span', { class: 'live-dot' }), 'Live') : null),
+      info.live ? h('span', { class: 'live-badge', title: 'Live: open it to listen in' },
+        h('span', { class: 'live-dot' }), 'Live',
+        h('span', { class: 'live-elapsed', text: clock(liveElapsedS(info)) })) : null),
     h('div', { class: 'call-meta muted', text: meta || (info.status === 'analysing' ? 'Reading the recording…' : '') }),
     badges,
     info.status === 'error' ? h('p', { class: 'call-error', text: info.error || 'The call could not be analysed.' }) : null,
@@ -434,6 +508,8 @@ function openCall(callId) {
   state.currentId = callId;
   state.audioFailed = false;
   state.replaying = null;
+  state.endedLive = null;
+  state.reviewAll = false;
   const data = dataFor(callId);
   data.live = info.live;
   if (info.duration_s != null) data.durationS = info.duration_s;
@@ -455,6 +531,9 @@ function leaveCall() {
   if (!callId) return;
   link.send({ type: 'unsubscribe', call_id: callId });
   state.subscribed = null;
+  state.endedLive = null;
+  state.reviewAll = false;
+  liveAudio.stop();
   const player = audio();
   player.pause();
   player.removeAttribute('src');
@@ -492,15 +571,20 @@ function isLive() {
   return Boolean(data && data.live);
 }
 
-/** Live calls have no player yet: everything received is shown as it arrives. */
+/**
+ * A live call has no <audio> player: its own audio plays through `liveAudio` (volume and mute stay), and
+ * everything received is shown as it arrives. A replay gets the recording's player.
+ */
 function applyLiveMode() {
   const info = currentInfo();
   if (!info) return;
   const live = isLive();
   $('player').classList.toggle('is-live', live);
-  $('live-note').hidden = !live;
+  $('call').classList.toggle('live-mode', live);
+  $('live-status').hidden = !live;
   $('play').hidden = live;
-  $('player-right').hidden = live;
+  $('speed-control').hidden = live;
+  setText($('transcript-empty'), live ? 'The transcript appears here as they speak.' : 'The transcript follows the audio: press play.');
   const player = audio();
   if (live) {
     if (player.getAttribute('src')) {
@@ -508,27 +592,61 @@ function applyLiveMode() {
       player.load();
     }
     attachLiveAudio(info);
-  } else if (info.audio_url && player.getAttribute('src') !== info.audio_url) {
-    player.src = info.audio_url;
-    player.load();
+  } else {
+    liveAudio.stop({ drain: true });
+    if (info.audio_url && player.getAttribute('src') !== info.audio_url) {
+      player.src = info.audio_url;
+      player.load();
+    }
   }
 }
 
+/** Listen in: the call's audio frames, as the server sends them, play through the Web Audio API. */
+function attachLiveAudio(info) {
+  liveAudio.start(info.call_id);
+}
+
+/** The open live call sent its `call_ended`: say so; the list turns it into a replay a moment later. */
+function liveCallEnded(data, ended) {
+  state.endedLive = { callId: data.id, endS: ended.end_s, reason: ended.reason };
+  const what = ended.reason === 'dropped' ? 'The call dropped' : 'The call ended';
+  announce(`${what} at ${clock(ended.end_s)}. It is now a replay.`);
+}
+
 /**
- * Hook for live audio (a later feature): attach the live call's stream to a player here (a MediaStream
- * or a low-latency stream) and make `viewTime` read its clock. Until then a live call is shown as its
- * events arrive, with no playback gating.
+ * The open live call is now a replay (the list says so): switch to it in place. Everything received stays
+ * on the page (the player waits at the call's end) until the coach plays or seeks; then it is a replay
+ * like any other, gated by its player.
  */
-function attachLiveAudio(_info) {}
+function liveCallBecameReplay(info) {
+  const data = dataFor(info.call_id);
+  const ended = data.endedEvent;
+  if (!state.endedLive || state.endedLive.callId !== info.call_id) {
+    state.endedLive = {
+      callId: info.call_id,
+      endS: ended ? ended.end_s : info.duration_s ?? data.liveNowS,
+      reason: ended ? ended.reason : 'completed',
+    };
+  }
+  data.live = false;
+  if (info.duration_s != null) data.durationS = info.duration_s;
+  state.reviewAll = true;
+  if (!info.audio_url) state.audioFailed = true; // no recording was kept: show the whole call, no player
+  applyLiveMode();
+  subscribe(info.call_id); // as a replay now: the server follows the player from here
+  view.dirty = true;
+}
 
 function renderCallHead() {
   const info = currentInfo();
   if (!info) return;
   setText($('call-title'), displayTitle(info));
   const duration = info.duration_s ?? dataFor(info.call_id).durationS;
+  const via = SOURCE_LABELS[info.source] || (info.source !== 'file' ? info.source : null);
   const parts = [
-    info.live ? 'Live call' : 'Recording',
-    duration != null ? clock(duration) : null,
+    info.live ? 'Live call' : via ? 'Recorded call' : 'Recording',
+    via ? `via ${via}` : null,
+    !info.live && duration != null ? clock(duration) : null,
     formatDate(info.started_at),
   ].filter(Boolean);
   setText($('call-meta'), parts.join(' · '));
@@ -562,13 +680,20 @@ function showsAll() {
 }
 
 function viewTime() {
-  if (showsAll()) return Infinity;
+  if (showsAll() || state.reviewAll) return Infinity;
   return audio().currentTime || 0;
+}
+
+/** A live call's timeline spans the call so far, with room ahead, growing in steps (not every frame). */
+function liveSpanS(now) {
+  const step = now < 120 ? 10 : now < 600 ? 30 : 60;
+  return Math.max(30, Math.ceil((now * 1.1 + 2) / step) * step);
 }
 
 function callDuration() {
   const info = currentInfo();
   const data = state.currentId ? state.data.get(state.currentId) : null;
+  if (data && data.live) return liveSpanS(data.liveNowS);
   const known = info?.duration_s ?? data?.durationS;
   if (known) return known;
   const player = audio();
@@ -585,8 +710,9 @@ function reportPlayback(force) {
   const sent = link.send({
     type: 'playback',
     call_id: state.currentId,
-    // No audio to follow: a position past any call's end releases all of it.
-    position_s: state.audioFailed ? 1e9 : Math.round((player.currentTime || 0) * 1000) / 1000,
+    // No audio to follow (or a live call just ended, all of it shown): a position past any call's end
+    // releases all of it.
+    position_s: state.audioFailed || state.reviewAll ? 1e9 : Math.round((player.currentTime || 0) * 1000) / 1000,
     playing: !state.audioFailed && !player.paused && !player.ended,
   });
   if (sent) lastReport = now;
@@ -611,6 +737,7 @@ function playAudio() {
 
 function seek(seconds, { play = false } = {}) {
   if (!state.currentId || showsAll()) return;
+  state.reviewAll = false;
   const player = audio();
   const duration = callDuration();
   player.currentTime = Math.min(Math.max(0, seconds), Math.max(0, duration - 0.05));
@@ -659,7 +786,17 @@ function setupPlayer() {
     });
   }
   player.addEventListener('timeupdate', () => reportPlayback(false));
-  player.addEventListener('loadedmetadata', () => { view.dirty = true; });
+  player.addEventListener('loadedmetadata', () => {
+    // A live call that just became a replay: its player waits at the end (Space plays it from the start).
+    if (state.reviewAll && Number.isFinite(player.duration)) player.currentTime = player.duration;
+    view.dirty = true;
+  });
+  player.addEventListener('play', () => {
+    if (!state.reviewAll) return;
+    state.reviewAll = false;
+    reportPlayback(true);
+    view.dirty = true;
+  });
   player.addEventListener('error', () => {
     if (!player.getAttribute('src')) return;
     const err = player.error;
@@ -756,6 +893,264 @@ function setupKeyboard() {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Listening live: a live call's audio frames through the Web Audio API
+
+/** 16-bit little-endian PCM in base64 → samples in [-1, 1). */
+export function decodePcm(b64) {
+  const bytes = atob(b64);
+  const out = new Float32Array(bytes.length >> 1);
+  for (let i = 0; i < out.length; i += 1) {
+    const v = bytes.charCodeAt(2 * i) | (bytes.charCodeAt(2 * i + 1) << 8);
+    out[i] = (v >= 0x8000 ? v - 0x10000 : v) / 32768;
+  }
+  return out;
+}
+
+/**
+ * One AudioContext for the page (made when a live call is first opened), and one session per live call
+ * listened to. Each frame becomes an AudioBufferSourceNode started at `start_s + offset` on the context's
+ * clock, so consecutive frames join sample to sample and a skipped frame leaves silence in its place.
+ * Graph: source → speaker's StereoPannerNode → session bus → analyser (the level meter) → master gain
+ * (volume, mute) → speakers.
+ */
+const liveAudio = {
+  ctx: null,
+  master: null,
+  analyser: null,
+  levelBuf: null,
+  level: 0,
+  session: null, // {callId, bus, panners, offset, stepS, sources, scheduledEndS, playedS}
+  lastFrameAt: 0, // performance.now() of the newest frame
+  stats: { frames: 0, scheduled: 0, late: 0, resyncs: 0 },
+
+  ensureContext() {
+    if (this.ctx) return this.ctx;
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return null;
+    let ctx;
+    try {
+      // At the frames' own rate no buffer is resampled on its own (no clicks where frames join); the
+      // browser converts the one mixed stream to the sound card's rate.
+      ctx = new Ctx({ sampleRate: LIVE_RATE, latencyHint: 'interactive' });
+    } catch {
+      ctx = new Ctx({ latencyHint: 'interactive' });
+    }
+    this.ctx = ctx;
+    this.master = ctx.createGain();
+    this.analyser = ctx.createAnalyser();
+    this.analyser.fftSize = 1024;
+    this.levelBuf = new Float32Array(this.analyser.fftSize);
+    this.analyser.connect(this.master);
+    this.master.connect(ctx.destination);
+    ctx.addEventListener('statechange', () => {
+      if (ctx.state !== 'running' && this.session) this.session.offset = null; // re-buffer on resume
+    });
+    this.applyVolume();
+    return ctx;
+  },
+
+  start(callId) {
+    if (this.session && this.session.callId === callId) return;
+    this.stop();
+    const ctx = this.ensureContext();
+    if (!ctx) return; // no Web Audio here: the call is still shown as it happens
+    const bus = ctx.createGain();
+    bus.connect(this.analyser);
+    this.session = {
+      callId, bus, panners: new Map(), offset: null, stepS: null, sources: new Set(), scheduledEndS: 0, playedS: 0,
+    };
+    this.lastFrameAt = 0;
+    // Allowed when the coach clicked to open the call; otherwise the page offers "Click to listen".
+    if (ctx.state === 'suspended') ctx.resume().catch(() => {});
+  },
+
+  /** Stop listening: at once (pending audio is dropped), or `drain` what is already scheduled first. */
+  stop({ drain = false } = {}) {
+    const s = this.session;
+    if (!s) return;
+    this.session = null;
+    this.level = 0;
+    const now = this.ctx.currentTime;
+    let until = now;
+    for (const src of s.sources) {
+      if (drain) until = Math.max(until, src.endsAt);
+      else src.stop();
+    }
+    setTimeout(() => s.bus.disconnect(), Math.max(0, until - now) * 1000 + 100);
+  },
+
+  resume() {
+    const ctx = this.ensureContext();
+    return ctx ? ctx.resume() : Promise.resolve();
+  },
+
+  /** The state the page shows: 'none' (no Web Audio), 'suspended' (needs a click), 'waiting', 'listening'. */
+  status() {
+    if (!this.ctx) return 'none';
+    if (this.ctx.state !== 'running') return 'suspended';
+    return performance.now() - this.lastFrameAt > LIVE_QUIET_MS ? 'waiting' : 'listening';
+  },
+
+  frame(msg) {
+    const s = this.session;
+    if (!s || msg.call !== s.callId) return;
+    this.lastFrameAt = performance.now();
+    this.stats.frames += 1;
+    const ctx = this.ctx;
+    if (ctx.state !== 'running') return;
+    const samples = decodePcm(msg.pcm_b64 || '');
+    if (!samples.length) return;
+    const now = ctx.currentTime;
+    if (msg.start_s !== s.stepS) {
+      // A new step (the speakers' frames of one step share its start_s and its fate): still on schedule?
+      s.stepS = msg.start_s;
+      const at = s.offset === null ? null : msg.start_s + s.offset;
+      if (at === null || at < now + LIVE_LATE_S || at > now + LIVE_JITTER_S + LIVE_MAX_LEAD_S) {
+        if (at !== null) this.stats[at < now + LIVE_LATE_S ? 'late' : 'resyncs'] += 1;
+        this.resync(msg.start_s);
+      }
+    }
+    const buffer = ctx.createBuffer(1, samples.length, msg.sample_rate);
+    buffer.copyToChannel(samples, 0);
+    const src = ctx.createBufferSource();
+    src.buffer = buffer;
+    src.connect(this.panner(msg.speaker));
+    const when = msg.start_s + s.offset;
+    src.startsAt = when;
+    src.endsAt = when + buffer.duration;
+    // Due already (the context moved on while this step's other speaker arrived): play the rest of it.
+    if (when < now) src.start(now, now - when);
+    else src.start(when);
+    s.sources.add(src);
+    src.addEventListener('ended', () => s.sources.delete(src));
+    s.scheduledEndS = Math.max(s.scheduledEndS, msg.start_s + buffer.duration);
+    this.stats.scheduled += 1;
+  },
+
+  /** Play the step at `startS` LIVE_JITTER_S from now; audio scheduled beyond that is dropped. */
+  resync(startS) {
+    const s = this.session;
+    const ctx = this.ctx;
+    const now = ctx.currentTime;
+    for (const src of s.sources) {
+      if (src.startsAt > now) {
+        src.stop();
+        s.sources.delete(src);
+      }
+    }
+    // On a whole sample of the context's clock, so that frames join exactly.
+    s.offset = Math.round((now + LIVE_JITTER_S - startS) * ctx.sampleRate) / ctx.sampleRate;
+    s.scheduledEndS = Math.min(s.scheduledEndS, startS);
+  },
+
+  panner(speaker) {
+    const s = this.session;
+    let node = s.panners.get(speaker);
+    if (!node) {
+      node = this.ctx.createStereoPanner();
+      node.pan.value = LIVE_PAN[speaker] ?? 0;
+      node.connect(s.bus);
+      s.panners.set(speaker, node);
+    }
+    return node;
+  },
+
+  /** The call time (start_s) being heard now: the context's clock, less the output's latency. */
+  playedThroughS() {
+    const s = this.session;
+    if (!s) return 0;
+    if (s.offset !== null && this.ctx.state === 'running') {
+      const heardAt = this.ctx.currentTime - (this.ctx.outputLatency || this.ctx.baseLatency || 0);
+      // Never past what was scheduled (a gap in arrivals is silence, not progress), and never backwards.
+      s.playedS = Math.max(s.playedS, Math.min(heardAt - s.offset, s.scheduledEndS));
+    }
+    return s.playedS;
+  },
+
+  /** The volume and mute of the page's player apply to live audio too. */
+  applyVolume() {
+    if (!this.master) return;
+    const player = audio();
+    const gain = player.muted ? 0 : player.volume;
+    this.master.gain.setTargetAtTime(gain, this.ctx.currentTime, 0.015);
+  },
+
+  /** The level of what plays (before the volume), 0..1, smoothed: the meter beside "Listening live". */
+  readLevel() {
+    if (!this.session || !this.analyser || this.ctx.state !== 'running') {
+      this.level = 0;
+      return 0;
+    }
+    this.analyser.getFloatTimeDomainData(this.levelBuf);
+    let sum = 0;
+    for (const v of this.levelBuf) sum += v * v;
+    const db = 10 * Math.log10(sum / this.levelBuf.length + 1e-10);
+    const target = Math.min(1, Math.max(0, (db + 60) / 50));
+    this.level = target > this.level ? target : this.level * 0.9 + target * 0.1;
+    return this.level;
+  },
+};
+
+function liveFrame(msg) {
+  const data = state.data.get(msg.call);
+  if (!data || msg.call !== state.currentId || !data.live) return;
+  const b64 = msg.pcm_b64 || '';
+  const bytes = (b64.length * 3) / 4 - (b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0);
+  const end = msg.start_s + bytes / 2 / msg.sample_rate;
+  if (end > data.audioEdgeS) data.audioEdgeS = end;
+  liveAudio.frame(msg);
+}
+
+function renderLiveStatus(data, st) {
+  const info = currentInfo();
+  const ended = state.endedLive && state.endedLive.callId === data.id ? state.endedLive : null;
+  const box = $('live-status');
+  box.hidden = !data.live || Boolean(ended);
+  if (!box.hidden) {
+    const status = liveAudio.status();
+    const muted = audio().muted || audio().volume === 0;
+    if (box.dataset.state !== status) box.dataset.state = status;
+    $('listen').hidden = status !== 'suspended';
+    setText($('live-note-text'), {
+      none: 'Live: moments appear as they happen (this browser cannot play the audio)',
+      suspended: 'The browser holds the audio until you click',
+      waiting: 'Live · waiting for audio…',
+      listening: muted ? 'Listening live · muted' : 'Listening live',
+    }[status]);
+    const level = status === 'listening' ? liveAudio.readLevel() : 0;
+    setStyle($('live-level-fill'), 'transform', `scaleX(${level.toFixed(3)})`);
+    $('live-level').hidden = status !== 'listening' && status !== 'waiting';
+  }
+  const note = $('ended-note');
+  note.hidden = !ended;
+  if (ended) {
+    const replay = !data.live && info && !info.live;
+    const what = ended.reason === 'dropped' ? 'Call dropped' : 'Call ended';
+    setText(note, `${what} · ${clock(ended.endS)} · ${replay ? 'now a replay' : 'saving the replay…'}`);
+  }
+}
+
+function setupLiveAudio() {
+  $('listen').addEventListener('click', () => {
+    liveAudio.resume().catch((err) => notify('error', 'The browser would not play the call', err ? err.message : ''));
+  });
+  audio().addEventListener('volumechange', () => liveAudio.applyVolume());
+  // For tests and the curious: the live audio clock.
+  window.callcoach = Object.assign(window.callcoach || {}, {
+    liveAudio: {
+      contextTime: () => (liveAudio.ctx ? liveAudio.ctx.currentTime : 0),
+      playedThroughS: () => liveAudio.playedThroughS(),
+      newestS: () => state.data.get(state.currentId)?.audioEdgeS ?? 0,
+      state: () => (liveAudio.ctx ? liveAudio.ctx.state : 'none'),
+      resume: () => liveAudio.resume(),
+      stats: () => ({ ...liveAudio.stats }),
+      level: () => liveAudio.level, // 0..1, what the meter shows
+    },
+  });
+  setInterval(tickLiveList, 250); // in step with the player's clock (whole seconds, but not a second late)
+}
+
+// ---------------------------------------------------------------------------------------------------
 // What the page shows at an instant
 
 /** The state of a call at instant `t`, from the events that exist by then. */
@@ -838,7 +1233,8 @@ function render() {
   if (!data) return;
   const all = showsAll();
   const t = viewTime();
-  const shownT = all ? data.edgeS : t; // the instant drawn as "now"
+  // The instant drawn as "now": a live call's newest audio, the end of what a replay without audio has.
+  const shownT = data.live ? data.liveNowS : all ? data.edgeS : t;
   const key = `${data.version}:${all ? 'all' : upperBound(data.moments, t)}`;
   if (key !== view.key || view.dirty) {
     view.key = key;
@@ -852,6 +1248,7 @@ function render() {
   if (!all && !player.paused) reportPlayback(false);
   renderClock(shownT);
   renderReplayHint(shownT);
+  renderLiveStatus(data, view.state);
   renderTimeline(view.state, shownT);
   renderOngoing(shownT);
   renderWords(shownT);
@@ -892,7 +1289,7 @@ function renderTranscript(st, t) {
   });
   view.words = [];
   for (const node of box.children) if (node._words) view.words.push(...node._words);
-  view.lit = new Set([...view.lit].filter((w) => w.isConnected));
+  view.lit = new Set([...view.lit].filter((w) => w.el.isConnected));
   $('transcript-empty').hidden = items.length > 0;
   if (added && stick) box.scrollTop = box.scrollHeight;
 }
@@ -1293,6 +1690,7 @@ function setupTimeline() {
 
 function start() {
   setupPlayer();
+  setupLiveAudio();
   setupKeyboard();
   setupTimeline();
   $('back').addEventListener('click', () => { location.hash = ''; });
