@@ -43,8 +43,16 @@ def create_app(settings: Settings, model: Any) -> web.Application:
 
     app.router.add_get("/ingest/twilio", twilio)
     app.router.add_get("/ingest/audiofork", audiofork)
-    app.router.add_static("/static/", STATIC, append_version=True)
+    app.router.add_static("/static/", STATIC)
+    app.on_response_prepare.append(_revalidate_static)
     return app
+
+
+async def _revalidate_static(request: web.Request, response: web.StreamResponse) -> None:
+    """The page's modules import each other by plain URLs: make the browser revalidate each (a cheap 304
+    when unchanged), so an upgrade never runs a new module beside a cached old one."""
+    if request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-cache")
 
 
 def _catalog_ctx(settings: Settings, model: Any) -> Any:

@@ -117,7 +117,8 @@ def test_live_call_plays_and_shows_alerts_as_they_happen(
     assert page.locator("#live-note-text").inner_text() == "Listening live"
     # The frames' PCM is 16-bit little-endian: 0, 1, -1, the smallest and the largest sample.
     decoded = page.evaluate(
-        "import('/static/app.js').then(m => [...m.decodePcm('AAABAP//AID/fw==')].map(v => v * 32768))"
+        "import('/static/js/live-audio.js')"
+        ".then(m => [...m.decodePcm('AAABAP//AID/fw==')].map(v => v * 32768))"
     )
     assert decoded == [0, 1, -1, -32768, 32767]
     assert page.locator("#play").is_hidden() and page.locator("#volume").is_visible()

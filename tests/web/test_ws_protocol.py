@@ -30,7 +30,7 @@ from callcoach.live.events import (
 )
 from callcoach.live.model import load_model
 from callcoach.live.settings import Settings
-from callcoach.web.app import create_app
+from callcoach.web.app import STATIC, create_app
 from callcoach.web.protocol import MAX_MESSAGE_BYTES
 from callcoach.web.replay import LEAD_S
 
@@ -289,9 +289,10 @@ async def test_the_page_is_served_and_needs_no_other_host(client: TestClient[Any
     index = await client.get("/")
     assert index.status == 200
     html = await index.text()
-    for path in ("/static/app.js", "/static/app.css"):
+    for path in ("/static/js/main.js", "/static/app.css"):
         assert path in html
-    for path in ("/", "/static/app.js", "/static/app.css"):
+    modules = sorted(f"/static/js/{p.name}" for p in (STATIC / "js").glob("*.js"))
+    for path in ("/", "/static/app.css", *modules):
         resp = await client.get(path)
         assert resp.status == 200, path
         text = await resp.text()

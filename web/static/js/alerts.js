@@ -1,0 +1,149 @@
+// The alert cards (the Moments pane): one card per alert, updated in place as revisions arrive, newest
+// first, each announced once to screen readers; and the coach/praise counts above them.
+
+import { $, h, icon, setText } from './dom.js';
+import { clock, secs, kindLabel, POLARITY, SPEAKER_LABELS } from './format.js';
+import { announce } from './notices.js';
+import { view } from './state.js';
+import { seek, replayMoment } from './player.js';
+
+/** The cards of the alerts that exist at the instant, newest first; an alert's card keeps its element. */
+export function renderCards(st, t) {
+  const box = $('cards');
+  const alerts = [...st.alerts].sort((a, b) => b.start_s - a.start_s || (a.id < b.id ? 1 : -1));
+  const keep = new Set(alerts.map((a) => a.id));
+  for (const card of [...box.children]) if (!keep.has(card.dataset.alertId)) card.remove();
+  const existing = new Map([...box.children].map((card) => [card.dataset.alertId, card]));
+  const fresh = [];
+  alerts.forEach((alert, index) => {
+    let card = existing.get(alert.id);
+    if (!card) {
+      card = h('article', {
+        class: `card ${alert.polarity}`,
+        'data-alert-id': alert.id,
+        'data-kind': alert.kind,
+        'data-polarity': alert.polarity,
+        'data-detected-s': alert.detected_s,
+        'data-shown-at-s': (Number.isFinite(t) ? t : 0).toFixed(3),
+      });
+      fresh.push(alert);
+    }
+    fillCard(card, alert, t);
+    if (box.children[index] !== card) box.insertBefore(card, box.children[index] || null);
+  });
+  greetFresh(box, fresh);
+  if (fresh.length && box.scrollHeight > box.clientHeight) box.scrollTop = 0;
+  renderCounts(alerts, st.ended);
+}
+
+/** A card seen for the first time glows a moment and is announced (once, even if it leaves and returns). */
+function greetFresh(box, fresh) {
+  for (const alert of fresh) {
+    const card = box.querySelector(`[data-alert-id="${CSS.escape(alert.id)}"]`);
+    if (card && !view.announced.has(alert.id)) {
+      card.classList.add('fresh');
+      setTimeout(() => card.classList.remove('fresh'), 2400);
+    }
+    if (!view.announced.has(alert.id)) {
+      view.announced.add(alert.id);
+      announce(`${POLARITY[alert.polarity]?.label || 'Coach'} alert at ${clock(alert.detected_s)}: ${alert.title}.`);
+    }
+  }
+}
+
+/** The counts above the cards, and what the pane says while it has none. */
+function renderCounts(alerts, ended) {
+  const coach = alerts.filter((a) => a.polarity === 'coach').length;
+  const praise = alerts.filter((a) => a.polarity === 'praise').length;
+  const counts = $('moment-counts');
+  counts.replaceChildren(
+    h('span', { class: 'count coach' }, icon('bulb'), `${coach} to coach`),
+    h('span', { class: 'count praise' }, icon('star'), `${praise} to praise`),
+  );
+  const empty = $('cards-empty');
+  empty.hidden = alerts.length > 0;
+  setText(empty, ended ? 'Nothing to flag in this call: no long silences, no news left unacknowledged.'
+    : 'Nothing yet. Moments appear here as the call plays.');
+}
+
+/** A card's content for the alert's latest revision: rebuilt only when the revision changes. */
+function fillCard(card, alert, t) {
+  const sig = `${alert.revision}`;
+  if (card.dataset.revision === sig) {
+    updateOngoing(card, t);
+    return;
+  }
+  if (card.dataset.revision !== undefined) {
+    // A newer revision replaced the one shown: when (in audio time) it was applied, and when it existed.
+    card.dataset.updatedAtS = (Number.isFinite(t) ? t : 0).toFixed(3);
+    card.dataset.updatedDetectedS = String(alert.detected_s);
+  }
+  card.dataset.revision = sig;
+  card.dataset.startS = String(alert.start_s);
+  card.dataset.endS = alert.end_s == null ? '' : String(alert.end_s);
+  const pol = POLARITY[alert.polarity] || POLARITY.coach;
+  const ongoing = alert.end_s == null;
+  card.classList.toggle('ongoing', ongoing);
+  card.setAttribute('aria-label', `${pol.label}: ${alert.title}`);
+  const quotes = quoteNodes(alert, ongoing);
+  card.replaceChildren(...[
+    h('header', { class: 'card-head' },
+      h('span', { class: 'pill' }, icon(pol.icon), pol.label),
+      h('span', { class: 'kind', text: kindLabel(alert.kind) }),
+      h('button', {
+        class: 'time-btn', type: 'button', 'data-seek-s': alert.start_s,
+        'aria-label': `Play from ${clock(alert.start_s)}`, title: 'Play this moment',
+        onclick: () => replayMoment(alert, { play: true }),
+      }, icon('play'), clock(alert.start_s))),
+    h('h3', { class: 'card-title', text: alert.title }),
+    h('div', { class: 'card-status' },
+      ongoing ? h('span', { class: 'live-dot' }) : null,
+      h('span', { class: 'status-text' })),
+    quotes.length ? h('div', { class: 'quotes' }, quotes) : null,
+    alert.suggestion ? h('section', { class: 'advice' }, h('h4', { text: pol.advice }), h('p', { text: alert.suggestion })) : null,
+    alert.why ? h('section', { class: 'why' }, h('h4', { text: 'Why it matters' }), h('p', { text: alert.why })) : null,
+  ].filter(Boolean));
+  card._alert = alert;
+  updateOngoing(card, t);
+}
+
+/** What was said (each quote plays from its start), the pause between the speakers, "no reply yet". */
+function quoteNodes(alert, ongoing) {
+  const quotes = alert.quotes && alert.quotes.length
+    ? alert.quotes
+    : alert.quote ? [{ speaker: alert.speaker || 'mixed', text: alert.quote, start_s: alert.start_s, end_s: alert.end_s }] : [];
+  const nodes = [];
+  quotes.forEach((quote, i) => {
+    if (i > 0 && alert.pause_s != null && quotes[i - 1].speaker !== quote.speaker) {
+      nodes.push(h('div', { class: 'pause-note' }, h('span', { text: `${secs(alert.pause_s)} pause` })));
+    }
+    nodes.push(h('figure', { class: `quote ${quote.speaker}` },
+      h('figcaption', {},
+        h('span', { class: 'who', text: SPEAKER_LABELS[quote.speaker] || quote.speaker }),
+        h('button', {
+          class: 'ts', type: 'button', 'aria-label': `Play the quote from ${clock(quote.start_s)}`,
+          onclick: () => seek(quote.start_s, { play: true }),
+        }, clock(quote.start_s))),
+      h('blockquote', { text: `“${quote.text}”` })));
+  });
+  if (ongoing && alert.kind === 'silence') {
+    nodes.push(h('div', { class: 'pause-note live' }, h('span', {}, 'no reply yet')));
+  }
+  return nodes;
+}
+
+/** A card's status line: how long an ongoing moment has lasted so far, or its span once it ended. */
+export function updateOngoing(card, t) {
+  const alert = card._alert;
+  if (!alert) return;
+  const status = card.querySelector('.status-text');
+  if (!status) return;
+  let text;
+  if (alert.end_s == null) {
+    text = `Ongoing · ${secs(Math.max(0, t - alert.start_s))} so far`;
+  } else {
+    const duration = alert.duration_s ?? alert.end_s - alert.start_s;
+    text = `${clock(alert.start_s)}–${clock(alert.end_s)} · ${secs(duration)}`;
+  }
+  setText(status, text);
+}

@@ -1,0 +1,139 @@
+// The call list in the sidebar: live calls first, each with its status and alert counts, a live call's
+// elapsed time ticking. Choosing a call is main.js's to wire (open-call.js opens it).
+
+import { $, h, icon, setText } from './dom.js';
+import { clock, displayTitle, formatDate, SOURCE_LABELS } from './format.js';
+import { notify } from './notices.js';
+import { state } from './state.js';
+
+let onSelect = () => {};
+
+/** `select(callId)` runs when the coach picks a call; live calls' elapsed times tick from now on. */
+export function setupCallList({ select }) {
+  onSelect = select;
+  setInterval(tickLiveList, 250); // in step with the player's clock (whole seconds, but not a second late)
+}
+
+/** The server's list arrived: keep it, tell the coach once about each call that failed, redraw. */
+export function updateCalls(calls) {
+  const previous = state.calls;
+  state.calls = new Map(calls.map((info) => [info.call_id, info]));
+  for (const info of calls) {
+    const before = previous.get(info.call_id);
+    if (info.status === 'error' && !state.errorsNoticed.has(info.call_id) && (!before || before.status !== 'error')) {
+      state.errorsNoticed.add(info.call_id);
+      notify('error', `${displayTitle(info)} could not be analysed`, info.error || 'No reason was given.');
+    }
+  }
+  renderCallList();
+}
+
+/** Live calls first (in the server's order), then the rest; each item keeps its element. */
+export function renderCallList() {
+  const list = $('call-list');
+  // Live calls first (in the server's order), then the rest.
+  const calls = [...state.calls.values()].sort((a, b) => Number(b.live) - Number(a.live));
+  setText($('call-count'), calls.length ? String(calls.length) : '');
+  $('list-empty').hidden = calls.length > 0;
+  if (!calls.length) setText($('list-empty'), 'No calls yet. Put recordings in the server\'s folder.');
+  const keep = new Set(calls.map((c) => c.call_id));
+  for (const item of [...list.children]) if (!keep.has(item.dataset.callId)) item.remove();
+  calls.forEach((info, index) => {
+    let item = list.querySelector(`:scope > li[data-call-id="${CSS.escape(info.call_id)}"]`);
+    if (!item) {
+      item = h('li', { class: 'call-item', 'data-call-id': info.call_id },
+        h('button', { class: 'call-btn', type: 'button', onclick: () => onSelect(info.call_id) }));
+    }
+    if (list.children[index] !== item) list.insertBefore(item, list.children[index] || null);
+    fillCallItem(item, info);
+  });
+}
+
+/** A live call's alert counts: the server's until it ends, or what this page has received of it. */
+function liveCounts(info) {
+  const data = state.data.get(info.call_id);
+  if (!info.live || !data || !data.events.length) return { coach: info.coach_alerts, praise: info.praise_alerts };
+  const latest = new Map();
+  for (const event of data.events) if (event.type === 'alert') latest.set(event.id, event.polarity);
+  const polarities = [...latest.values()];
+  return {
+    coach: Math.max(info.coach_alerts, polarities.filter((p) => p === 'coach').length),
+    praise: Math.max(info.praise_alerts, polarities.filter((p) => p === 'praise').length),
+  };
+}
+
+/** How long a live call has been going: its audio, when the page hears it, else the wall clock. */
+function liveElapsedS(info) {
+  const data = state.data.get(info.call_id);
+  if (data && data.live && data.audioEdgeS > 0 && state.currentId === info.call_id) return data.liveNowS;
+  const started = Date.parse(info.started_at);
+  return Number.isNaN(started) ? 0 : Math.max(0, (Date.now() - started) / 1000);
+}
+
+/** Only the elapsed times move between list updates. */
+function tickLiveList() {
+  for (const item of document.querySelectorAll('#call-list > li[data-live="true"]')) {
+    const info = state.calls.get(item.dataset.callId);
+    const elapsed = item.querySelector('.live-elapsed');
+    if (info && elapsed) setText(elapsed, clock(liveElapsedS(info)));
+  }
+}
+
+/** An item's content, rebuilt only when its call or its counts changed. */
+function fillCallItem(item, info) {
+  const counts = liveCounts(info);
+  const sig = JSON.stringify(info) + (state.currentId === info.call_id) + counts.coach + counts.praise;
+  if (item.dataset.sig === sig) return;
+  item.dataset.sig = sig;
+  Object.assign(item.dataset, {
+    status: info.status,
+    coach: String(counts.coach),
+    praise: String(counts.praise),
+    live: String(info.live),
+  });
+  const button = item.firstElementChild;
+  const active = state.currentId === info.call_id;
+  item.classList.toggle('active', active);
+  if (active) button.setAttribute('aria-current', 'true');
+  else button.removeAttribute('aria-current');
+
+  const via = SOURCE_LABELS[info.source] || (info.source !== 'file' ? info.source : null);
+  const meta = [
+    info.duration_s != null ? clock(info.duration_s) : null,
+    info.live && via ? `via ${via}` : null,
+    formatDate(info.started_at),
+  ].filter(Boolean).join(' · ');
+  button.replaceChildren(...[
+    h('div', { class: 'call-top' },
+      h('span', { class: 'call-title', text: displayTitle(info) }),
+      info.live ? h('span', { class: 'live-badge', title: 'Live: open it to listen in' },
+        h('span', { class: 'live-dot' }), 'Live',
+        h('span', { class: 'live-elapsed', text: clock(liveElapsedS(info)) })) : null),
+    h('div', { class: 'call-meta muted', text: meta || (info.status === 'analysing' ? 'Reading the recording…' : '') }),
+    callBadges(info, counts),
+    info.status === 'error' ? h('p', { class: 'call-error', text: info.error || 'The call could not be analysed.' }) : null,
+  ].filter(Boolean));
+}
+
+/** Analysing, failed, or how many moments to coach and to praise. */
+function callBadges(info, counts) {
+  const badges = h('div', { class: 'call-badges' });
+  if (info.status === 'analysing') {
+    badges.append(h('span', { class: 'status analysing' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Analysing…'));
+  } else if (info.status === 'error') {
+    badges.append(h('span', { class: 'status error' }, icon('warn', 'icon'), 'Error'));
+  } else {
+    const n = (count, one, many) => `${count} ${count === 1 ? one : many}`;
+    badges.append(
+      h('span', {
+        class: `badge coach${counts.coach ? '' : ' zero'}`,
+        title: `${n(counts.coach, 'moment', 'moments')} to coach${info.live ? ' so far' : ''}`,
+      }, icon('bulb'), h('span', { class: 'badge-n', text: counts.coach }), ' coach'),
+      h('span', {
+        class: `badge praise${counts.praise ? '' : ' zero'}`,
+        title: `${n(counts.praise, 'moment', 'moments')} to praise${info.live ? ' so far' : ''}`,
+      }, icon('star'), h('span', { class: 'badge-n', text: counts.praise }), ' praise'),
+    );
+  }
+  return badges;
+}

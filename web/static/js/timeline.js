@@ -1,0 +1,193 @@
+// The timeline under the player: speech per speaker, pauses and flagged silences, a marker per alert, the
+// playhead, the time axis; and clicking, dragging and Home/End on it to seek a replay.
+
+import { $, h, icon, setText, setStyle } from './dom.js';
+import { clock, secs, POLARITY } from './format.js';
+import { view, isLive } from './state.js';
+import { callDuration, seek, replayMoment } from './player.js';
+
+const GAP_SHOWN_S = 2.0; // gaps in the conversation at least this long are drawn with their length
+
+const tl = {
+  pieces: new Map(), // key -> element in #tl-layer
+};
+
+function pct(seconds, duration) {
+  return `${Math.min(100, Math.max(0, (seconds / duration) * 100)).toFixed(3)}%`;
+}
+
+/** Time ticks at a round step that fits the width; drawn again only when the span or the width changed. */
+function renderAxis(duration) {
+  const axis = $('tl-axis');
+  const width = axis.clientWidth || 600;
+  const key = `${duration.toFixed(2)}:${Math.round(width / 50)}`;
+  if (view.axisFor === key) return;
+  view.axisFor = key;
+  const maxTicks = Math.max(2, Math.floor(width / 64));
+  const step = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800].find((s) => duration / s <= maxTicks) || 3600;
+  const ticks = [];
+  for (let s = 0; s <= duration + 1e-6; s += step) {
+    const last = (duration - s) / duration < 0.06; // no room to its right: label it on its left
+    ticks.push(h('span', { class: last ? 'tick last' : 'tick', style: `left:${pct(s, duration)}` }, h('span', { text: clock(s) })));
+  }
+  axis.replaceChildren(...ticks);
+}
+
+export function renderTimeline(st, t) {
+  const duration = callDuration();
+  renderAxis(duration);
+  const now = Math.min(t, duration);
+  drawPieces(st ? piecesAt(st, now) : new Map(), duration);
+  drawPlayhead(now, duration);
+}
+
+/** What the timeline shows at `now`: each piece by a key that stays the same while the piece grows. */
+function piecesAt(st, now) {
+  const want = new Map();
+  // Speech, one lane per speaker; a segment still going on grows with the playhead.
+  for (const seg of st.segments) {
+    const end = seg.end ?? now;
+    if (end <= seg.start) continue;
+    want.set(`seg:${seg.speaker}@${seg.start}`, {
+      cls: `tl-seg ${seg.speaker}${seg.end == null ? ' open' : ''}`, start: seg.start, end,
+    });
+  }
+  // Silences: gaps between anyone's speech. The ones an alert flagged are marked.
+  const flagged = st.alerts.filter((a) => a.kind === 'silence').map((a) => ({
+    alert: a, start: a.start_s, end: a.end_s ?? now,
+  }));
+  for (const f of flagged) {
+    want.set(`sil:${f.alert.id}`, {
+      cls: `tl-gap flagged${f.alert.end_s == null ? ' open' : ''}`, start: f.start, end: f.end,
+      label: secs(f.end - f.start), title: `${secs(f.end - f.start)} of silence at ${clock(f.start)}`,
+    });
+  }
+  for (const gap of gapsOf(st.segments, now)) {
+    if (gap.end - gap.start < GAP_SHOWN_S) continue;
+    if (flagged.some((f) => f.start < gap.end && gap.start < f.end)) continue;
+    want.set(`gap:${gap.start}`, {
+      cls: 'tl-gap', start: gap.start, end: gap.end,
+      label: secs(gap.end - gap.start), title: `${secs(gap.end - gap.start)} pause at ${clock(gap.start)}`,
+    });
+  }
+  // A marker per alert, at the moment it is about; its span drawn faintly.
+  for (const alert of st.alerts) {
+    const end = alert.end_s ?? now;
+    want.set(`span:${alert.id}`, { cls: `tl-span ${alert.polarity}`, start: alert.start_s, end: Math.max(end, alert.start_s) });
+    want.set(`mark:${alert.id}`, { cls: `tl-marker ${alert.polarity}`, start: alert.start_s, alert });
+  }
+  return want;
+}
+
+/** #tl-layer follows `want`: new pieces are added, gone ones removed, the rest moved and resized. */
+function drawPieces(want, duration) {
+  const layer = $('tl-layer');
+  for (const [key, node] of tl.pieces) {
+    if (!want.has(key) || !node.isConnected) {
+      node.remove();
+      tl.pieces.delete(key);
+    }
+  }
+  for (const [key, piece] of want) {
+    let node = tl.pieces.get(key);
+    if (!node) {
+      node = pieceNode(piece);
+      layer.append(node);
+      tl.pieces.set(key, node);
+    }
+    if (node.className !== piece.cls) node.className = piece.cls;
+    setStyle(node, 'left', pct(piece.start, duration));
+    if (piece.end !== undefined) setStyle(node, 'width', pct(piece.end - piece.start, duration));
+    if (piece.label) {
+      const label = node.firstElementChild;
+      setText(label, piece.label);
+      node.title = piece.title;
+    }
+  }
+}
+
+/** An alert's marker is a button: it jumps to the alert's moment, not to where the track was clicked. */
+function pieceNode(piece) {
+  if (!piece.alert) {
+    return h('div', { class: piece.cls }, piece.label ? h('span', { class: 'tl-gap-label' }) : null);
+  }
+  const alert = piece.alert;
+  const pol = POLARITY[alert.polarity] || POLARITY.coach;
+  return h('button', {
+    type: 'button', class: piece.cls, 'data-alert-id': alert.id,
+    'aria-label': `${pol.label}: ${alert.title}. Jump to ${clock(alert.start_s)}`,
+    title: `${pol.label} · ${clock(alert.start_s)} · ${alert.title}`,
+    onclick: (ev) => { ev.stopPropagation(); replayMoment(alert); },
+    onpointerdown: (ev) => ev.stopPropagation(),
+  }, icon(pol.icon));
+}
+
+/** The playhead, the blank future after it, and the slider's value for screen readers. */
+function drawPlayhead(now, duration) {
+  setStyle($('tl-playhead'), 'left', pct(now, duration));
+  const future = $('tl-future');
+  setStyle(future, 'left', pct(now, duration));
+  setStyle(future, 'width', pct(Math.max(0, duration - now), duration));
+  const track = $('tl-track');
+  const max = duration.toFixed(1);
+  if (track.getAttribute('aria-valuemax') !== max) track.setAttribute('aria-valuemax', max);
+  const value = clock(now);
+  if (track.getAttribute('aria-valuetext') !== value) {
+    track.setAttribute('aria-valuetext', value);
+    track.setAttribute('aria-valuenow', String(Math.floor(now)));
+  }
+}
+
+/** Stretches where nobody spoke, between the first speech and `now`. */
+function gapsOf(segments, now) {
+  const spans = segments
+    .map((s) => [s.start, s.end ?? now])
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  const gaps = [];
+  let reach = null;
+  for (const [start, end] of spans) {
+    if (reach !== null && start > reach) gaps.push({ start: reach, end: start });
+    reach = reach === null ? end : Math.max(reach, end);
+  }
+  if (reach !== null && now > reach) gaps.push({ start: reach, end: now });
+  return gaps;
+}
+
+/** Click or drag to seek a replay, Home/End for its ends; the time under the pointer shows as it moves. */
+export function setupTimeline() {
+  const track = $('tl-track');
+  const hover = $('tl-hover');
+  const timeAt = (ev) => {
+    const rect = track.getBoundingClientRect();
+    const x = Math.min(Math.max(0, ev.clientX - rect.left), rect.width);
+    return { seconds: (x / rect.width) * callDuration(), x };
+  };
+  let dragging = false;
+  track.addEventListener('pointerdown', (ev) => {
+    if (ev.button !== 0 || isLive()) return;
+    dragging = true;
+    track.setPointerCapture(ev.pointerId);
+    seek(timeAt(ev).seconds);
+  });
+  track.addEventListener('pointermove', (ev) => {
+    const at = timeAt(ev);
+    if (!isLive()) {
+      hover.hidden = false;
+      hover.style.left = `${at.x}px`;
+      setText(hover, clock(at.seconds));
+    }
+    if (dragging) seek(at.seconds);
+  });
+  track.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Home' || ev.key === 'End') {
+      ev.preventDefault();
+      seek(ev.key === 'Home' ? 0 : callDuration());
+    }
+  });
+  const stop = () => { dragging = false; };
+  track.addEventListener('pointerup', stop);
+  track.addEventListener('pointercancel', stop);
+  track.addEventListener('pointerleave', () => { hover.hidden = true; });
+  window.addEventListener('resize', () => { view.axisFor = null; });
+}
