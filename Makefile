@@ -29,6 +29,7 @@ lint: $(VENV)/.installed typecheck-tree
 bench: setup
 	$(BIN)/python -m tests.bench.run
 	$(BIN)/python -m tests.bench.page_latency
+	$(BIN)/python -m tests.bench.live_calls
 
 setup: debs $(VENV)/.installed model samples
 

@@ -41,6 +41,7 @@ class LiveCall:
         self._input = LiveInput(started.speakers, frame_samples=round(settings.frame_s * PIPELINE_RATE))
         self._queue: asyncio.Queue[Step | _End] = asyncio.Queue(settings.queue_frames)
         self._listeners: set[Callable[[Step], None]] = set()
+        self._room = asyncio.Event()  # set when the session takes a step from the queue
         self._ended = False
         self.dropped_steps = 0
 
@@ -48,9 +49,16 @@ class LiveCall:
         self, speaker: Speaker, pcm: npt.NDArray[np.int16], sample_rate: int, at_s: float | None = None
     ) -> None:
         """Add a speaker's chunk; waits while the queue is full (the caller stops reading its socket)."""
+        # Every caller waits, not only one whose chunk completes a step: when two legs come on two
+        # sockets, the leg that leads would otherwise read on alone while the other waits, until the
+        # aligner takes the other for dead and drops its late audio.
+        while self._queue.full() and not self._ended:
+            self._room.clear()
+            await self._room.wait()
         if self._ended:
             return
         for step in self._input.push(speaker, pcm, sample_rate, at_s):
+            self._hear(step)
             await self._queue.put(step)
 
     def push_nowait(
@@ -60,6 +68,7 @@ class LiveCall:
         if self._ended:
             return
         for step in self._input.push(speaker, pcm, sample_rate, at_s):
+            self._hear(step)
             if self._queue.full():
                 self._queue.get_nowait()
                 self.dropped_steps += 1
@@ -71,16 +80,22 @@ class LiveCall:
             return
         self._ended = True
         for step in self._input.flush():
+            self._hear(step)
             await self._queue.put(step)
         await self._queue.put(_End(reason, detail))
 
     def listen_audio(self, callback: Callable[[Step], None]) -> Callable[[], None]:
-        """Hear the call: ``callback`` (cheap, non-blocking) gets every step; returns the function to stop."""
+        """Hear the call: ``callback`` (cheap, non-blocking) gets every step as it comes in, before the
+        pipeline's queue, so a coach hears the call in real time even when its analysis lags."""
         self._listeners.add(callback)
         return lambda: self._listeners.discard(callback)
 
+    def _hear(self, step: Step) -> None:
+        for callback in list(self._listeners):
+            callback(step)
+
     async def frames(self) -> AsyncIterator[Step]:
-        """The steps, for the session; each one recorded and offered to listeners as it passes."""
+        """The steps, for the session; each one written to the recording as it passes."""
         loop = asyncio.get_running_loop()
         writer = None
         if self.recording is not None:
@@ -89,10 +104,9 @@ class LiveCall:
             )
         try:
             while not isinstance(item := await self._queue.get(), _End):
+                self._room.set()
                 if writer is not None:
                     await loop.run_in_executor(None, writer.write, item)
-                for callback in list(self._listeners):
-                    callback(item)
                 yield item
             if item.reason == "dropped":
                 raise SourceDropped(item.detail or "the platform's connection closed before the call ended")

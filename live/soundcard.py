@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from callcoach.audio.channels import channel_map
+from callcoach.live.errors import UserError
 from callcoach.live.events import CallStarted
 from callcoach.live.live_call import LiveCall
 from callcoach.live.settings import Settings
@@ -79,11 +80,23 @@ class SoundCardCapture:
 
 
 def input_format(device: str | int | None) -> tuple[int, int]:
-    """The device's (channels, sample rate) to capture with: at most two channels, its default rate."""
-    import sounddevice as sd
+    """The device's (channels, sample rate) to capture with: at most two channels, its default rate.
 
-    info = sd.query_devices(device, "input")
+    A device that cannot be used is a :class:`UserError` (one line, exit status 2), not a traceback.
+    """
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # sounddevice raises OSError when the PortAudio library is missing
+        raise UserError(f"{exc}: install it (Debian: sudo apt-get install libportaudio2)") from exc
+    try:
+        info = sd.query_devices(device, "input")
+    except (sd.PortAudioError, ValueError) as exc:
+        which = "no default input device" if device is None else f"no input device {device!r}"
+        raise UserError(f"{which} ({exc}): connect or enable a sound card, or {_PICK}") from exc
     channels = min(2, int(info["max_input_channels"]))
     if channels < 1:
-        raise OSError(f"{info['name']} has no input channels: pick another with --device (callcoach devices)")
+        raise UserError(f"{info['name']} has no input channels: {_PICK}")
     return channels, int(info["default_samplerate"])
+
+
+_PICK = "pick one with --device N (python -m sounddevice lists them)"

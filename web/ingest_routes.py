@@ -79,14 +79,16 @@ async def audiofork_socket(
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_INGEST_BYTES)
     await ws.prepare(request)
     try:
-        async for msg in ws:
+        while (msg := await ws.receive()).type in (WSMsgType.TEXT, WSMsgType.BINARY):
             if msg.type == WSMsgType.TEXT:
                 await bridge.handle(_parsed(parser.text, msg.data))
-            elif msg.type == WSMsgType.BINARY:
+            else:
                 await bridge.handle(_parsed(parser.binary, msg.data))
-        # The fork closes its websocket when the call ends: that is a clean end.
-        await bridge.handle(parser.close())
-        await bridge.finish(clean=True)
+        # The fork closes its websocket (a close frame) when the call ends: that is a clean end. A
+        # connection lost without one (a reset, a peer gone quiet past the heartbeat) is a drop.
+        if msg.type == WSMsgType.CLOSE:
+            await bridge.handle(parser.close())
+            await bridge.finish(clean=True)
     finally:
         await bridge.finish(clean=False, detail="the audio fork connection broke")
     return ws
@@ -123,6 +125,10 @@ class AudioSocketCalls:
             while data := await reader.read(65536):
                 for event in _parsed(parser.feed, data):
                     key, clean = await self._event(speaker, event, key, clean)
+                    # The two legs arrive on two sockets; after a stall one read may hold seconds of a
+                    # leg. Yield after each frame so the other leg's reader keeps pace: a leg that falls
+                    # behind by more than the aligner's lag is taken as dead and its late audio dropped.
+                    await asyncio.sleep(0)
                 if clean:
                     break
             if not clean:

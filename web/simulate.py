@@ -5,14 +5,18 @@ the recording as that platform would: Twilio's JSON media messages with 20 ms of
 the audio fork's metadata then 20 ms binary frames of 16 kHz stereo, or two AudioSocket connections (the
 customer's leg on PORT, the agent's on the next port) with 20 ms signed-linear frames. It is paced by the
 audio clock (``speed`` times real time) and ends with the platform's hang-up, or, with ``drop_after_s``,
-breaks the connection mid-call as a failing network would.
+breaks the connection mid-call as a failing network would. ``progress``, if given, is called after each
+20 ms packet is handed to the connection with how far into the call the audio sent so far reaches (tests
+and benchmarks measure alert latency in audio terms with it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
@@ -30,6 +34,14 @@ from callcoach.web.ingest.twilio import TwilioEncoder
 
 CHUNK_S = 0.02  # every platform here packetises audio in 20 ms
 DEMO_PARAMETERS = {"agent": "Sam Patel", "customer": "+44 7700 900123"}
+Progress = Callable[[float], None]  # seconds of the call's audio sent so far
+_LINGER_0 = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() resets the connection
+
+
+def _break(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """End the websocket's TCP connection without the closing handshake, as a failing network does: the
+    server sees the connection go with no close frame (a close frame is how a platform hangs up)."""
+    ws.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
 
 
 def load_legs(
@@ -60,7 +72,14 @@ async def _paced(n_chunks: int, speed: float, drop_after_s: float | None) -> Asy
         yield i
 
 
-async def twilio(path: Path, settings: Settings, url: str, speed: float, drop_after_s: float | None) -> None:
+async def twilio(
+    path: Path,
+    settings: Settings,
+    url: str,
+    speed: float,
+    drop_after_s: float | None,
+    progress: Progress | None = None,
+) -> None:
     agent, customer = load_legs(path, settings, 8000)
     enc = TwilioEncoder("MZ" + uuid.uuid4().hex, "CA" + uuid.uuid4().hex, DEMO_PARAMETERS)
     legs = {"inbound": mulaw_encode(customer).tobytes(), "outbound": mulaw_encode(agent).tobytes()}
@@ -73,12 +92,21 @@ async def twilio(path: Path, settings: Settings, url: str, speed: float, drop_af
         async for i in _paced(-(-len(agent) // step), speed, drop_after_s):
             for track, audio in legs.items():
                 await ws.send_str(enc.media(track, audio[i * step : (i + 1) * step]))
+            if progress is not None:
+                progress(min((i + 1) * step, len(agent)) / 8000)
         if drop_after_s is None:
             await ws.send_str(enc.stop())
+        else:
+            _break(ws)
 
 
 async def audiofork(
-    path: Path, settings: Settings, url: str, speed: float, drop_after_s: float | None
+    path: Path,
+    settings: Settings,
+    url: str,
+    speed: float,
+    drop_after_s: float | None,
+    progress: Progress | None = None,
 ) -> None:
     agent, customer = load_legs(path, settings, 16000)
     # The fork's stereo is caller left, callee right; which of them is the agent is a setting.
@@ -90,6 +118,10 @@ async def audiofork(
         await ws.send_str(enc.metadata_text())
         async for i in _paced(-(-len(stereo) // step), speed, drop_after_s):
             await ws.send_bytes(enc.audio(stereo[i * step : (i + 1) * step]))
+            if progress is not None:
+                progress(min((i + 1) * step, len(stereo)) / 16000)
+        if drop_after_s is not None:
+            _break(ws)
 
 
 async def audiosocket(
@@ -100,6 +132,7 @@ async def audiosocket(
     agent_port: int,
     speed: float,
     drop_after_s: float | None,
+    progress: Progress | None = None,
 ) -> None:
     agent, customer = load_legs(path, settings, 8000)
     enc, call = AudioSocketEncoder(), uuid.uuid4()
@@ -111,9 +144,14 @@ async def audiosocket(
         for (_reader, writer), audio in zip(legs, (customer, agent), strict=True):
             writer.write(enc.audio(audio[i * step : (i + 1) * step]))
             await writer.drain()
+        if progress is not None:
+            progress(min((i + 1) * step, len(agent)) / 8000)
     for _reader, writer in legs:
         if drop_after_s is not None:
-            writer.transport.abort()  # a reset, as a failing network gives: not a hang-up
+            # A reset, as a failing network gives. A plain close would be a FIN, which AudioSocket
+            # reads as a hang-up; linger 0 makes the close a reset.
+            writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_0)
+            writer.transport.abort()
             continue
         writer.write(enc.hangup())
         await writer.drain()
