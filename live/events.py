@@ -376,23 +376,7 @@ Message: TypeAlias = (
     | SessionPlayback
     | PlaybackSync
 )
-MESSAGE_TYPES: tuple[type[Message], ...] = (
-    CallList,
-    Subscribe,
-    Subscribed,
-    Unsubscribe,
-    Playback,
-    Note,
-    Pin,
-    Presence,
-    StartSession,
-    JoinSession,
-    LeaveSession,
-    AddNote,
-    SetPin,
-    SessionPlayback,
-    PlaybackSync,
-)
+MESSAGE_TYPES: tuple[type[Message], ...] = typing.get_args(Message)
 Event: TypeAlias = Frame | CallStarted | CallEnded | Transcript | Speech | Alert | Error | Message
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls for cls in (Frame, CallStarted, CallEnded, Transcript, Speech, Alert, Error, *MESSAGE_TYPES)
