@@ -30,6 +30,7 @@ from callcoach.live.settings import Settings
 from callcoach.live.transcriber import SpeakerTranscriber
 
 log = logging.getLogger(__name__)
+DECODE_AHEAD_S = 30.0
 
 
 class SourceDropped(Exception):
@@ -54,7 +55,9 @@ class CallSession:
         self._transcribers = [SpeakerTranscriber(model, s) for s in started.speakers]
         self._vads = [VoiceActivity(s) for s in started.speakers]
         self._detectors: list[Detector] = create_detectors(settings.detectors)
-        self._depth = settings.queue_frames
+        # How far one speaker's recognizer may run ahead of the other's: longer than a typical turn, so that
+        # while one speaker talks the other's (quick, silent) audio never waits; a few MiB of frames at most.
+        self._depth = max(settings.queue_frames, round(DECODE_AHEAD_S / settings.frame_s))
         self._now_s = 0.0  # audio released to the log and detectors
         self._fed_s = 0.0  # audio taken from the source
 
