@@ -14,7 +14,7 @@ demo: setup
 	$(BIN)/callcoach analyze samples/bereavement_cold.wav
 	@rm -rf build/demo-data
 	@(sleep 10; $(DEMO_ENV) $(BIN)/callcoach simulate-call samples/bereavement_cold.wav \
-	    --twilio ws://127.0.0.1:8080/ingest/twilio >/dev/null 2>&1 &) ; \
+	    --twilio ws://127.0.0.1:8080/ingest/twilio) & \
 	$(DEMO_ENV) $(BIN)/callcoach serve
 
 test: setup lint
