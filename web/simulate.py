@@ -59,17 +59,22 @@ def load_legs(
     return audio[:, 0].copy(), audio[:, 1].copy()
 
 
-async def _paced(n_chunks: int, speed: float, drop_after_s: float | None) -> AsyncIterator[int]:
-    """Chunk indices released by the audio clock; stops early at ``drop_after_s`` of audio."""
+async def _paced(
+    total: int, rate: int, speed: float, drop_after_s: float | None, progress: Progress | None
+) -> AsyncIterator[slice]:
+    """The 20 ms packets of a ``total``-sample call at ``rate``, as slices, released by the audio clock;
+    stops early at ``drop_after_s``. After each packet is sent, ``progress`` hears how far the call got."""
     loop = asyncio.get_running_loop()
-    t0 = loop.time()
-    for i in range(n_chunks):
+    t0, step = loop.time(), round(rate * CHUNK_S)
+    for i in range(-(-total // step)):
         if drop_after_s is not None and i * CHUNK_S >= drop_after_s:
             return
         delay = t0 + i * CHUNK_S / speed - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        yield i
+        yield slice(i * step, (i + 1) * step)
+        if progress is not None:
+            progress(min((i + 1) * step, total) / rate)
 
 
 async def twilio(
@@ -85,15 +90,12 @@ async def twilio(
     legs = {"inbound": mulaw_encode(customer).tobytes(), "outbound": mulaw_encode(agent).tobytes()}
     if settings.twilio_agent_track == "inbound":
         legs = {"inbound": legs["outbound"], "outbound": legs["inbound"]}
-    step = round(8000 * CHUNK_S)
     async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
         await ws.send_str(enc.connected())
         await ws.send_str(enc.start(("inbound", "outbound")))
-        async for i in _paced(-(-len(agent) // step), speed, drop_after_s):
+        async for packet in _paced(len(agent), 8000, speed, drop_after_s, progress):
             for track, audio in legs.items():
-                await ws.send_str(enc.media(track, audio[i * step : (i + 1) * step]))
-            if progress is not None:
-                progress(min((i + 1) * step, len(agent)) / 8000)
+                await ws.send_str(enc.media(track, audio[packet]))
         if drop_after_s is None:
             await ws.send_str(enc.stop())
         else:
@@ -113,13 +115,10 @@ async def audiofork(
     pair = (customer, agent) if settings.audiofork_agent_side == "callee" else (agent, customer)
     stereo = np.column_stack(pair)
     enc = AudioForkEncoder({"callId": str(uuid.uuid4()), **DEMO_PARAMETERS}, 16000, 2)
-    step = round(16000 * CHUNK_S)
     async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
         await ws.send_str(enc.metadata_text())
-        async for i in _paced(-(-len(stereo) // step), speed, drop_after_s):
-            await ws.send_bytes(enc.audio(stereo[i * step : (i + 1) * step]))
-            if progress is not None:
-                progress(min((i + 1) * step, len(stereo)) / 16000)
+        async for packet in _paced(len(stereo), 16000, speed, drop_after_s, progress):
+            await ws.send_bytes(enc.audio(stereo[packet]))
         if drop_after_s is not None:
             _break(ws)
 
@@ -139,13 +138,10 @@ async def audiosocket(
     legs = [await asyncio.open_connection(host, p) for p in (port, agent_port)]
     for _reader, writer in legs:
         writer.write(enc.uuid(call))
-    step = round(8000 * CHUNK_S)
-    async for i in _paced(-(-len(agent) // step), speed, drop_after_s):
+    async for packet in _paced(len(agent), 8000, speed, drop_after_s, progress):
         for (_reader, writer), audio in zip(legs, (customer, agent), strict=True):
-            writer.write(enc.audio(audio[i * step : (i + 1) * step]))
+            writer.write(enc.audio(audio[packet]))
             await writer.drain()
-        if progress is not None:
-            progress(min((i + 1) * step, len(agent)) / 8000)
     for _reader, writer in legs:
         if drop_after_s is not None:
             # A reset, as a failing network gives. A plain close would be a FIN, which AudioSocket

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -44,5 +45,10 @@ def test_a_failed_save_leaves_the_earlier_one(tmp_path: Path) -> None:
     storage.save(INFO, EVENTS, None)
     with pytest.raises(AttributeError):
         storage.save(INFO, [*EVENTS, object()], None)  # type: ignore[list-item]
+    # Failing inside the transaction, after the earlier save was deleted, rolls the deletion back.
+    unwritable = dataclasses.replace(INFO, title=object())  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        storage.save(unwritable, EVENTS[:1], None)
     [stored] = storage.load_all()
+    assert stored.info == INFO
     assert list(stored.events) == EVENTS
