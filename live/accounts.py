@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import get_args
 
 import argon2
 
-Role = Literal["coach", "lead", "admin"]
+from callcoach.live.events import Role
+
 ROLES: tuple[Role, ...] = get_args(Role)
 SESSION_TTL_S = 12 * 3600  # a working day and then some
 INVITE_TTL_S = 7 * 24 * 3600

@@ -64,20 +64,16 @@ class CallCatalog:
         return lambda: self._listeners.discard(callback)
 
     def scan(self) -> None:
-        """Register every recording in the recordings folder (new ones only)."""
+        """Register every recording in the recordings folder (new ones only). Recordings at its top belong
+        to the default team; those in a sub-folder belong to the team the sub-folder is named after."""
         folder = self._settings.recordings_dir
-        paths = (
-            sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
-            if folder.is_dir()
-            else []
-        )
         known = {r.path for r in self._records.values()}
-        for path in paths:
+        for path, team in _recordings(folder, self._settings.default_team):
             if path not in known:
-                self._add_recording(path)
+                self._add_recording(path, team)
         self._changed()
 
-    def _add_recording(self, path: Path) -> None:
+    def _add_recording(self, path: Path, team: str) -> None:
         call_id = _unique(_slug(path.stem), self._records)
         info = CallInfo(
             call_id,
@@ -88,6 +84,7 @@ class CallCatalog:
             live=False,
             status="analysing",
             audio_url=f"/recordings/{call_id}",
+            team=team,
         )
         self._records[call_id] = CallRecord(info, EventLog(call_id), path)
 
@@ -119,6 +116,7 @@ class CallCatalog:
             status="live",
             agent=started.agent,
             customer=started.customer,
+            team=started.team or self._settings.default_team,
         )
         record = CallRecord(info, EventLog(call_id), live=live)
         self._records[call_id] = record
@@ -211,6 +209,20 @@ class CallCatalog:
     def _changed(self) -> None:
         for callback in list(self._listeners):
             callback()
+
+
+def _recordings(folder: Path, default_team: str) -> list[tuple[Path, str]]:
+    """The audio files in ``folder`` and its direct sub-folders, each with the team it belongs to."""
+    if not folder.is_dir():
+        return []
+    found = [(p, default_team) for p in sorted(folder.iterdir()) if _is_audio(p)]
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        found += [(p, sub.name) for p in sorted(sub.iterdir()) if _is_audio(p)]
+    return found
+
+
+def _is_audio(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES
 
 
 def _slug(text: str) -> str:

@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         "ingest_token",
         "audiosocket_port",
         "audiosocket_agent_port",
+        "default_team",
     )
     serve = sub.add_parser("serve", help="serve the coach's page, the websocket and the live-call ingest")
     settings_mod.add_arguments(serve, *server_settings)

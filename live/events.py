@@ -26,6 +26,7 @@ T = typing.TypeVar("T")
 
 Speaker: TypeAlias = Literal["agent", "customer", "mixed"]
 Polarity: TypeAlias = Literal["coach", "praise"]
+Role: TypeAlias = Literal["coach", "lead", "admin"]  # what an account may do (see live/accounts.py)
 SPEAKERS: tuple[Speaker, ...] = ("agent", "customer", "mixed")
 
 
@@ -99,6 +100,7 @@ class CallStarted:
     duration_s: float | None = None  # known up front for recordings, None for live calls
     agent: str = ""  # the agent's name, when the platform says
     customer: str = ""  # the customer's number, masked to its last digits
+    team: str = ""  # the team the call belongs to (its agent's); empty: the server's default team
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,18 @@ class CallInfo:
     error: str | None = None  # why the call could not be analysed, when status is "error"
     agent: str = ""
     customer: str = ""  # masked
+    team: str = ""  # only the team's members (and admins) see the call
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """Server → page, first on every connection: who the login session belongs to and what they may do."""
+
+    TYPE: ClassVar[str] = "welcome"
+    user: str
+    name: str
+    role: Role
+    teams: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -360,7 +374,8 @@ class PlaybackSync:
 
 
 Message: TypeAlias = (
-    CallList
+    Welcome
+    | CallList
     | Subscribe
     | Subscribed
     | Unsubscribe

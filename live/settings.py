@@ -53,6 +53,16 @@ class Settings:
     audiosocket_port: int = 9092
     audiosocket_agent_port: int = 9093
     audiosocket_allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    # The team a call belongs to when its source names none (recordings at the top of the folder,
+    # AudioSocket, the sound card); a recording in a sub-folder belongs to the team of that name.
+    default_team: str = "default"
+    # Pages served from other origins that may open the coach websocket (scheme://host[:port]); the
+    # server's own origin is always allowed.
+    allowed_origins: tuple[str, ...] = ()
+
+
+def _comma_list(raw: str) -> tuple[str, ...]:
+    return tuple(a.strip() for a in raw.split(",") if a.strip())
 
 
 # name of the Settings field -> (environment variable, parser from string)
@@ -75,8 +85,10 @@ _ENV: dict[str, tuple[str, Any]] = {
     "audiosocket_agent_port": ("CALLCOACH_AUDIOSOCKET_AGENT_PORT", int),
     "audiosocket_allow": (
         "CALLCOACH_AUDIOSOCKET_ALLOW",
-        lambda raw: tuple(a.strip() for a in raw.split(",") if a.strip()),
+        _comma_list,
     ),
+    "default_team": ("CALLCOACH_TEAM", str),
+    "allowed_origins": ("CALLCOACH_ALLOWED_ORIGINS", _comma_list),
 }
 
 
@@ -123,6 +135,10 @@ def add_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
         "audiosocket_agent_port": (
             "--audiosocket-agent-port",
             {"type": int, "help": "AudioSocket port, agent leg (9093)"},
+        ),
+        "default_team": (
+            "--team",
+            {"metavar": "TEAM", "help": "team of calls whose source names none (default: default)"},
         ),
     }
     for name in names:
@@ -171,5 +187,7 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("CALLCOACH_TWILIO_AGENT_TRACK must be inbound or outbound")
     if settings.audiofork_agent_side not in ("caller", "callee"):
         raise SettingsError("CALLCOACH_AUDIOFORK_AGENT_SIDE must be caller or callee")
+    if not settings.default_team.strip():
+        raise SettingsError("CALLCOACH_TEAM is empty: name the default team, e.g. default")
     if settings.queue_frames < 1 or settings.decode_threads < 1:
         raise SettingsError("queue and thread counts must be at least 1")

@@ -91,6 +91,7 @@ def started_from(opened: StreamOpened, speakers: tuple[Speaker, ...]) -> CallSta
         title=call_title(meta, agent, customer, opened.platform),
         agent=agent,
         customer=customer,
+        team=str(meta.get("team", "")).strip(),
     )
 
 
