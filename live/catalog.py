@@ -5,6 +5,7 @@ Every call has a :class:`CallRecord` whose event log a :class:`CallSession` fill
 reader of that log, gated by the coach's player. Recordings are analysed in the background, one after
 another, and one a coach opens first jumps the queue. A live call is stored when it ends, however it ends,
 and stays in the list as a replay; stored calls come back from storage at start-up.
+Coaches' notes and pins go into a call's log and storage through :meth:`CallCatalog.annotate`, at any time.
 Listeners are told when the list changes.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 
 from callcoach.audio.errors import AudioError
 from callcoach.live.eventlog import EventLog, latest_alerts
-from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Error
+from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Error, Note, Pin, moment_s
 from callcoach.live.live_call import LiveCall
 from callcoach.live.session import CallSession
 from callcoach.live.settings import Settings
@@ -86,7 +87,11 @@ class CallCatalog:
             audio_url=f"/recordings/{call_id}",
             team=team,
         )
-        self._records[call_id] = CallRecord(info, EventLog(call_id), path)
+        call_log = EventLog(call_id)
+        for note in self._storage.annotations(call_id) if self._storage else []:
+            assert isinstance(note, Note | Pin)
+            call_log.annotate(note)
+        self._records[call_id] = CallRecord(info, call_log, path)
 
     def load_stored(self) -> None:
         """Every call kept in storage, as a replay with the events it had."""
@@ -95,7 +100,10 @@ class CallCatalog:
         for stored in self._storage.load_all():
             call_log = EventLog(stored.info.call_id)
             for event in stored.events:
-                call_log.append(event)
+                if isinstance(event, Note | Pin):
+                    call_log.annotate(event)
+                else:
+                    call_log.append(event)
             call_log.close()
             self._records[stored.info.call_id] = CallRecord(stored.info, call_log, stored.recording)
         self._changed()
@@ -141,6 +149,20 @@ class CallCatalog:
             await loop.run_in_executor(
                 None, self._storage.save, record.info, list(record.log.events), record.path
             )
+
+    async def annotate(self, call_id: str, event: Note | Pin) -> int:
+        """Add a coach's note or pin to the call's log (everyone following it gets it) and keep it."""
+        seq = self._records[call_id].log.annotate(event)
+        if self._storage is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._storage.annotate, call_id, event)
+        return seq
+
+    def moment_of(self, call_id: str, target_id: str) -> float | None:
+        """When the call's alert or note ``target_id`` happens (None if the call has no such thing)."""
+        for event in self._records[call_id].log.events:
+            if isinstance(event, Alert | Note) and event.id == target_id:
+                return moment_s(event)
+        return None
 
     async def end_live_calls(self, detail: str) -> None:
         """Shutting down: end every live call as dropped, and wait until each is stored."""

@@ -4,14 +4,22 @@ The session appends; every consumer (the CLI printer, storage, each coach's sock
 cursor. A reader that falls behind costs the pipeline nothing: appending never waits for a reader, and a
 reader catches up by reading from where its cursor stands. Reconnects, late joiners and replays are the same
 problem: a reader with a cursor.
+
+Coaches' notes and pins are annotations: they join the same numbered log (so everyone on the call gets
+them in one order), and, unlike the pipeline's events, may still be added after the call has ended. Each
+event's wire text is made once and shared by every reader, so a call followed by hundreds of pages costs
+one encoding per event.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 
-from callcoach.live.events import Alert, Event, Transcript
+from callcoach.live.events import Alert, Event, Note, Pin, Transcript, envelope
+
+ANNOTATIONS = (Note, Pin)
 
 
 class EventLog:
@@ -20,6 +28,7 @@ class EventLog:
     def __init__(self, call_id: str) -> None:
         self.call_id = call_id
         self._events: list[Event] = []
+        self._wire: list[str | None] = []
         self._closed = False
         # Replaced on every append: readers wait on the one current when they caught up.
         self._changed = asyncio.Event()
@@ -38,9 +47,27 @@ class EventLog:
     def append(self, event: Event) -> int:
         if self._closed:
             raise RuntimeError(f"the log of call {self.call_id} is closed")
+        return self._add(event)
+
+    def annotate(self, event: Note | Pin) -> int:
+        """Add a coach's note or pin: allowed before, during and after the call."""
+        return self._add(event)
+
+    def _add(self, event: Event) -> int:
         self._events.append(event)
+        self._wire.append(None)
         self._wake()
         return len(self._events)
+
+    def wire(self, seq: int) -> str:
+        """The event ``seq`` as the text frame sent to pages (the envelope), made once and shared."""
+        text = self._wire[seq - 1]
+        if text is None:
+            text = json.dumps(
+                envelope(self._events[seq - 1], seq=seq, call_id=self.call_id), ensure_ascii=False
+            )
+            self._wire[seq - 1] = text
+        return text
 
     def close(self) -> None:
         """No more events: readers finish once they have read everything."""
@@ -62,9 +89,9 @@ class EventLog:
                 return
             await self._changed.wait()
 
-    async def wait_beyond(self, seq: int) -> None:
-        """Return once the log holds more than ``seq`` events, or is closed."""
-        while len(self._events) <= seq and not self._closed:
+    async def wait_longer(self, seq: int) -> None:
+        """Return once the log holds more than ``seq`` events, closed or not (annotations come after)."""
+        while len(self._events) <= seq:
             await self._changed.wait()
 
     async def wait_closed(self) -> None:

@@ -2,8 +2,12 @@
 
 A live call is written here when it ends (however it ends), and every stored call comes back as a replay
 with exactly the events it had live: the event log is stored as the wire JSON, one row per event, so a
-replay needs no second analysis. SQLite is used from one thread at a time (the caller runs these blocking
-methods in an executor); each save is one transaction, so a crash never leaves half a call.
+replay needs no second analysis. The caller runs these blocking methods in an executor; a lock keeps
+them one at a time, and each save is one transaction, so a crash never leaves half a call.
+
+Coaches' notes and pins are kept apart, one row each as it is made, keyed by call id: they may be added
+to a recording (which has no row in ``calls``) or to a call long after it was saved, and they come back
+after the call's own events.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from callcoach.live.events import CallInfo, Event, from_fields, from_json, to_json
+from callcoach.live.events import CallInfo, Event, Note, Pin, from_fields, from_json, to_json
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -30,6 +35,12 @@ CREATE TABLE IF NOT EXISTS events (
     event_json  TEXT NOT NULL,
     PRIMARY KEY (call_id, seq)
 );
+CREATE TABLE IF NOT EXISTS annotations (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id     TEXT NOT NULL,
+    event_json  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS annotations_by_call ON annotations (call_id, id);
 """
 
 
@@ -53,17 +64,21 @@ class Storage:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def recording_path(self, call_id: str) -> Path:
         return self.recordings_dir / f"{call_id}.wav"
 
     def save(self, info: CallInfo, events: Sequence[Event], recording: Path | None) -> None:
-        """Store one call and all its events, replacing an earlier save of the same call."""
-        rows = [(info.call_id, seq, json.dumps(to_json(e))) for seq, e in enumerate(events, start=1)]
-        with _transaction(self._db):
+        """Store one call and all its events, replacing an earlier save of the same call (its notes and
+        pins are stored by :meth:`annotate` as they are made, so they are left out here)."""
+        kept = [e for e in events if not isinstance(e, Note | Pin)]
+        rows = [(info.call_id, seq, json.dumps(to_json(e))) for seq, e in enumerate(kept, start=1)]
+        with self._lock, _transaction(self._db):
             self._db.execute("DELETE FROM calls WHERE call_id = ?", (info.call_id,))
             self._db.execute(
                 "INSERT INTO calls (call_id, info_json, recording) VALUES (?, ?, ?)",
@@ -71,16 +86,36 @@ class Storage:
             )
             self._db.executemany("INSERT INTO events (call_id, seq, event_json) VALUES (?, ?, ?)", rows)
 
+    def annotate(self, call_id: str, event: Note | Pin) -> None:
+        """Keep a note or pin of the call (a stored call's or a recording's)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO annotations (call_id, event_json) VALUES (?, ?)",
+                (call_id, json.dumps(to_json(event))),
+            )
+
+    def annotations(self, call_id: str) -> list[Event]:
+        """The call's notes and pins, in the order they were made."""
+        with self._lock:
+            return self._annotations(call_id)
+
+    def _annotations(self, call_id: str) -> list[Event]:
+        rows = self._db.execute(
+            "SELECT event_json FROM annotations WHERE call_id = ? ORDER BY id", (call_id,)
+        ).fetchall()
+        return [from_json(json.loads(text)) for (text,) in rows]
+
     def load_all(self) -> list[StoredCall]:
-        """Every stored call, oldest first."""
-        calls = self._db.execute("SELECT call_id, info_json, recording FROM calls ORDER BY saved_at, rowid")
-        return [
-            self._load(call_id, info_json, recording) for call_id, info_json, recording in calls.fetchall()
-        ]
+        """Every stored call, oldest first, each with its notes and pins after its events."""
+        with self._lock:
+            calls = self._db.execute(
+                "SELECT call_id, info_json, recording FROM calls ORDER BY saved_at, rowid"
+            ).fetchall()
+            return [self._load(call_id, info_json, recording) for call_id, info_json, recording in calls]
 
     def _load(self, call_id: str, info_json: str, recording: str | None) -> StoredCall:
         rows = self._db.execute("SELECT event_json FROM events WHERE call_id = ? ORDER BY seq", (call_id,))
-        events = tuple(from_json(json.loads(text)) for (text,) in rows.fetchall())
+        events = (*(from_json(json.loads(text)) for (text,) in rows.fetchall()), *self._annotations(call_id))
         return StoredCall(
             from_fields(CallInfo, json.loads(info_json), "stored call"),
             events,

@@ -5,13 +5,18 @@ the audio gets there; the page reveals each at its exact moment). The gate is to
 whether it plays, with the caller's clock reading; between reports it extrapolates at real-time speed.
 Seeking forward releases everything before the new point at once; seeking back releases nothing new (the
 page hides what lies after the playhead).
+
+The pipeline's events are logged in (nearly) the order of their moments, so a cursor stops at the first
+one still ahead. Coaches' notes and pins are not: one added to a finished call lands at the end of the log
+with a moment anywhere in it. The gate takes those apart as they are logged and holds each until the
+player reaches its moment; the cursor steps over them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from callcoach.live.events import Event, moment_s
+from callcoach.live.events import Event, Note, Pin, moment_s
 
 # How far ahead of the player events are released: covers the page's report interval and network delay,
 # and the pipeline's small reordering (a transcript final is logged a little after its last word).
@@ -21,7 +26,9 @@ LEAD_S = 1.0
 class ReplayGate:
     def __init__(self, lead_s: float = LEAD_S) -> None:
         self.lead_s = lead_s
-        self.cursor = 0  # events[:cursor] have been released
+        self.cursor = 0  # events[:cursor] have been released, or are held below
+        self._held: list[int] = []  # seqs of notes and pins not yet due, wherever they are in the log
+        self._scanned = 0  # events[:_scanned] have been looked at for notes and pins
         self._position_s = 0.0
         self._playing = False
         self._reported_at = 0.0
@@ -38,17 +45,39 @@ class ReplayGate:
         return position + self.lead_s
 
     def release(self, events: Sequence[Event], now: float) -> list[tuple[int, Event]]:
-        """The next events due, as ``(seq, event)``, in log order; advances the cursor past them."""
+        """The events now due, as ``(seq, event)``: the pipeline's in log order, each note or pin placed
+        before the first of them that happens later (so every player gets them in the same order)."""
+        for index in range(max(self._scanned, self.cursor), len(events)):  # each event is looked at once
+            if isinstance(events[index], Note | Pin):
+                self._held.append(index + 1)
+        self._scanned = len(events)
         horizon = self.horizon_s(now)
+        notes = sorted(
+            (s for s in self._held if moment_s(events[s - 1]) <= horizon),
+            key=lambda s: (moment_s(events[s - 1]), s),
+        )
+        self._held = [seq for seq in self._held if seq not in notes]
         out: list[tuple[int, Event]] = []
-        while self.cursor < len(events) and moment_s(events[self.cursor]) <= horizon:
+        while self.cursor < len(events):
+            event = events[self.cursor]
             self.cursor += 1
-            out.append((self.cursor, events[self.cursor - 1]))
+            if isinstance(event, Note | Pin):  # taken apart above
+                continue
+            if moment_s(event) > horizon:
+                self.cursor -= 1
+                break
+            while notes and moment_s(events[notes[0] - 1]) < moment_s(event):
+                out.append((notes[0], events[notes.pop(0) - 1]))
+            out.append((self.cursor, event))
+        out += [(seq, events[seq - 1]) for seq in notes]
         return out
 
     def wait_s(self, events: Sequence[Event], now: float) -> float | None:
         """How long until the next held event falls due while playing; None when only a report or a new
         event can change anything (paused, or nothing held)."""
-        if not self._playing or self.cursor >= len(events):
+        pending = [moment_s(events[seq - 1]) for seq in self._held]
+        if self.cursor < len(events):
+            pending.append(moment_s(events[self.cursor]))
+        if not self._playing or not pending:
             return None
-        return max(0.0, moment_s(events[self.cursor]) - self.horizon_s(now))
+        return max(0.0, min(pending) - self.horizon_s(now))

@@ -12,10 +12,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from callcoach.live.accounts import User
 from callcoach.live.events import AddNote, Note, Participant, Pin, PlaybackSync, Presence, SetPin
 
+C = TypeVar("C", bound=Hashable)  # the caller's key for a connection
 LEADS = ("lead", "admin")
 MAX_NOTE_CHARS = 2000
 
@@ -30,35 +32,36 @@ class RoomError(ValueError):
 
 
 @dataclass
-class _Session:
+class _Session(Generic[C]):
     session_id: str
     call_id: str
     lead: str  # username
-    members: dict[Hashable, User] = field(default_factory=dict)
+    members: dict[C, User] = field(default_factory=dict)
+    sync: PlaybackSync | None = None  # the lead's player, last heard: where a joiner starts
 
 
-class Rooms:
+class Rooms(Generic[C]):
     def __init__(self) -> None:
-        self._sessions: dict[str, _Session] = {}
+        self._sessions: dict[str, _Session[C]] = {}
         self._ids = itertools.count(1)
         self._notes = itertools.count(1)
 
-    def start(self, call_id: str, team: str, user: User, conn: Hashable) -> Presence:
+    def start(self, call_id: str, team: str, user: User, conn: C) -> Presence:
         _may_see(user, team, call_id)
         if user.role not in LEADS:
             raise RoomError("not_a_lead", "only a lead can start a listening session: ask your team lead")
-        session = _Session(f"s{next(self._ids)}-{call_id}", call_id, user.username)
+        session: _Session[C] = _Session(f"s{next(self._ids)}-{call_id}", call_id, user.username)
         self._sessions[session.session_id] = session
         session.members[conn] = user
         return self._presence(session)
 
-    def join(self, session_id: str, team: str, user: User, conn: Hashable) -> Presence:
+    def join(self, session_id: str, team: str, user: User, conn: C) -> Presence:
         session = self._get(session_id)
         _may_see(user, team, session.call_id)
         session.members[conn] = user
         return self._presence(session)
 
-    def leave(self, session_id: str, conn: Hashable) -> Presence | None:
+    def leave(self, session_id: str, conn: C) -> Presence | None:
         """The session's presence after ``conn`` left, or None once nobody is left (it closes)."""
         session = self._sessions.get(session_id)
         if session is None or session.members.pop(conn, None) is None:
@@ -68,26 +71,31 @@ class Rooms:
             return None
         return self._presence(session)
 
-    def disconnect(self, conn: Hashable) -> list[Presence]:
+    def disconnect(self, conn: C) -> list[Presence]:
         """A socket went: leave every session it was in; the presences to send to those left."""
         left = [s.session_id for s in self._sessions.values() if conn in s.members]
         return [p for sid in left if (p := self.leave(sid, conn)) is not None]
 
-    def members(self, session_id: str) -> list[Hashable]:
+    def members(self, session_id: str) -> list[C]:
         session = self._sessions.get(session_id)
         return list(session.members) if session else []
 
     def call_of(self, session_id: str) -> str:
         return self._get(session_id).call_id
 
-    def playback(self, session_id: str, conn: Hashable, position_s: float, playing: bool) -> PlaybackSync:
+    def last_sync(self, session_id: str) -> PlaybackSync | None:
+        session = self._sessions.get(session_id)
+        return session.sync if session else None
+
+    def playback(self, session_id: str, conn: C, position_s: float, playing: bool) -> PlaybackSync:
         session = self._get(session_id)
         user = session.members.get(conn)
         if user is None:
             raise RoomError("not_in_session", f"join session {session_id!r} before steering it")
         if user.username != session.lead:
             raise RoomError("not_the_lead", "only the session's lead moves everyone's playback")
-        return PlaybackSync(session_id, max(0.0, position_s), playing, user.username)
+        session.sync = PlaybackSync(session_id, max(0.0, position_s), playing, user.username)
+        return session.sync
 
     def note(self, request: AddNote, team: str, user: User, created_at: str) -> Note:
         _may_see(user, team, request.call_id)
@@ -111,7 +119,7 @@ class Rooms:
             raise RoomError("not_a_lead", "only a lead pins moments to cover with the agent")
         return Pin(request.target_id, request.pinned, at_s, user.username)
 
-    def _get(self, session_id: str) -> _Session:
+    def _get(self, session_id: str) -> _Session[C]:
         session = self._sessions.get(session_id)
         if session is None:
             raise RoomError(
@@ -119,7 +127,7 @@ class Rooms:
             )
         return session
 
-    def _presence(self, session: _Session) -> Presence:
+    def _presence(self, session: _Session[C]) -> Presence:
         seen: dict[str, Participant] = {}
         for user in session.members.values():  # one line per person, however many tabs they have open
             seen[user.username] = Participant(

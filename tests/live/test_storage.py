@@ -7,7 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Event, Transcript, Word
+from callcoach.live.events import (
+    Alert,
+    CallEnded,
+    CallInfo,
+    CallStarted,
+    Event,
+    Note,
+    Pin,
+    Quote,
+    Transcript,
+    Word,
+)
 from callcoach.live.storage import Storage
 
 INFO = CallInfo("c1", "Line 4", "twilio", "2026-11-25T10:00:00+00:00", 30.0, False, "ready", 1, 0, "/r/c1")
@@ -52,3 +63,19 @@ def test_a_failed_save_leaves_the_earlier_one(tmp_path: Path) -> None:
     [stored] = storage.load_all()
     assert stored.info == INFO
     assert list(stored.events) == EVENTS
+
+
+def test_notes_and_pins_are_kept_apart_and_come_back_after_the_events(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "rec")
+    note = Note(
+        "note-1-bo", 2.0, "coach", "we all winced", "bo", "Bo", Quote("customer", "my uncle", 1.0, 2.5)
+    )
+    pin = Pin("note-1-bo", True, 2.0, "ana")
+    storage.annotate("c1", note)  # during the live call: kept at once
+    storage.save(INFO, [*EVENTS[:2], note, *EVENTS[2:]], None)  # the log holds it too: not stored twice
+    storage.annotate("c1", pin)  # after the call
+    storage.annotate("recording-7", note)  # a recording has no row in calls
+    [stored] = storage.load_all()
+    assert list(stored.events) == [*EVENTS, note, pin]
+    assert storage.annotations("recording-7") == [note]
+    assert storage.annotations("nothing") == []

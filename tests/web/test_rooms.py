@@ -18,7 +18,7 @@ def names(presence: object) -> list[tuple[str, bool]]:
 
 
 def test_presence_follows_joins_and_leaves() -> None:
-    rooms = Rooms()
+    rooms: Rooms[str] = Rooms()
     started = rooms.start("c1", "north", LEAD, "ws-ana")
     sid = started.session_id
     assert names(started) == [("ana", True)]
@@ -32,7 +32,7 @@ def test_presence_follows_joins_and_leaves() -> None:
 
 
 def test_only_leads_start_and_only_the_sessions_lead_steers() -> None:
-    rooms = Rooms()
+    rooms: Rooms[str] = Rooms()
     with pytest.raises(RoomError) as refused:
         rooms.start("c1", "north", COACH, "ws-bo")
     assert refused.value.code == "not_a_lead"
@@ -45,7 +45,7 @@ def test_only_leads_start_and_only_the_sessions_lead_steers() -> None:
 
 
 def test_team_walls() -> None:
-    rooms = Rooms()
+    rooms: Rooms[str] = Rooms()
     sid = rooms.start("c1", "north", LEAD, "ws-ana").session_id
     with pytest.raises(RoomError) as refused:
         rooms.join(sid, "north", OUTSIDER, "ws-cy")
@@ -53,7 +53,7 @@ def test_team_walls() -> None:
 
 
 def test_notes_and_pins() -> None:
-    rooms = Rooms()
+    rooms: Rooms[str] = Rooms()
     quote = Quote("agent", "well if you can get those docs in", 21.5, 24.0)
     note = rooms.note(AddNote("c1", 21.6, "coach", "  We all winced here.  ", quote), "north", COACH, "t0")
     assert (note.text, note.author, note.author_name, note.quote, note.tag) == (
