@@ -25,6 +25,7 @@ from callcoach.live.events import Role
 ROLES: tuple[Role, ...] = get_args(Role)
 SESSION_TTL_S = 12 * 3600  # a working day and then some
 INVITE_TTL_S = 7 * 24 * 3600
+MIN_PASSWORD = 8
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -86,6 +87,8 @@ class Accounts:
             raise AccountError(f"role {role!r} is not one of {', '.join(ROLES)}")
         if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
             raise AccountError(f"username {username!r}: use letters, digits, dot, dash or underscore")
+        if password:
+            _check_password(password)
         digest = self._hasher.hash(password) if password else None
         try:
             cur = self._db.execute(
@@ -109,12 +112,23 @@ class Accounts:
     def users(self) -> list[User]:
         return [self._user(uid) for (uid,) in self._db.execute("SELECT id FROM users ORDER BY username")]
 
+    def has_password(self, username: str) -> bool:
+        row = self._db.execute("SELECT password_hash FROM users WHERE username = ?", (username,)).fetchone()
+        return row is not None and row[0] is not None
+
+    def remove_user(self, username: str) -> None:
+        """The user goes, with their teams, sessions and invites."""
+        uid = self.get(username).id
+        self._db.execute("DELETE FROM users WHERE id = ?", (uid,))
+
     def set_password(self, username: str, password: str) -> None:
-        if len(password) < 8:
-            raise AccountError("a password needs at least 8 characters")
+        """A new password; the user's login sessions end (a changed password locks out whoever had one)."""
+        _check_password(password)
+        uid = self.get(username).id
         self._db.execute(
-            "UPDATE users SET password_hash = ? WHERE username = ?", (self._hasher.hash(password), username)
+            "UPDATE users SET password_hash = ? WHERE id = ?", (self._hasher.hash(password), uid)
         )
+        self._db.execute("DELETE FROM tokens WHERE user_id = ? AND kind = 'session'", (uid,))
 
     def authenticate(self, username: str, password: str) -> User | None:
         row = self._db.execute(
@@ -134,6 +148,7 @@ class Accounts:
         return self._token("invite", self.get(username).id, INVITE_TTL_S)
 
     def redeem_invite(self, token: str, password: str) -> User:
+        _check_password(password)  # before the invite is used up: a too-short password may try again
         uid = self._take("invite", token, consume=True)
         if uid is None:
             raise AccountError("this invite link is used or expired: ask your lead for a new one")
@@ -180,6 +195,11 @@ class Accounts:
             )
         )
         return User(uid, name, display, role, teams)
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
 
 
 def _digest(token: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from callcoach.audio.errors import AudioError
 from callcoach.live import settings as settings_mod
+from callcoach.live import user_cli
 from callcoach.live.errors import UserError
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import Error
@@ -103,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     where = model_sub.add_parser("path", help="print the model directory in use")
     settings_mod.add_arguments(where, "model_dir")
     where.set_defaults(command=lambda _a, s: print(s.model_dir) or 0)
+
+    user_cli.add_parser(sub)
     return parser
 
 

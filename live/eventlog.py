@@ -14,10 +14,9 @@ one encoding per event.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Sequence
 
-from callcoach.live.events import Alert, Event, Note, Pin, Transcript, envelope
+from callcoach.live.events import Alert, Event, Note, Pin, Transcript, wire_text
 
 ANNOTATIONS = (Note, Pin)
 
@@ -63,9 +62,7 @@ class EventLog:
         """The event ``seq`` as the text frame sent to pages (the envelope), made once and shared."""
         text = self._wire[seq - 1]
         if text is None:
-            text = json.dumps(
-                envelope(self._events[seq - 1], seq=seq, call_id=self.call_id), ensure_ascii=False
-            )
+            text = wire_text(self._events[seq - 1], seq=seq, call_id=self.call_id)
             self._wire[seq - 1] = text
         return text
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Mapping
@@ -226,11 +227,13 @@ class CallList:
 
 @dataclass(frozen=True)
 class Subscribe:
-    """Page → server: send me this call's events after ``after_seq`` (0: from the start)."""
+    """Page → server: send me this call's events after ``after_seq`` (0: from the start), and a live
+    call's audio unless ``audio`` is false (a wallboard or script that only wants the events)."""
 
     TYPE: ClassVar[str] = "subscribe"
     call_id: str
     after_seq: int = 0
+    audio: bool = True
 
 
 @dataclass(frozen=True)
@@ -397,7 +400,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls for cls in (Frame, CallStarted, CallEnded, Transcript, Speech, Alert, Error, *MESSAGE_TYPES)
 }
 CLIENT_MESSAGES: tuple[type[Event], ...] = (Subscribe, Unsubscribe, Playback)
-# What a page sends in a listening session; defined and documented, accepted once the server runs sessions.
+# What a page sends in a listening session.
 SESSION_MESSAGES: tuple[type[Event], ...] = (
     StartSession,
     JoinSession,
@@ -530,6 +533,16 @@ def _frame_from_json(data: Mapping[str, Any]) -> Frame:
 def envelope(event: Event, *, seq: int, call_id: str) -> dict[str, Any]:
     """The wire form: protocol version, sequence number in the call's log and the call id, then the event."""
     return {"v": PROTOCOL_VERSION, "seq": seq, "call": call_id, **to_json(event)}
+
+
+def wire_text(event: Event, *, seq: int | None = None, call_id: str | None = None) -> str:
+    """The text frame for a server → page message: the envelope's keys that apply, then the event."""
+    head: dict[str, Any] = {"v": PROTOCOL_VERSION}
+    if seq is not None:
+        head["seq"] = seq
+    if call_id is not None:
+        head["call"] = call_id
+    return json.dumps({**head, **to_json(event)}, ensure_ascii=False)
 
 
 def moment_s(event: Event) -> float:

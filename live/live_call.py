@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from callcoach.audio.framing import Step
 from callcoach.audio.live_input import PIPELINE_RATE, LiveInput
-from callcoach.live.events import CallStarted, Speaker
+from callcoach.live.events import CallStarted, Speaker, wire_text
 from callcoach.live.recording import RecordingWriter
 from callcoach.live.session import SourceDropped
 from callcoach.live.settings import Settings
@@ -40,7 +40,7 @@ class LiveCall:
         self.recording = recording
         self._input = LiveInput(started.speakers, frame_samples=round(settings.frame_s * PIPELINE_RATE))
         self._queue: asyncio.Queue[Step | _End] = asyncio.Queue(settings.queue_frames)
-        self._listeners: set[Callable[[Step], None]] = set()
+        self._listeners: set[Callable[[Sequence[str]], None]] = set()
         self._room = asyncio.Event()  # set when the session takes a step from the queue
         self._ended = False
         self.dropped_steps = 0
@@ -84,15 +84,19 @@ class LiveCall:
             await self._queue.put(step)
         await self._queue.put(_End(reason, detail))
 
-    def listen_audio(self, callback: Callable[[Step], None]) -> Callable[[], None]:
+    def listen_audio(self, callback: Callable[[Sequence[str]], None]) -> Callable[[], None]:
         """Hear the call: ``callback`` (cheap, non-blocking) gets every step as it comes in, before the
-        pipeline's queue, so a coach hears the call in real time even when its analysis lags."""
+        pipeline's queue, so a coach hears the call in real time even when its analysis lags. A step comes
+        as its frames' wire text, made once for every listener."""
         self._listeners.add(callback)
         return lambda: self._listeners.discard(callback)
 
     def _hear(self, step: Step) -> None:
+        if not self._listeners:
+            return
+        texts = [wire_text(frame, call_id=self.started.call_id) for frame in step]
         for callback in list(self._listeners):
-            callback(step)
+            callback(texts)
 
     async def frames(self) -> AsyncIterator[Step]:
         """The steps, for the session; each one written to the recording as it passes."""

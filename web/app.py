@@ -1,6 +1,7 @@
 """The aiohttp application: the page and its assets, the recordings (with range requests), the call list,
 the coach websocket, and the ingest endpoints for live calls (websockets here, AudioSocket on its own TCP
-ports). Everything is served from here, so the page works with no network beyond this server.
+ports). Everything is served from here, so the page works with no network beyond this server. Logins and
+who may see what are in :mod:`web.auth`: a user sees the calls of their teams.
 """
 
 from __future__ import annotations
@@ -18,22 +19,30 @@ from callcoach.live.catalog import CallCatalog
 from callcoach.live.events import CallList
 from callcoach.live.settings import Settings
 from callcoach.live.storage import Storage
+from callcoach.web.auth import USER, authorize_socket, setup_auth
 from callcoach.web.coach import CoachConnection
 from callcoach.web.ingest_routes import audiofork_socket, start_audiosocket, twilio_socket
 from callcoach.web.protocol import HEARTBEAT_S, MAX_FRAME_BYTES, outgoing
+from callcoach.web.sessions import SessionHub
 
 STATIC = Path(__file__).parent / "static"
 CATALOG: web.AppKey[CallCatalog] = web.AppKey("catalog", CallCatalog)
+SESSIONS: web.AppKey[SessionHub] = web.AppKey("sessions", SessionHub)
 
 
 def create_app(settings: Settings, model: Any) -> web.Application:
     """The whole server for one process: one model, one decoding pool, one catalog of calls."""
     app = web.Application()
     app.cleanup_ctx.append(_catalog_ctx(settings, model))
+    setup_auth(app, settings)
     app.router.add_get("/", _index)
     app.router.add_get("/api/calls", _calls)
     app.router.add_get("/recordings/{call_id}", _recording)
-    app.router.add_get("/ws", _coach_socket)
+
+    async def coach_socket(request: web.Request) -> web.WebSocketResponse:
+        return await _coach_socket(request, settings)
+
+    app.router.add_get("/ws", coach_socket)
 
     async def twilio(request: web.Request) -> web.WebSocketResponse:
         return await twilio_socket(request, request.app[CATALOG], settings)
@@ -63,6 +72,7 @@ def _catalog_ctx(settings: Settings, model: Any) -> Any:
             catalog.load_stored()
             catalog.scan()
             app[CATALOG] = catalog
+            app[SESSIONS] = SessionHub(catalog)
             audiosockets = await start_audiosocket(catalog, settings)
             analysis = asyncio.create_task(catalog.analyse_all())
             yield
@@ -82,7 +92,8 @@ async def _index(_request: web.Request) -> web.FileResponse:
 
 
 async def _calls(request: web.Request) -> web.Response:
-    calls = CallList(tuple(request.app[CATALOG].calls()))
+    user = request[USER]
+    calls = CallList(tuple(c for c in request.app[CATALOG].calls() if user.can_see(c.team)))
     return web.Response(text=outgoing(calls), content_type="application/json")
 
 
@@ -91,11 +102,17 @@ async def _recording(request: web.Request) -> web.FileResponse:
     record = request.app[CATALOG].get(request.match_info["call_id"])
     if record is None or record.path is None:
         raise web.HTTPNotFound(text="no such recording: pick a call from the list")
+    team = record.info.team
+    if not request[USER].can_see(team):
+        raise web.HTTPForbidden(
+            text=f"call {record.info.call_id} belongs to team {team}, which you are not in"
+        )
     return web.FileResponse(record.path)
 
 
-async def _coach_socket(request: web.Request) -> web.WebSocketResponse:
+async def _coach_socket(request: web.Request, settings: Settings) -> web.WebSocketResponse:
+    user = await authorize_socket(request, settings)  # refused before the handshake: 401 or 403
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
-    await CoachConnection(ws, request.app[CATALOG]).run()
+    await CoachConnection(ws, request.app[CATALOG], user=user, sessions=request.app[SESSIONS]).run()
     return ws

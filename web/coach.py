@@ -1,8 +1,10 @@
 """One coach's websocket, the thin asyncio shell: await input, call the sans-I/O pieces, forward the output.
 
-A connection reads the page's messages (parsed by :mod:`web.protocol`), follows each subscribed call's log
-from its own cursor (a replay through a :class:`ReplayGate`, a live call as it happens), and writes through
-a bounded queue. A slow page only slows its own followers: the logs never wait for anyone. A live call's
+A connection belongs to one logged-in user: it first tells the page who that is, lists only the calls of
+the user's teams and refuses the others. It reads the page's messages (parsed by :mod:`web.protocol`),
+follows each subscribed call's log from its own cursor (a replay through a :class:`ReplayGate`, a live call
+as it happens), hands listening-session messages to the :class:`SessionHub`, and writes through a bounded
+queue. A slow page only slows its own followers: the logs never wait for anyone. A live call's
 audio goes to the page as ``frame`` messages when the queue has room and is skipped when it has not. A
 bad message gets an ``error`` back and the socket stays open.
 """
@@ -12,25 +14,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiohttp import WSMsgType, web
 
-from callcoach.audio.framing import Step
+from callcoach.live.accounts import User
 from callcoach.live.catalog import CallCatalog, CallRecord
-from callcoach.live.events import CallList, Error, Playback, Subscribe, Subscribed, Unsubscribe
+from callcoach.live.events import CallList, Error, Playback, Subscribe, Subscribed, Unsubscribe, Welcome
 from callcoach.web.protocol import ClientMessage, ProtocolError, outgoing, parse_client_message
 from callcoach.web.replay import ReplayGate
+from callcoach.web.sessions import SessionHub
 
 log = logging.getLogger(__name__)
 SEND_QUEUE = 256  # frames waiting for a slow page before its followers pause
 
 
 class CoachConnection:
-    def __init__(self, ws: web.WebSocketResponse, catalog: CallCatalog) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, catalog: CallCatalog, *, user: User, sessions: SessionHub
+    ) -> None:
         self._ws = ws
         self._catalog = catalog
+        self.user = user
+        self._sessions = sessions
         self._out: asyncio.Queue[str] = asyncio.Queue(SEND_QUEUE)
+        self.dropped = 0  # presence and playback messages skipped because this page lagged
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._hearing: dict[str, Callable[[], None]] = {}  # live calls whose audio this page gets
         self.audio_dropped = 0
@@ -38,6 +46,8 @@ class CoachConnection:
         self._calls_dirty = asyncio.Event()
 
     async def run(self) -> None:
+        user = self.user
+        await self._out.put(outgoing(Welcome(user.username, user.display_name, user.role, user.teams)))
         writer = asyncio.create_task(self._write())
         lister = asyncio.create_task(self._push_calls())
         stop_listening = self._catalog.listen(self._calls_dirty.set)
@@ -45,6 +55,7 @@ class CoachConnection:
         try:
             await self._read()
         finally:
+            self._sessions.disconnect(self)
             stop_listening()
             for stop_hearing in self._hearing.values():
                 stop_hearing()
@@ -73,8 +84,17 @@ class CoachConnection:
             await self._subscribe(message)
         elif isinstance(message, Unsubscribe):
             self._unsubscribe(message.call_id)
-        else:
+        elif isinstance(message, Playback):
             self._playback(message)
+        else:
+            await self._sessions.handle(self, message)
+
+    def push(self, text: str) -> None:
+        """Send without waiting (a listening session's presence and sync): skipped when the page lags."""
+        try:
+            self._out.put_nowait(text)
+        except asyncio.QueueFull:
+            self.dropped += 1
 
     async def _subscribe(self, message: Subscribe) -> None:
         record = self._catalog.get(message.call_id)
@@ -82,13 +102,19 @@ class CoachConnection:
             raise ProtocolError(
                 "unknown_call", f"there is no call {message.call_id!r}; pick one from the list"
             )
+        if not self.user.can_see(record.info.team):
+            raise ProtocolError(
+                "forbidden_call",
+                f"call {message.call_id!r} belongs to team {record.info.team!r}, which you are not in: "
+                "ask an admin to add you to it",
+            )
         self._unsubscribe(message.call_id)
         live = record.info.live
         await self._out.put(outgoing(Subscribed(message.call_id, live, record.info.duration_s)))
         if live:
             follower = self._follow_live(record, message.after_seq)
-            if record.live is not None:
-                self._hearing[message.call_id] = record.live.listen_audio(self._audio_sender(message.call_id))
+            if record.live is not None and message.audio:
+                self._hearing[message.call_id] = record.live.listen_audio(self._hear)
         else:
             self._catalog.ensure_analysed(message.call_id)
             gate, wake = ReplayGate(), asyncio.Event()
@@ -117,16 +143,15 @@ class CoachConnection:
         wake.set()
 
     async def _follow_replay(self, record: CallRecord, gate: ReplayGate, wake: asyncio.Event) -> None:
+        """Until unsubscribed: notes and pins may join a replay's log at any time."""
         loop, call_log = asyncio.get_running_loop(), record.log
         while True:
-            for seq, event in gate.release(call_log.events, loop.time()):
-                await self._out.put(outgoing(event, seq=seq, call_id=call_log.call_id))
-            if call_log.closed and gate.cursor >= len(call_log):
-                return
+            for seq, _event in gate.release(call_log.events, loop.time()):
+                await self._out.put(call_log.wire(seq))
             wake.clear()
             waits = [
                 asyncio.ensure_future(wake.wait()),
-                asyncio.ensure_future(call_log.wait_beyond(len(call_log))),
+                asyncio.ensure_future(call_log.wait_longer(len(call_log))),
             ]
             await asyncio.wait(
                 waits, timeout=gate.wait_s(call_log.events, loop.time()), return_when=asyncio.FIRST_COMPLETED
@@ -135,27 +160,24 @@ class CoachConnection:
                 waiter.cancel()
 
     async def _follow_live(self, record: CallRecord, after_seq: int) -> None:
-        async for seq, event in record.log.follow(after_seq):
-            await self._out.put(outgoing(event, seq=seq, call_id=record.log.call_id))
+        async for seq, _event in record.log.follow(after_seq):
+            await self._out.put(record.log.wire(seq))
 
-    def _audio_sender(self, call_id: str) -> Callable[[Step], None]:
+    def _hear(self, frames: Sequence[str]) -> None:
         """A live call's audio for this page: sent when there is room, else dropped (live audio that
         arrives late is worse than a gap; events are never dropped)."""
-
-        def send(step: Step) -> None:
-            for frame in step:
-                if self._out.full():
-                    self.audio_dropped += 1
-                    continue
-                self._out.put_nowait(outgoing(frame, call_id=call_id))
-
-        return send
+        for text in frames:
+            if self._out.full():
+                self.audio_dropped += 1
+                continue
+            self._out.put_nowait(text)
 
     async def _push_calls(self) -> None:
         while True:
             await self._calls_dirty.wait()
             self._calls_dirty.clear()
-            await self._out.put(outgoing(CallList(tuple(self._catalog.calls()))))
+            visible = tuple(c for c in self._catalog.calls() if self.user.can_see(c.team))
+            await self._out.put(outgoing(CallList(visible)))
 
     async def _write(self) -> None:
         while True:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
+import shlex
 import signal
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import aiohttp
 from aiohttp import web
 
 from callcoach.audio.decode import probe
+from callcoach.live.accounts import Accounts
 from callcoach.live.errors import UserError
 from callcoach.live.model import load_model
 from callcoach.live.settings import Settings
@@ -32,7 +34,37 @@ def with_token(settings: Settings) -> Settings:
     return dataclasses.replace(settings, ingest_token=secrets.token_urlsafe(18))
 
 
-def banner(settings: Settings) -> str:
+def account_hint(settings: Settings) -> str:
+    """What to do first while the server has no admin account ('' once it has one): the exact command,
+    with this server's --data (and --host/--port, which the invite link it prints is made of)."""
+    accounts = Accounts(settings.data_dir / "accounts.sqlite3")
+    try:
+        if accounts.has_admin():
+            return ""
+        nobody = not accounts.users()
+    finally:
+        accounts.close()
+    defaults = Settings()
+    same = "".join(
+        f" {flag} {shlex.quote(str(value))}"
+        for flag, value, default in [
+            ("--data", settings.data_dir, defaults.data_dir),
+            ("--host", settings.host, defaults.host),
+            ("--port", settings.port, defaults.port),
+        ]
+        if value != default
+    )
+    first = "No accounts yet: create the first admin with" if nobody else "No admin yet: create one with"
+    return "\n".join(
+        [
+            first,
+            f"  callcoach user add admin --role admin --invite{same}",
+            "  and open the invite link it prints to choose the admin's password.",
+        ]
+    )
+
+
+def banner(settings: Settings, hint: str = "") -> str:
     base = f"{settings.host}:{settings.port}"
     token = settings.ingest_token
     return "\n".join(
@@ -44,6 +76,7 @@ def banner(settings: Settings) -> str:
             f"    FreeSWITCH audio fork  ws://{base}/ingest/audiofork?token={token}&mix=stereo&rate=16000",
             f"    Asterisk AudioSocket   {settings.host}:{settings.audiosocket_port} (customer leg), "
             f"{settings.host}:{settings.audiosocket_agent_port} (agent leg)",
+            *([hint] if hint else []),
         ]
     )
 
@@ -51,11 +84,12 @@ def banner(settings: Settings) -> str:
 def serve(settings: Settings) -> int:
     settings = with_token(settings)
     model = load_model(settings.model_dir)
+    hint = account_hint(settings)
     web.run_app(
         create_app(settings, model),
         host=settings.host,
         port=settings.port,
-        print=lambda _msg: print(banner(settings), flush=True),
+        print=lambda _msg: print(banner(settings, hint), flush=True),
     )
     return 0
 
@@ -81,7 +115,7 @@ async def _listen(settings: Settings, model: Any, device: str | int | None) -> N
         asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
         with capture.open_stream(device):
             print(
-                banner(settings),
+                banner(settings, account_hint(settings)),
                 f"\n  capturing {channels} channel(s) at {rate} Hz as a live call",
                 flush=True,
             )

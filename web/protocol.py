@@ -8,19 +8,25 @@ its tests agree on them.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from callcoach.live.events import (
     CLIENT_MESSAGES,
     PROTOCOL_VERSION,
+    SESSION_MESSAGES,
+    AddNote,
     Error,
     Event,
     EventDecodeError,
+    JoinSession,
+    LeaveSession,
     Playback,
+    SessionPlayback,
+    SetPin,
+    StartSession,
     Subscribe,
     Unsubscribe,
     from_json,
-    to_json,
+    wire_text,
 )
 
 # Nothing a page sends is more than a few hundred bytes; 64 KiB refuses abuse without refusing anyone.
@@ -32,7 +38,8 @@ MAX_FRAME_BYTES = 1024 * 1024
 # Ping every 20 s; a page that does not answer within the next interval is closed (aiohttp's heartbeat).
 HEARTBEAT_S = 20.0
 
-ClientMessage = Subscribe | Unsubscribe | Playback
+SessionMessage = StartSession | JoinSession | LeaveSession | AddNote | SetPin | SessionPlayback
+ClientMessage = Subscribe | Unsubscribe | Playback | SessionMessage
 
 
 class ProtocolError(ValueError):
@@ -70,7 +77,7 @@ def parse_client_message(text: str) -> ClientMessage:
             f'protocol version {version!r} is not spoken here; send "v": {PROTOCOL_VERSION}',
         )
     kind = data.get("type")
-    allowed = {cls.TYPE: cls for cls in CLIENT_MESSAGES}
+    allowed = {cls.TYPE: cls for cls in (*CLIENT_MESSAGES, *SESSION_MESSAGES)}
     if kind not in allowed:
         names = ", ".join(sorted(allowed))
         raise ProtocolError("unknown_type", f"unknown message type {kind!r}; a page may send: {names}")
@@ -78,15 +85,10 @@ def parse_client_message(text: str) -> ClientMessage:
         message = from_json(data)
     except EventDecodeError as exc:
         raise ProtocolError("bad_message", str(exc)) from exc
-    assert isinstance(message, Subscribe | Unsubscribe | Playback)
+    assert isinstance(message, ClientMessage)
     return message
 
 
 def outgoing(event: Event, *, seq: int | None = None, call_id: str | None = None) -> str:
     """The text frame for a server → page message: the envelope, then the event's fields."""
-    head: dict[str, Any] = {"v": PROTOCOL_VERSION}
-    if seq is not None:
-        head["seq"] = seq
-    if call_id is not None:
-        head["call"] = call_id
-    return json.dumps({**head, **to_json(event)}, ensure_ascii=False)
+    return wire_text(event, seq=seq, call_id=call_id)

@@ -83,6 +83,11 @@ class Rooms(Generic[C]):
     def call_of(self, session_id: str) -> str:
         return self._get(session_id).call_id
 
+    def presence(self, session_id: str) -> Presence | None:
+        """Who is in the session now (None once it has ended)."""
+        session = self._sessions.get(session_id)
+        return self._presence(session) if session else None
+
     def last_sync(self, session_id: str) -> PlaybackSync | None:
         session = self._sessions.get(session_id)
         return session.sync if session else None

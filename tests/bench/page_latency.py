@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
     call_log,
     latest_alerts,
     launch_browser,
+    log_in,
     running_server,
     wait_until_analysed,
 )
@@ -62,6 +63,7 @@ def play_through(browser: Any, base: str, call_id: str) -> list[dict[str, str]]:
     context = browser.new_context(viewport=DESKTOP)
     try:
         page = context.new_page()
+        log_in(page, base)
         page.goto(f"{base}/#call={call_id}")
         page.wait_for_selector("#call:not([hidden])")
         page.wait_for_function("document.getElementById('audio').readyState >= 3")

@@ -1,7 +1,8 @@
 """Browser tests' fixtures: the real server (real Vosk model) in a subprocess, chromium via Playwright.
 
 The helpers here are plain functions too, so that the page latency benchmark (tests/bench/page_latency.py)
-starts the server and the browser exactly as the tests do.
+starts the server and the browser exactly as the tests do. Each server gets an admin account (made with
+``callcoach user add``) and is logged in to once: the helpers send that session, and pages get its cookie.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.auth_helpers import PASSWORD, USERNAME, browser_cookie, cookie_header, login_cookie
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -48,9 +51,32 @@ def free_ports(n: int) -> list[int]:
         return [int(sock.getsockname()[1]) for sock in socks]
 
 
+# base URL of each running server -> the session token of its test account, and its data folder
+_SESSIONS: dict[str, str] = {}
+_DATA: dict[str, Path] = {}
+
+
+def session(base: str) -> str:
+    """The logged-in session of the test account on the server at ``base`` (one of :func:`running_server`)."""
+    return _SESSIONS[base]
+
+
+def server_data(base: str) -> Path:
+    """The data folder of the server at ``base`` (its accounts and live calls)."""
+    return _DATA[base]
+
+
 def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as resp:
+    """GET a JSON resource of a running server, logged in."""
+    base = "/".join(url.split("/", 3)[:3])
+    request = urllib.request.Request(url, headers=cookie_header(session(base)))
+    with urllib.request.urlopen(request, timeout=5) as resp:
         return json.loads(resp.read())
+
+
+def log_in(page: Any, base: str) -> None:
+    """Give a Playwright page (its browser context) the test account's session on ``base``."""
+    page.context.add_cookies([browser_cookie(base, session(base))])
 
 
 @contextlib.contextmanager
@@ -66,6 +92,7 @@ def running_server(
 
     Live calls are kept in a temporary folder (never the user's own), AudioSocket legs are taken on free
     ports (so that it runs beside any other server), and ``ingest_token``, when given, is its ingest token.
+    Its data folder has an admin account, made with ``callcoach user add``; :func:`session` is its login.
     """
     port, customer_leg, agent_leg = free_ports(3)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCOACH_")}
@@ -91,6 +118,12 @@ def running_server(
         ]
         if ingest_token:
             argv += ["--ingest-token", ingest_token]
+        add_user = [str(callcoach), "user", "add", USERNAME, "--role", "admin", "--password-stdin"]
+        added = subprocess.run(
+            [*add_user, "--data", data_dir], input=PASSWORD, text=True, env=env, capture_output=True
+        )
+        if added.returncode:
+            raise RuntimeError(f"callcoach user add failed:\n{added.stderr}")
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
         base = f"http://127.0.0.1:{port}"
         try:
@@ -100,7 +133,7 @@ def running_server(
                     log.seek(0)
                     raise RuntimeError(f"callcoach serve exited with {proc.returncode}:\n{log.read()}")
                 try:
-                    get_json(f"{base}/api/calls")
+                    _SESSIONS[base], _DATA[base] = login_cookie(base), Path(data_dir)
                     break
                 except OSError:
                     if time.monotonic() > deadline:
@@ -110,6 +143,8 @@ def running_server(
                     time.sleep(0.2)
             yield base
         finally:
+            _SESSIONS.pop(base, None)
+            _DATA.pop(base, None)
             proc.terminate()
             try:
                 proc.wait(10)
@@ -136,7 +171,7 @@ def call_log(base: str, call_id: str) -> list[dict[str, Any]]:
 
     url = base.replace("http://", "ws://") + "/ws"
     events: list[dict[str, Any]] = []
-    with connect(url, open_timeout=10) as ws:
+    with connect(url, open_timeout=10, additional_headers=cookie_header(session(base))) as ws:
         ws.send(json.dumps({"type": "subscribe", "call_id": call_id, "after_seq": 0}))
         ws.send(json.dumps({"type": "playback", "call_id": call_id, "position_s": 1e6, "playing": False}))
         while True:
@@ -198,9 +233,16 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def _new_page(browser: Any, viewport: dict[str, int], **options: Any) -> Iterator[Any]:
+@pytest.fixture
+def site(server: str) -> str:
+    """The server the ``page`` and ``phone`` fixtures are logged in to (a module may override it)."""
+    return server
+
+
+def _new_page(browser: Any, viewport: dict[str, int], site: str, **options: Any) -> Iterator[Any]:
     context = browser.new_context(viewport=viewport, **options)
     page = context.new_page()
+    log_in(page, site)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -213,12 +255,13 @@ def _new_page(browser: Any, viewport: dict[str, int], **options: Any) -> Iterato
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh desktop page (1280×800); the test fails if the page throws or logs an error."""
-    yield from _new_page(browser, DESKTOP)
+def page(browser: Any, site: str) -> Iterator[Any]:
+    """A fresh desktop page (1280×800), logged in to ``site``; the test fails if the page throws or logs
+    an error."""
+    yield from _new_page(browser, DESKTOP, site)
 
 
 @pytest.fixture
-def phone(browser: Any) -> Iterator[Any]:
-    """A fresh phone-sized page (390×844, touch, 2× pixels)."""
-    yield from _new_page(browser, PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+def phone(browser: Any, site: str) -> Iterator[Any]:
+    """A fresh phone-sized page (390×844, touch, 2× pixels), logged in to ``site``."""
+    yield from _new_page(browser, PHONE, site, device_scale_factor=2, is_mobile=True, has_touch=True)

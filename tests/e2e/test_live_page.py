@@ -41,6 +41,12 @@ def live_server(
 
 
 @pytest.fixture
+def site(live_server: str) -> str:
+    """The pages of this module log in to the live server."""
+    return live_server
+
+
+@pytest.fixture
 def caller(callcoach: Path, samples: Path, live_server: str) -> Iterator[subprocess.Popen[str]]:
     """``simulate-call`` playing the sample as a Twilio call, at normal speed."""
     twilio = live_server.replace("http://", "ws://") + "/ingest/twilio"

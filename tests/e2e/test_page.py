@@ -307,7 +307,7 @@ def test_errors_show_as_notices(page: Any, server: str) -> None:
         "audio_url": "/recordings/broken",
         "error": "broken.wav is not audio: pick a WAV, FLAC or OGG file",
     }
-    calls = tap.received[-1][0]["calls"]
+    calls = next(m["calls"] for m in tap.received[-1] if m["type"] == "calls")  # after the welcome
     route.send(json.dumps({"v": 1, "type": "calls", "calls": [*calls, broken]}))
     item = page.wait_for_selector('.call-item[data-call-id="broken"][data-status="error"]')
     assert "is not audio" in item.inner_text()

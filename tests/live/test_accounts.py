@@ -78,3 +78,37 @@ def test_duplicate_user_refused(accounts: Accounts) -> None:
     accounts.add_user("ed", "coach", [])
     with pytest.raises(AccountError, match="exists already"):
         accounts.add_user("ed", "lead", [])
+
+
+def test_a_short_password_is_refused_everywhere_and_leaves_the_invite_usable(accounts: Accounts) -> None:
+    with pytest.raises(AccountError, match="at least 8 characters"):
+        accounts.add_user("fay", "coach", ["north"], password="short")
+    accounts.add_user("fay", "coach", ["north"])
+    token = accounts.invite("fay")
+    with pytest.raises(AccountError, match="at least 8 characters"):
+        accounts.redeem_invite(token, "short")
+    assert accounts.redeem_invite(token, "long enough").username == "fay"
+
+
+def test_a_new_password_ends_the_users_sessions(accounts: Accounts) -> None:
+    user = accounts.add_user("gus", "coach", ["north"], password="password1")
+    other = accounts.add_user("hal", "coach", ["north"], password="password2")
+    token, kept = accounts.start_session(user), accounts.start_session(other)
+    accounts.set_password("gus", "password3")
+    assert accounts.session_user(token) is None
+    assert accounts.session_user(kept) == other
+    assert accounts.authenticate("gus", "password3") == user
+    with pytest.raises(AccountError, match="no user 'nobody'"):
+        accounts.set_password("nobody", "password3")
+
+
+def test_has_password_and_remove_user(accounts: Accounts) -> None:
+    user = accounts.add_user("ida", "lead", ["north"], password="password1")
+    accounts.add_user("jo", "coach", ["north"])
+    assert accounts.has_password("ida") and not accounts.has_password("jo")
+    token = accounts.start_session(user)
+    accounts.remove_user("ida")
+    assert [u.username for u in accounts.users()] == ["jo"]
+    assert accounts.session_user(token) is None
+    with pytest.raises(AccountError, match="no user 'ida'"):
+        accounts.remove_user("ida")

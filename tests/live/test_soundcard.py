@@ -47,6 +47,7 @@ from callcoach.live.model import load_model
 from callcoach.live.session import CallSession
 from callcoach.live.settings import Settings
 from callcoach.live.soundcard import SoundCardCapture, capture_started
+from tests.auth_helpers import cookie_header, create_user, login_cookie_async
 from tests.web.test_live_ingest import clean_env, free_ports
 
 pytestmark = pytest.mark.vosk
@@ -283,7 +284,7 @@ def _raw(wav: Path, rate: int, out: Path) -> bytes:
 
 
 async def _follow_soundcard_call(base: str, proc: asyncio.subprocess.Process) -> list[dict[str, Any]]:
-    """Connect as a coach once ``listen`` answers, subscribe to the sound card call, read up to the cold
+    """Log in as a coach once ``listen`` answers, subscribe to the sound card call, read up to the cold
     reply; the call's events so far."""
     events: list[dict[str, Any]] = []
     async with aiohttp.ClientSession() as http:
@@ -291,11 +292,11 @@ async def _follow_soundcard_call(base: str, proc: asyncio.subprocess.Process) ->
             if proc.returncode is not None:
                 raise AssertionError(f"callcoach listen exited with {proc.returncode}")
             with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(f"{base}/api/calls") as resp:
-                    if resp.status == 200:
-                        break
+                session = await login_cookie_async(http, base)
+                break
             await asyncio.sleep(0.2)
-        async with http.ws_connect(base.replace("http", "ws") + "/ws") as ws:
+        url = base.replace("http", "ws") + "/ws"
+        async with http.ws_connect(url, headers=cookie_header(session)) as ws:
             call_id = ""
             async for msg in ws:
                 data = json.loads(msg.data)
@@ -334,6 +335,7 @@ async def test_listen_captures_the_default_alsa_input_as_a_live_call(
         *("--audiosocket-port", str(customer_leg), "--audiosocket-agent-port", str(agent_leg)),
     ]
     log = tmp_path / "listen.log"
+    create_user(data_dir)
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
             str(callcoach), *argv, stdout=out, stderr=subprocess.STDOUT, env=clean_env(HOME=str(home))

@@ -44,6 +44,7 @@ from callcoach.live.events import from_json
 from callcoach.live.settings import Settings
 from callcoach.web import simulate
 from callcoach.web.ingest.audiosocket import AudioSocketEncoder
+from tests.auth_helpers import cookie_header, create_user, login_cookie_async
 
 pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
 
@@ -82,7 +83,8 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 @dataclass
 class Server:
-    """A running ``callcoach serve``: its process, ports, data folder and token."""
+    """A running ``callcoach serve``: its process, ports, data folder, ingest token and the login session
+    of the test account."""
 
     proc: asyncio.subprocess.Process
     port: int
@@ -91,6 +93,11 @@ class Server:
     data: Path
     token: str
     log: Path
+    session: str = ""
+
+    def client(self) -> aiohttp.ClientSession:
+        """An HTTP client logged in as the test account (its cookie on every request and socket)."""
+        return aiohttp.ClientSession(headers=cookie_header(self.session))
 
     @property
     def base(self) -> str:
@@ -119,7 +126,8 @@ async def start_server(
     timeout_s: float = 60,
 ) -> Server:
     """``callcoach serve`` on free loopback ports with ``data`` as its data folder (and ``recordings``,
-    else an empty folder: nothing analysed in the background); returns once it answers."""
+    else an empty folder: nothing analysed in the background), and an admin account in it; returns once
+    it answers, logged in (:meth:`Server.client`)."""
     port, as_port, as_agent_port = free_ports(3)
     if recordings is None:
         recordings = data.parent / f"{data.name}-no-recordings"
@@ -130,6 +138,7 @@ async def start_server(
         *("--audiosocket-port", str(as_port), "--audiosocket-agent-port", str(as_agent_port)),
     ]
     log = data.parent / f"{data.name}-serve-{port}.log"
+    create_user(data)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         proc = await asyncio.create_subprocess_exec(
@@ -144,9 +153,8 @@ async def start_server(
             if proc.returncode is not None:
                 raise RuntimeError(f"callcoach serve exited with {proc.returncode}:\n{server.output()}")
             with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(f"{server.base}/api/calls") as resp:
-                    if resp.status == 200:
-                        return server
+                server.session = await login_cookie_async(http, server.base)
+                return server
             if time.monotonic() > deadline:
                 await stop_server(server)
                 raise RuntimeError(f"callcoach serve did not answer in {timeout_s} s:\n{server.output()}")
@@ -368,7 +376,7 @@ async def place_calls(server: Server, plans: list[Plan], stagger_s: float = 0.0)
     order), and ``stagger_s`` later.
     """
     claimed: set[str] = set()
-    async with aiohttp.ClientSession() as http:
+    async with server.client() as http:
         tasks: list[asyncio.Task[Trace]] = []
         try:
             for plan in plans:
@@ -386,7 +394,7 @@ async def place_calls(server: Server, plans: list[Plan], stagger_s: float = 0.0)
 async def replay(server: Server, call_id: str) -> list[dict[str, Any]]:
     """A stored call's events as a coach replaying it sees them: subscribe, play to past the end."""
     events: list[dict[str, Any]] = []
-    async with aiohttp.ClientSession() as http, http.ws_connect(server.ws_url("/ws")) as ws:
+    async with server.client() as http, http.ws_connect(server.ws_url("/ws")) as ws:
         await ws.send_str(json.dumps({"v": 1, "type": "subscribe", "call_id": call_id, "after_seq": 0}))
         await ws.send_str(
             json.dumps({"v": 1, "type": "playback", "call_id": call_id, "position_s": 1e6, "playing": False})
@@ -457,7 +465,7 @@ async def run(
             [Plan(p, path, speed=DROP_SPEED, drop_after_s=DROP_AFTER_S, cli=callcoach) for p in PROTOCOLS],
         )
         ids = {t.call_id for t in [*traces, *dropped]}
-        async with aiohttp.ClientSession() as http:
+        async with server.client() as http:
             listed = await wait_stored(http, server, ids)
         calls = dict(zip(PROTOCOLS, traces, strict=True))
         yield Run(server, calls, dict(zip(PROTOCOLS, dropped, strict=True)), listed, load)
@@ -575,7 +583,7 @@ async def test_the_recording_is_a_wav_of_the_call(run: Run, protocol: Protocol) 
     assert (info.format, info.subtype, info.samplerate, info.channels) == ("WAV", "PCM_16", 16000, 2)
     assert info.duration == pytest.approx(trace.ended()["end_s"], abs=0.001)
     async with (
-        aiohttp.ClientSession() as http,
+        run.server.client() as http,
         http.get(f"{run.server.base}/recordings/{trace.call_id}") as resp,
     ):
         assert resp.status == 200
@@ -624,7 +632,7 @@ async def test_audiosocket_faster_than_the_server_keeps_both_legs_whole(run: Run
     (trace,) = await place_calls(run.server, [Plan("audiosocket", path, speed=20.0)])
     assert "uncle" in trace.said("customer"), trace.said("customer")
     assert [a["kind"] for a in trace.alerts() if a["revision"] == 0] == ["silence", "cold_reply_to_bad_news"]
-    async with aiohttp.ClientSession() as http:
+    async with run.server.client() as http:
         await wait_stored(http, run.server, {trace.call_id})
     recorded, rate = sf.read(str(run.server.data / "recordings" / f"{trace.call_id}.wav"), dtype="int16")
     original, original_rate = sf.read(str(path), dtype="int16")
@@ -676,7 +684,7 @@ async def test_after_a_restart_stored_calls_are_listed_with_their_events(
     run: Run, restarted: Restart
 ) -> None:
     assert restarted.first_exit == 0, run.server.output()
-    async with aiohttp.ClientSession() as http:
+    async with restarted.server.client() as http:
         calls = {c["call_id"]: c for c in await get_calls(http, restarted.server)}
     for trace in [*run.calls.values(), *run.dropped.values()]:
         before = next(c for c in run.listed if c["call_id"] == trace.call_id)
@@ -687,7 +695,7 @@ async def test_after_a_restart_stored_calls_are_listed_with_their_events(
 
 
 async def test_after_a_restart_recordings_are_still_analysed(restarted: Restart) -> None:
-    async with aiohttp.ClientSession() as http, asyncio.timeout(90):
+    async with restarted.server.client() as http, asyncio.timeout(90):
         while True:
             (plain,) = [c for c in await get_calls(http, restarted.server) if c["call_id"] == "plain"]
             if plain["status"] != "analysing":
@@ -709,7 +717,7 @@ async def test_audiosocket_from_a_peer_not_allowed_is_closed(restarted: Restart)
                 assert await reader.read() == b""
     finally:
         writer.close()
-    async with aiohttp.ClientSession() as http:
+    async with server.client() as http:
         assert not [c for c in await get_calls(http, server) if c["live"]]
     assert "AudioSocket connection from 127.0.0.1 refused" in server.output()
 

@@ -32,7 +32,12 @@ def test_client_messages(text: str, expected: object) -> None:
         ("not json", "bad_json", "not JSON"),
         ("[1, 2]", "bad_message", "JSON object"),
         ('{"v": 2, "type": "subscribe", "call_id": "c1"}', "unsupported_version", "version 2"),
-        ('{"type": "alert"}', "unknown_type", "a page may send: playback, subscribe, unsubscribe"),
+        (
+            '{"type": "alert"}',
+            "unknown_type",
+            "a page may send: add_note, join_session, leave_session, playback, session_playback, set_pin, "
+            "start_session, subscribe, unsubscribe",
+        ),
         ('{"type": "subscribe"}', "bad_message", "missing the field 'call_id'"),
         ('{"type": "subscribe", "call_id": 7}', "bad_message", "call_id must be a string"),
         (

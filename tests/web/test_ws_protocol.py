@@ -1,7 +1,8 @@
 """The coach websocket against the real server on loopback, with the real Vosk model.
 
 One server per module (the call is analysed once): a recordings folder holding the bereavement_cold sample.
-Every frame the server sends is decoded with ``callcoach.live.events.from_json``.
+Every frame the server sends is decoded with ``callcoach.live.events.from_json``. The test client logs in
+once (an admin in the server's temporary data folder); its cookie jar sends the session from then on.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from callcoach.live.settings import Settings
 from callcoach.web.app import STATIC, create_app
 from callcoach.web.protocol import MAX_MESSAGE_BYTES
 from callcoach.web.replay import LEAD_S
+from tests.auth_helpers import PASSWORD, USERNAME, create_user
 
 pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
 CALL = "bereavement_cold"
@@ -64,7 +66,7 @@ class Page:
                     return data, event
 
     async def collect(self, for_s: float) -> list[tuple[dict[str, Any], Event]]:
-        """Every frame (call lists left out) that arrives within the next ``for_s`` seconds."""
+        """Every frame (but call lists and the welcome) that arrives within the next ``for_s`` s."""
         out: list[tuple[dict[str, Any], Event]] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + for_s
@@ -73,19 +75,19 @@ class Page:
                 data, event = await self.receive(left)
             except TimeoutError:
                 break
-            if data["type"] != "calls":
+            if data["type"] not in ("calls", "welcome"):
                 out.append((data, event))
         return out
 
     async def drain(self, quiet_s: float = QUIET_S) -> list[tuple[dict[str, Any], Event]]:
-        """Every frame until the socket has been quiet for ``quiet_s`` (call lists left out)."""
+        """Every frame until the socket is quiet for ``quiet_s`` (call lists and the welcome left out)."""
         out: list[tuple[dict[str, Any], Event]] = []
         while True:
             try:
                 data, event = await self.receive(quiet_s)
             except TimeoutError:
                 return out
-            if data["type"] != "calls":
+            if data["type"] not in ("calls", "welcome"):
                 out.append((data, event))
 
 
@@ -98,10 +100,13 @@ def model(model_dir: Path) -> Any:
 async def client(
     model: Any, model_dir: Path, samples: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[TestClient[Any, Any]]:
-    recordings = tmp_path_factory.mktemp("recordings")
+    recordings, data = tmp_path_factory.mktemp("recordings"), tmp_path_factory.mktemp("data")
     shutil.copy(samples / f"{CALL}.wav", recordings / f"{CALL}.wav")
-    settings = Settings(model_dir=model_dir, recordings_dir=recordings)
+    create_user(data)
+    settings = Settings(model_dir=model_dir, recordings_dir=recordings, data_dir=data)
     async with TestClient(TestServer(create_app(settings, model), host="127.0.0.1")) as client:
+        login = await client.post("/api/login", json={"username": USERNAME, "password": PASSWORD})
+        assert login.status == 200, await login.text()
         yield client
 
 
@@ -137,6 +142,9 @@ def moments(frames: list[dict[str, Any]]) -> list[float]:
 
 async def test_connect_gets_the_call_list(page: Page) -> None:
     data, event = await page.receive()
+    if data["type"] == "welcome":  # who is logged in comes first
+        assert data["user"] == USERNAME
+        data, event = await page.receive()
     assert data["type"] == "calls" and isinstance(event, CallList)
     (info,) = event.calls
     assert info.call_id == CALL and not info.live and info.audio_url == f"/recordings/{CALL}"

@@ -1,0 +1,99 @@
+"""The login and invite pages in a real browser, against the real server: a page without a session goes to
+the login form, a wrong password is answered on the form, the right one leads back to the page; an invite
+link sets a password and logs in. Screenshots of both forms land in test-artifacts/ (gitignored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callcoach.live.accounts import Accounts
+from tests.auth_helpers import PASSWORD, USERNAME
+from tests.e2e.conftest import DESKTOP, PHONE, server_data
+
+pytestmark = [pytest.mark.browser, pytest.mark.vosk]
+LISTED = ".call-item[data-call-id]"
+
+
+@pytest.fixture
+def anonymous(browser: Any) -> Iterator[Any]:
+    """A page with no session; fails the test if a script throws (a refused login is logged as a failed
+    resource by the browser, so console errors are not counted here)."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    thrown: list[str] = []
+    page.on("pageerror", lambda exc: thrown.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not thrown, f"the page threw: {thrown}"
+
+
+def test_login_form_then_back_to_the_page(anonymous: Any, server: str, artifacts: Path) -> None:
+    page = anonymous
+    page.goto(server + "/")
+    assert page.url == f"{server}/login?next=/"
+    assert page.evaluate("document.activeElement.id") == "username"
+    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    error = page.wait_for_selector("#error:not([hidden])")
+    assert error.inner_text() == "Wrong username or password"
+    assert page.get_attribute("#password", "aria-invalid") == "true"
+    page.screenshot(path=str(artifacts / "login-refused-1280x800.png"))
+
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server}/")
+    page.wait_for_selector(LISTED)
+
+
+def test_login_goes_on_to_next_and_never_off_the_server(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{server}/login?next=//evil.example/")
+        page.get_by_label("Username").fill(USERNAME)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{server}/")
+    finally:
+        context.close()
+
+
+def test_an_invite_link_sets_a_password_and_logs_in(anonymous: Any, server: str, artifacts: Path) -> None:
+    accounts = Accounts(server_data(server) / "accounts.sqlite3")
+    try:
+        accounts.add_user("newbie", "coach", ["default"], display_name="New Coach")
+        token = accounts.invite("newbie")
+    finally:
+        accounts.close()
+    page = anonymous
+    page.goto(f"{server}/invite/{token}")
+    page.get_by_label("Password", exact=True).fill("short")
+    page.get_by_label("Password again").fill("short")
+    page.get_by_role("button", name="Set password and log in").click()
+    assert (
+        page.wait_for_selector("#error:not([hidden])").inner_text().startswith("A password needs at least 8")
+    )
+    page.get_by_label("Password", exact=True).fill("newbie-password")
+    page.get_by_label("Password again").fill("newbie-passw0rd")
+    page.get_by_role("button", name="Set password and log in").click()
+    page.wait_for_function("document.getElementById('error').innerText.includes('differ')")
+    page.screenshot(path=str(artifacts / "invite-1280x800.png"))
+
+    page.get_by_label("Password again").fill("newbie-password")
+    page.get_by_role("button", name="Set password and log in").click()
+    page.wait_for_url(f"{server}/")
+    page.wait_for_selector(LISTED)  # a coach of the default team sees the samples
+
+    page.goto(f"{server}/invite/{token}")  # the link is used up
+    page.get_by_label("Password", exact=True).fill("another-password")
+    page.get_by_label("Password again").fill("another-password")
+    page.get_by_role("button", name="Set password and log in").click()
+    assert "used or expired" in page.wait_for_selector("#error:not([hidden])").inner_text()

@@ -1,0 +1,234 @@
+"""Who is asking: the login page, the session cookie, and the checks in front of the page, the call list,
+the recordings and the coach websocket.
+
+A login (``POST /api/login``) or a redeemed invite (``POST /api/invite``) starts a session in
+:class:`Accounts` and hands its random token to the browser as an ``HttpOnly``, ``SameSite=Strict``
+cookie. A middleware turns that cookie into the :class:`User` of every request (``request[USER]``) and
+refuses requests without a valid one: a page is sent to ``/login``, anything else gets 401 with a JSON
+error. The ingest endpoints have their own token and ``/ws`` is checked by :func:`authorize_socket`, which
+also refuses pages of other origins. Failed logins are throttled per username and address.
+Accounts are SQLite and Argon2 (blocking, ~50 ms a hash): every call to them runs in the executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+from aiohttp import hdrs, web
+
+from callcoach.live.accounts import SESSION_TTL_S, AccountError, Accounts, User
+from callcoach.live.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+COOKIE = "callcoach_session"
+ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts", Accounts)
+USER: web.RequestKey[User] = web.RequestKey("user", User)
+LOGIN_REQUIRED = "log in first: open /login"
+
+_OPEN_PATHS = frozenset({"/login", "/api/login", "/api/logout", "/api/invite", "/ws"})
+_OPEN_PREFIXES = ("/static/", "/invite/", "/ingest/")  # ingest endpoints check their own token
+_T = TypeVar("_T")
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class LoginThrottle:
+    """At most ``limit`` failed logins per (username, address) within ``window_s``; after that, every try
+    is refused until the oldest failure in the window is ``window_s`` old. ``clock`` is in seconds."""
+
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, limit: int = 5, window_s: float = 300.0
+    ) -> None:
+        self._clock, self._limit, self._window_s = clock, limit, window_s
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+
+    def wait_s(self, key: tuple[str, str]) -> float:
+        """Seconds until ``key`` may try again; 0 when it may now."""
+        now = self._clock()
+        if len(self._failures) > 10_000:  # a spray of usernames: forget those whose window has passed
+            for stale in [k for k, f in self._failures.items() if f[-1] <= now - self._window_s]:
+                del self._failures[stale]
+        failures = self._failures.get(key)
+        if failures is None:
+            return 0.0
+        while failures and failures[0] <= now - self._window_s:
+            failures.popleft()
+        if not failures:
+            del self._failures[key]
+            return 0.0
+        return failures[0] + self._window_s - now if len(failures) >= self._limit else 0.0
+
+    def failed(self, key: tuple[str, str]) -> None:
+        self._failures.setdefault(key, deque()).append(self._clock())
+
+    def succeeded(self, key: tuple[str, str]) -> None:
+        self._failures.pop(key, None)
+
+
+def setup_auth(
+    app: web.Application, settings: Settings, *, clock: Callable[[], float] = time.monotonic
+) -> None:
+    """Accounts for the app's lifetime, the login and invite routes, and the middleware that checks."""
+    throttle = LoginThrottle(clock)
+
+    async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
+        accounts = Accounts(settings.data_dir / "accounts.sqlite3")
+        app[ACCOUNTS] = accounts
+        yield
+        accounts.close()
+
+    async def login(request: web.Request) -> web.Response:
+        body = await _json_body(request, "username", "password")
+        key = (body["username"].casefold(), request.remote or "")
+        if (wait_s := throttle.wait_s(key)) > 0:
+            minutes = math.ceil(wait_s / 60)
+            return _error(
+                429,
+                "too_many_attempts",
+                f"too many failed logins for {body['username']!r}: try again in {minutes} min",
+                headers={"Retry-After": str(math.ceil(wait_s))},
+            )
+        throttle.failed(key)  # counted before the check, so that parallel guesses count too
+        user = await _blocking(request.app[ACCOUNTS].authenticate, body["username"], body["password"])
+        if user is None:
+            return _error(401, "bad_login", "wrong username or password")
+        throttle.succeeded(key)
+        return await _logged_in(request, user)
+
+    app.cleanup_ctx.append(accounts_ctx)
+    app.middlewares.append(_require_login)
+    app.router.add_get("/login", _page("login.html"))
+    app.router.add_get("/invite/{token}", _page("invite.html"))
+    app.router.add_post("/api/login", login)
+    app.router.add_post("/api/logout", _logout)
+    app.router.add_get("/api/me", _me)
+    app.router.add_post("/api/invite", _redeem_invite)
+
+
+async def authorize_socket(request: web.Request, settings: Settings) -> User:
+    """The user of a coach websocket, checked before the handshake: a page served by another origin is
+    refused (403) unless allowed by ``CALLCOACH_ALLOWED_ORIGINS``, and so is a request without a valid
+    session (401). A request without ``Origin`` is not from a browser page, and only needs the session."""
+    origin = request.headers.get(hdrs.ORIGIN)
+    if origin is not None and not _origin_allowed(origin, request.host, settings.allowed_origins):
+        raise web.HTTPForbidden(
+            text=f"websocket from origin {origin} refused: open the page from this server, "
+            f"or add {origin} to CALLCOACH_ALLOWED_ORIGINS"
+        )
+    user = await _session_user(request)
+    if user is None:
+        raise web.HTTPUnauthorized(text=LOGIN_REQUIRED)
+    return user
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {"user": user.username, "name": user.display_name, "role": user.role, "teams": list(user.teams)}
+
+
+def _origin_allowed(origin: str, host: str, allowed: tuple[str, ...]) -> bool:
+    """Same origin (the Origin's host:port is the Host the request was sent to), or listed as allowed."""
+    if urlsplit(origin).netloc.lower() == host.lower():
+        return True
+    return origin.rstrip("/").lower() in {a.rstrip("/").lower() for a in allowed}
+
+
+@web.middleware
+async def _require_login(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    path = request.path
+    if path in _OPEN_PATHS or path.startswith(_OPEN_PREFIXES):
+        return await handler(request)
+    user = await _session_user(request)
+    if user is None:
+        page = request.method in ("GET", "HEAD") and not path.startswith(("/api/", "/recordings/"))
+        if page:
+            raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='/')}")
+        return _error(401, "login_required", LOGIN_REQUIRED)
+    request[USER] = user
+    return await handler(request)
+
+
+async def _session_user(request: web.Request) -> User | None:
+    token = request.cookies.get(COOKIE)
+    if not token or len(token) > 200:
+        return None
+    return await _blocking(request.app[ACCOUNTS].session_user, token)
+
+
+async def _logged_in(request: web.Request, user: User) -> web.Response:
+    """A new session for ``user``: its cookie on a response that says who they are."""
+    token = await _blocking(request.app[ACCOUNTS].start_session, user)
+    response = web.json_response(user_json(user))
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=SESSION_TTL_S,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure or None,
+    )
+    return response
+
+
+async def _logout(request: web.Request) -> web.Response:
+    token = request.cookies.get(COOKIE)
+    if token:
+        await _blocking(request.app[ACCOUNTS].end_session, token)
+    response = web.Response(status=204)
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+async def _me(request: web.Request) -> web.Response:
+    return web.json_response(user_json(request[USER]))
+
+
+async def _redeem_invite(request: web.Request) -> web.Response:
+    body = await _json_body(request, "token", "password")
+    try:
+        user = await _blocking(request.app[ACCOUNTS].redeem_invite, body["token"], body["password"])
+    except AccountError as exc:
+        return _error(400, "bad_invite", str(exc))
+    return await _logged_in(request, user)
+
+
+def _page(name: str) -> _Handler:
+    async def serve(_request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
+
+    return serve
+
+
+async def _json_body(request: web.Request, *fields: str) -> dict[str, str]:
+    """The request's JSON object with these string fields. JSON only: a cross-site form cannot send it
+    without the browser asking first, which this server never agrees to."""
+    usage = "send a JSON object with " + ", ".join(f'"{f}"' for f in fields)
+    if request.content_type != "application/json":
+        raise _http_error(web.HTTPUnsupportedMediaType, "bad_request", usage)
+    try:
+        body = await request.json()
+    except ValueError:
+        raise _http_error(web.HTTPBadRequest, "bad_request", usage) from None
+    if not isinstance(body, dict) or not all(isinstance(body.get(f), str) for f in fields):
+        raise _http_error(web.HTTPBadRequest, "bad_request", usage)
+    return {f: body[f] for f in fields}
+
+
+async def _blocking(fn: Callable[..., _T], *args: Any) -> _T:
+    """``fn(*args)`` in the executor: accounts work is SQLite and Argon2, never run on the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"code": code, "message": message}, status=status, headers=headers)
+
+
+def _http_error(cls: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
+    return cls(text=json.dumps({"code": code, "message": message}), content_type="application/json")
