@@ -1,67 +1,99 @@
-// The alert cards (the Moments pane): one card per alert, updated in place as revisions arrive, newest
-// first, each announced once to screen readers; and the coach/praise counts above them.
+// The cards of the Moments pane: one card per alert, updated in place as revisions arrive, and one per
+// coach's note (notes.js fills those), newest first, each announced once to screen readers; pin badges and
+// toggles on both (pins.js); and the coach/praise counts above them.
 
 import { $, h, icon, setText } from './dom.js';
 import { clock, secs, kindLabel, POLARITY, SPEAKER_LABELS } from './format.js';
 import { announce } from './notices.js';
 import { view } from './state.js';
 import { seek, replayMoment } from './player.js';
+import { fillNoteCard, NOTE_TAGS } from './notes.js';
+import { decoratePin } from './pins.js';
 
-/** The cards of the alerts that exist at the instant, newest first; an alert's card keeps its element. */
+/** The cards of the alerts and notes that exist at the instant, newest first; each keeps its element. */
 export function renderCards(st, t) {
   const box = $('cards');
-  const alerts = [...st.alerts].sort((a, b) => b.start_s - a.start_s || (a.id < b.id ? 1 : -1));
-  const keep = new Set(alerts.map((a) => a.id));
-  for (const card of [...box.children]) if (!keep.has(card.dataset.alertId)) card.remove();
-  const existing = new Map([...box.children].map((card) => [card.dataset.alertId, card]));
+  const items = [
+    ...st.alerts.map((alert) => ({ key: `alert:${alert.id}`, id: alert.id, at: alert.start_s, alert })),
+    ...(st.notes || []).map((note) => ({ key: `note:${note.id}`, id: note.id, at: note.at_s, note })),
+  ].sort((a, b) => b.at - a.at || (a.key < b.key ? 1 : -1));
+  const keep = new Set(items.map((item) => item.key));
+  for (const card of [...box.children]) if (!keep.has(card.dataset.key)) card.remove();
+  const existing = new Map([...box.children].map((card) => [card.dataset.key, card]));
   const fresh = [];
-  alerts.forEach((alert, index) => {
-    let card = existing.get(alert.id);
+  items.forEach((item, index) => {
+    let card = existing.get(item.key);
     if (!card) {
-      card = h('article', {
-        class: `card ${alert.polarity}`,
-        'data-alert-id': alert.id,
-        'data-kind': alert.kind,
-        'data-polarity': alert.polarity,
-        'data-detected-s': alert.detected_s,
-        'data-shown-at-s': (Number.isFinite(t) ? t : 0).toFixed(3),
-      });
-      fresh.push(alert);
+      card = item.alert ? alertCard(item.alert, t) : noteCard(item.note, t);
+      card.dataset.key = item.key;
+      fresh.push(item);
     }
-    fillCard(card, alert, t);
+    if (item.alert) fillCard(card, item.alert, t);
+    else fillNoteCard(card, item.note);
+    decoratePin(card, item.id, Boolean(st.pinned && st.pinned.has(item.id)));
     if (box.children[index] !== card) box.insertBefore(card, box.children[index] || null);
   });
   greetFresh(box, fresh);
   if (fresh.length && box.scrollHeight > box.clientHeight) box.scrollTop = 0;
-  renderCounts(alerts, st.ended);
+  renderCounts(st.alerts, st.notes || [], st.ended);
+}
+
+function alertCard(alert, t) {
+  return h('article', {
+    class: `card ${alert.polarity}`,
+    'data-alert-id': alert.id,
+    'data-kind': alert.kind,
+    'data-polarity': alert.polarity,
+    'data-detected-s': alert.detected_s,
+    'data-shown-at-s': (Number.isFinite(t) ? t : 0).toFixed(3),
+  });
+}
+
+/** A note's card: styled by its tag like an alert's polarity, but a person's note (notes.js fills it). */
+function noteCard(note, t) {
+  return h('article', {
+    class: `note-card ${note.tag === 'praise' ? 'praise' : 'coach'}`,
+    'data-note-id': note.id,
+    'data-tag': note.tag,
+    'data-author': note.author,
+    'data-at-s': note.at_s,
+    'data-shown-at-s': (Number.isFinite(t) ? t : 0).toFixed(3),
+  });
 }
 
 /** A card seen for the first time glows a moment and is announced (once, even if it leaves and returns). */
 function greetFresh(box, fresh) {
-  for (const alert of fresh) {
-    const card = box.querySelector(`[data-alert-id="${CSS.escape(alert.id)}"]`);
-    if (card && !view.announced.has(alert.id)) {
+  for (const item of fresh) {
+    const card = box.querySelector(`[data-key="${CSS.escape(item.key)}"]`);
+    if (card && !view.announced.has(item.key)) {
       card.classList.add('fresh');
       setTimeout(() => card.classList.remove('fresh'), 2400);
     }
-    if (!view.announced.has(alert.id)) {
-      view.announced.add(alert.id);
+    if (view.announced.has(item.key)) continue;
+    view.announced.add(item.key);
+    if (item.alert) {
+      const alert = item.alert;
       announce(`${POLARITY[alert.polarity]?.label || 'Coach'} alert at ${clock(alert.detected_s)}: ${alert.title}.`);
+    } else {
+      const note = item.note;
+      const tag = NOTE_TAGS[note.tag] || NOTE_TAGS.coach;
+      announce(`${tag.label} from ${note.author_name || note.author} at ${clock(note.at_s)}: ${note.text}`);
     }
   }
 }
 
 /** The counts above the cards, and what the pane says while it has none. */
-function renderCounts(alerts, ended) {
+function renderCounts(alerts, notes, ended) {
   const coach = alerts.filter((a) => a.polarity === 'coach').length;
   const praise = alerts.filter((a) => a.polarity === 'praise').length;
   const counts = $('moment-counts');
-  counts.replaceChildren(
+  counts.replaceChildren(...[
     h('span', { class: 'count coach' }, icon('bulb'), `${coach} to coach`),
     h('span', { class: 'count praise' }, icon('star'), `${praise} to praise`),
-  );
+    notes.length ? h('span', { class: 'count notes' }, icon('note'), `${notes.length} ${notes.length === 1 ? 'note' : 'notes'}`) : null,
+  ].filter(Boolean));
   const empty = $('cards-empty');
-  empty.hidden = alerts.length > 0;
+  empty.hidden = alerts.length + notes.length > 0;
   setText(empty, ended ? 'Nothing to flag in this call: no long silences, no news left unacknowledged.'
     : 'Nothing yet. Moments appear here as the call plays.');
 }

@@ -8,6 +8,9 @@ const ICONS = {
   close: '<path d="M6 6l12 12M18 6L6 18"/>',
   warn: '<path d="M12 4 2.8 19.5h18.4z"/><path d="M12 10v4.5M12 17.2v.1"/>',
   pause: '<path d="M9 6v12M15 6v12"/>',
+  pin: '<path d="M9.5 3.5h5l-.8 5.2 3.3 3.3v1.5H7v-1.5l3.3-3.3z"/><path d="M12 13.5V21"/>',
+  note: '<path d="M5 5.5h14a1.5 1.5 0 0 1 1.5 1.5v8.5a1.5 1.5 0 0 1-1.5 1.5h-7.5L7 20.5V17H5a1.5 1.5 0 0 1-1.5-1.5V7A1.5 1.5 0 0 1 5 5.5z"/><path d="M8 10h8M8 13h5"/>',
+  plus: '<path d="M12 5v14M5 12h14"/>',
 };
 
 export const $ = (id) => document.getElementById(id);

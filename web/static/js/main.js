@@ -3,8 +3,10 @@
 //
 // The page keeps every event the server sent for a call (state.js) and draws the call at one instant
 // (render.js): the player's position for a replay (player.js), everything received for a live call, whose
-// audio plays through the Web Audio API (live-audio.js). Imports are relative, so the modules load from
-// wherever the page serves this one.
+// audio plays through the Web Audio API (live-audio.js). Who is logged in (account.js) decides what a coach
+// may do; listening sessions (session.js) put several coaches on one call, the lead's player driving
+// everyone's; notes (notes.js) and pins (pins.js) come back in the call's events like alerts. Imports are
+// relative, so the modules load from wherever the page serves this one.
 
 import { notify } from './notices.js';
 import { state, view, dataFor } from './state.js';
@@ -16,10 +18,24 @@ import { setupTimeline } from './timeline.js';
 import { updateCalls, renderCallList, setupCallList } from './calls.js';
 import { selectCall, followCallList, applyLiveMode, liveCallEnded, setupRouting } from './open-call.js';
 import { startRendering } from './render.js';
+import { setupAccount, setMe, checkLogin } from './account.js';
+import {
+  setupSession, renderSession, socketOpened, handlePresence, handlePlaybackSync, handleSessionError,
+} from './session.js';
+import { setupNotes } from './notes.js';
 
 /** Every message from the server, to the part of the page it concerns. */
 function handleMessage(msg) {
   switch (msg.type) {
+    case 'welcome':
+      setMe(msg);
+      return;
+    case 'presence':
+      handlePresence(msg);
+      return;
+    case 'playback_sync':
+      handlePlaybackSync(msg);
+      return;
     case 'calls':
       updateCalls(msg.calls || []);
       followCallList();
@@ -41,6 +57,7 @@ function handleMessage(msg) {
       return;
     case 'error':
       if (typeof msg.seq === 'number' && msg.call) break; // an event of a call: stored and shown in place
+      if (handleSessionError(msg)) return;
       notify('error', 'The server refused a request', `${msg.message} (${msg.code})`);
       return;
     default:
@@ -57,14 +74,17 @@ function handleMessage(msg) {
 }
 
 function start() {
+  setupAccount({ changed: renderSession });
   setupPlayer();
   setupLiveAudio();
   setupLiveStatus();
   setupKeyboard();
   setupTimeline();
   setupCallList({ select: selectCall });
+  setupSession();
+  setupNotes();
   setupRouting();
-  startSocket(handleMessage);
+  startSocket(handleMessage, { open: socketOpened, close: checkLogin });
   startRendering();
 }
 

@@ -1,6 +1,6 @@
-// The open call: opening and leaving it (the address holds it, #call=ID), switching it between live and
-// replay, and its head: title, details, status chip and the banner for a failed or unfinished analysis or
-// an error in its events.
+// The open call: opening and leaving it (the address holds it, #call=ID, and #call=ID&session=SID for a
+// listening session's invite), switching it between live and replay, and its head: title, details, status
+// chip and the banner for a failed or unfinished analysis or an error in its events.
 
 import { $, h, icon, setText } from './dom.js';
 import { clock, displayTitle, formatDate, SOURCE_LABELS } from './format.js';
@@ -10,9 +10,12 @@ import { link, subscribe } from './socket.js';
 import { audio } from './player.js';
 import { liveAudio } from './live-audio.js';
 import { renderCallList } from './calls.js';
+import { session, wantSession, callOpened, callLeft, renderSession } from './session.js';
+import { closeNoteForm } from './notes.js';
 
 /** The coach picked a call: the address follows (so Back works), or it opens again if the address has it. */
 export function selectCall(callId) {
+  if (state.currentId === callId) return; // already open (in its listening session, if any)
   if (location.hash !== `#call=${encodeURIComponent(callId)}`) location.hash = `call=${encodeURIComponent(callId)}`;
   else openCall(callId);
 }
@@ -41,6 +44,7 @@ function openCall(callId) {
   renderCallList();
   applyLiveMode();
   subscribe(callId);
+  callOpened();
   document.title = `${displayTitle(info)} · callcoach`;
   // Focus moves to the call (screen readers announce it; the list item loses its focus ring).
   $('call-title').focus({ preventScroll: true });
@@ -50,6 +54,8 @@ function openCall(callId) {
 function leaveCall() {
   const callId = state.currentId;
   if (!callId) return;
+  callLeft();
+  closeNoteForm({ restoreFocus: false });
   link.send({ type: 'unsubscribe', call_id: callId });
   state.subscribed = null;
   state.endedLive = null;
@@ -60,6 +66,7 @@ function leaveCall() {
   player.removeAttribute('src');
   player.load();
   state.currentId = null;
+  renderSession(); // the session bar goes with the call
 }
 
 /** Back to the list (on a phone, the list replaces the call). */
@@ -80,9 +87,23 @@ export function setupRouting() {
   routeFromHash();
 }
 
+/** `#call=ID`, or `#call=ID&session=SID` (an invite: open the call and join its listening session). */
+function parseAddress(hash) {
+  const match = /^#call=([^&]+)(?:&session=([^&]+))?$/.exec(hash);
+  if (!match) return { callId: null, sessionId: null };
+  const decode = (part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  return { callId: decode(match[1]), sessionId: match[2] ? decode(match[2]) : null };
+}
+
 function routeFromHash() {
-  const match = /^#call=(.+)$/.exec(location.hash);
-  const callId = match ? decodeURIComponent(match[1]) : null;
+  const { callId, sessionId } = parseAddress(location.hash);
+  if (callId && sessionId) wantSession(callId, sessionId);
   if (callId) {
     if (state.calls.size) openCall(callId);
     else state.wantedId = callId;
@@ -100,6 +121,7 @@ export function followCallList() {
   } else if (state.wantedId) {
     notify('info', 'There is no such call', `"${state.wantedId}" is not in the list: pick a call from it.`);
     state.wantedId = null;
+    session.wanted = null;
     history.replaceState(null, '', location.pathname);
   } else if (state.currentId && !state.calls.has(state.currentId)) {
     closeCall();

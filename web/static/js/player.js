@@ -225,6 +225,7 @@ export function setupKeyboard() {
   document.addEventListener('keydown', (ev) => {
     if (ev.defaultPrevented || ev.altKey || ev.ctrlKey || ev.metaKey) return;
     if (!state.currentId || showsAll() || isTyping(ev.target)) return;
+    if (ev.target instanceof Element && ev.target.closest('form')) return; // a form's own keys (the note's)
     const onRange = ev.target instanceof HTMLInputElement && ev.target.type === 'range';
     if (ev.key === ' ' || ev.code === 'Space') {
       ev.preventDefault();
@@ -244,7 +245,8 @@ export function setupKeyboard() {
   });
 }
 
-function isTyping(target) {
+/** The coach is typing in a field: the page's single-key shortcuts stay out of the way. */
+export function isTyping(target) {
   if (!(target instanceof HTMLElement)) return false;
   if (target.isContentEditable) return true;
   if (target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;

@@ -11,6 +11,8 @@ import { renderTranscript, renderWords, updateGapLen } from './transcript.js';
 import { renderCards, updateOngoing } from './alerts.js';
 import { renderTimeline } from './timeline.js';
 import { renderErrors } from './open-call.js';
+import { renderPinned } from './pins.js';
+import { renderSession } from './session.js';
 
 function frame() {
   requestAnimationFrame(frame);
@@ -33,7 +35,9 @@ function render() {
     view.state = derive(data.events, t);
     renderTranscript(view.state, shownT);
     renderCards(view.state, shownT);
+    renderPinned(view.state);
     renderErrors(view.state);
+    renderSession();
   }
   const player = audio();
   if (!all && !player.paused) reportPlayback(false);

@@ -1,5 +1,7 @@
 // The websocket to the server: reconnects with backoff and picks up where it left off (after_seq = the last
-// seq received), subscribing again to the open call. Messages go to the handler main.js gives it.
+// seq received), subscribing again to the open call. Messages go to the handler main.js gives it; `onOpen`
+// runs on every (re)connection once the call is subscribed again (the listening session rejoins there), and
+// `onClose` whenever the socket closes, opened or not (a socket refused for want of a login never opens).
 
 import { $, setText } from './dom.js';
 import { notify } from './notices.js';
@@ -9,10 +11,14 @@ const PROTOCOL_VERSION = 1;
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
 let onMessage = () => {};
+let onOpen = () => {};
+let onClose = () => {};
 
 /** Connect, and hand every message from the server to `handler` (main.js routes them). */
-export function startSocket(handler) {
+export function startSocket(handler, { open = () => {}, close = () => {} } = {}) {
   onMessage = handler;
+  onOpen = open;
+  onClose = close;
   link.connect();
 }
 
@@ -31,6 +37,7 @@ export const link = {
       this.attempt = 0;
       setConnection('open', 'Connected');
       if (state.currentId) subscribe(state.currentId);
+      onOpen();
     });
     ws.addEventListener('message', (msg) => {
       let data;
@@ -49,6 +56,7 @@ export const link = {
       this.attempt += 1;
       setConnection('closed', `Offline, retrying in ${Math.max(1, Math.round(delay / 1000))} s`);
       this.timer = setTimeout(() => this.connect(), delay);
+      onClose();
     });
   },
 

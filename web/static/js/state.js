@@ -4,9 +4,14 @@
 //
 // An event exists from its moment (`momentOf`). The instant is the player's currentTime for a replay (so
 // seeking back hides what lies after the playhead, and seeking forward shows everything before it), and
-// everything received for a live call.
+// everything received for a live call. Coaches' notes and pins are events of the call like alerts.
 
 import { $ } from './dom.js';
+
+// A note is written at its author's playhead; in a listening session everyone's player is within the sync
+// tolerance of the lead's (player positions differ by a fraction of a second), so notes and pins show a
+// little before their `at_s` for everyone to see them at once. The server releases events a second ahead.
+export const ANNOTATION_EARLY_S = 0.5;
 
 /** The point in the call at which an event exists: twin of `moment_s` in live/events.py. */
 export function momentOf(event) {
@@ -16,6 +21,8 @@ export function momentOf(event) {
     case 'speech': return event.end_s ?? event.start_s;
     case 'call_ended': return event.end_s;
     case 'error': return event.at_s || 0;
+    case 'note':
+    case 'pin': return Math.max(0, (event.at_s || 0) - ANNOTATION_EARLY_S);
     default: return 0;
   }
 }
@@ -32,11 +39,17 @@ export function upperBound(sorted, value) {
   return lo;
 }
 
-/** Every event received for one call, in sequence order; kept when the coach moves to another call. */
+/**
+ * Every event received for one call, in the order received; kept when the coach moves to another call. A
+ * replay's notes and pins come when the player reaches their moment, out of `seq` order (one added to a
+ * finished call has a `seq` after its end): `lastSeq` is the highest seq below which nothing is missing,
+ * what a reconnect asks to resume after; anything received twice is dropped by its seq.
+ */
 class CallData {
   constructor(id) {
     this.id = id;
     this.events = [];
+    this.seqs = new Set(); // seqs received above lastSeq
     this.lastSeq = 0;
     this.live = false;
     this.durationS = null;
@@ -46,9 +59,13 @@ class CallData {
   }
 
   add(event) {
-    if (typeof event.seq !== 'number' || event.seq <= this.lastSeq) return false;
+    if (typeof event.seq !== 'number' || event.seq <= this.lastSeq || this.seqs.has(event.seq)) return false;
     this.events.push(event);
-    this.lastSeq = event.seq;
+    this.seqs.add(event.seq);
+    while (this.seqs.has(this.lastSeq + 1)) {
+      this.lastSeq += 1;
+      this.seqs.delete(this.lastSeq);
+    }
     this.version += 1;
     this._moments = null;
     return true;
@@ -71,10 +88,14 @@ class CallData {
     return Math.max(this.audioEdgeS, this.edgeS);
   }
 
-  /** The call's `call_ended` event, once received. */
+  /** The call's `call_ended` event, once received (notes and pins may come after it). */
   get endedEvent() {
-    const last = this.events[this.events.length - 1];
-    return last && last.type === 'call_ended' ? last : null;
+    for (let i = this.events.length - 1; i >= 0; i -= 1) {
+      const event = this.events[i];
+      if (event.type === 'call_ended') return event;
+      if (event.type !== 'note' && event.type !== 'pin') return null;
+    }
+    return null;
   }
 }
 
@@ -89,7 +110,13 @@ export const state = {
   errorsNoticed: new Set(),
   endedLive: null, // {callId, endS, reason}: the open call ended while the coach listened live
   reviewAll: false, // a live call just became a replay: everything stays shown until the coach plays or seeks
+  me: null, // {user, name, role, teams}: who is logged in (the server's `welcome`)
 };
+
+/** Leads and admins start listening sessions and pin moments. */
+export function canLead() {
+  return Boolean(state.me && (state.me.role === 'lead' || state.me.role === 'admin'));
+}
 
 export function dataFor(callId) {
   let data = state.data.get(callId);
@@ -120,6 +147,8 @@ export function derive(events, t) {
   const partial = {}; // speaker -> latest partial not yet replaced by a final
   const segments = new Map(); // speaker@start -> {speaker, start, end}
   const alerts = new Map(); // id -> latest revision
+  const notes = new Map(); // id -> note
+  const pins = new Map(); // target_id -> the latest pin event (by seq)
   const errors = [];
   let ended = null;
   for (const event of events) {
@@ -145,6 +174,14 @@ export function derive(events, t) {
         if (!known || event.revision >= known.revision) alerts.set(event.id, event);
         break;
       }
+      case 'note':
+        notes.set(event.id, event);
+        break;
+      case 'pin': {
+        const known = pins.get(event.target_id);
+        if (!known || event.seq > known.seq) pins.set(event.target_id, event);
+        break;
+      }
       case 'call_ended':
         ended = event;
         break;
@@ -157,7 +194,10 @@ export function derive(events, t) {
   }
   const lines = [...finals, ...Object.values(partial).filter(Boolean)]
     .sort((a, b) => a.start_s - b.start_s || (a.speaker < b.speaker ? -1 : 1));
-  return { lines, segments: [...segments.values()], alerts: [...alerts.values()], errors, ended };
+  const pinned = new Set([...pins.values()].filter((p) => p.pinned).map((p) => p.target_id));
+  return {
+    lines, segments: [...segments.values()], alerts: [...alerts.values()], notes: [...notes.values()], pinned, errors, ended,
+  };
 }
 
 /** What the renderers drew last, so that a frame redraws only what changed; `reset` empties the panes. */

@@ -1,10 +1,12 @@
-// The timeline under the player: speech per speaker, pauses and flagged silences, a marker per alert, the
-// playhead, the time axis; and clicking, dragging and Home/End on it to seek a replay.
+// The timeline under the player: speech per speaker, pauses and flagged silences, a marker per alert and
+// per coach's note (pinned ones ringed), the playhead, the time axis; and clicking, dragging and Home/End on
+// it to seek a replay.
 
 import { $, h, icon, setText, setStyle } from './dom.js';
 import { clock, secs, POLARITY } from './format.js';
 import { view, isLive } from './state.js';
 import { callDuration, seek, replayMoment } from './player.js';
+import { NOTE_TAGS } from './notes.js';
 
 const GAP_SHOWN_S = 2.0; // gaps in the conversation at least this long are drawn with their length
 
@@ -74,7 +76,13 @@ function piecesAt(st, now) {
   for (const alert of st.alerts) {
     const end = alert.end_s ?? now;
     want.set(`span:${alert.id}`, { cls: `tl-span ${alert.polarity}`, start: alert.start_s, end: Math.max(end, alert.start_s) });
-    want.set(`mark:${alert.id}`, { cls: `tl-marker ${alert.polarity}`, start: alert.start_s, alert });
+    const pinned = st.pinned && st.pinned.has(alert.id) ? ' pinned' : '';
+    want.set(`mark:${alert.id}`, { cls: `tl-marker ${alert.polarity}${pinned}`, start: alert.start_s, alert });
+  }
+  // A note's marker: a person's remark, drawn unlike the detectors' markers.
+  for (const note of st.notes || []) {
+    const pinned = st.pinned && st.pinned.has(note.id) ? ' pinned' : '';
+    want.set(`note:${note.id}`, { cls: `tl-note ${note.tag === 'praise' ? 'praise' : 'coach'}${pinned}`, start: note.at_s, note });
   }
   return want;
 }
@@ -106,8 +114,9 @@ function drawPieces(want, duration) {
   }
 }
 
-/** An alert's marker is a button: it jumps to the alert's moment, not to where the track was clicked. */
+/** An alert's or a note's marker is a button: it jumps to its moment, not to where the track was clicked. */
 function pieceNode(piece) {
+  if (piece.note) return noteMarker(piece.note);
   if (!piece.alert) {
     return h('div', { class: piece.cls }, piece.label ? h('span', { class: 'tl-gap-label' }) : null);
   }
@@ -120,6 +129,18 @@ function pieceNode(piece) {
     onclick: (ev) => { ev.stopPropagation(); replayMoment(alert); },
     onpointerdown: (ev) => ev.stopPropagation(),
   }, icon(pol.icon));
+}
+
+function noteMarker(note) {
+  const tag = NOTE_TAGS[note.tag] || NOTE_TAGS.coach;
+  const author = note.author_name || note.author;
+  return h('button', {
+    type: 'button', class: 'tl-note', 'data-note-id': note.id,
+    'aria-label': `${tag.label} from ${author}: ${note.text}. Jump to ${clock(note.at_s)}`,
+    title: `${tag.label} · ${author} · ${clock(note.at_s)}\n${note.text}`,
+    onclick: (ev) => { ev.stopPropagation(); seek(note.at_s); },
+    onpointerdown: (ev) => ev.stopPropagation(),
+  }, icon('note'));
 }
 
 /** The playhead, the blank future after it, and the slider's value for screen readers. */
