@@ -8,11 +8,16 @@ SAMPLES := samples/bereavement_cold.wav samples/bereavement_warm.wav samples/pla
 
 .PHONY: demo test lint bench setup debs model samples clean
 
-# The sample recordings, plus one of them streamed in as a live Twilio call a few seconds after start.
+# The sample recordings, plus one of them streamed in as a live Twilio call a few seconds after start;
+# a fresh data folder with one account, a lead of the default team (the samples' team).
 DEMO_ENV := CALLCOACH_INGEST_TOKEN=demo CALLCOACH_DATA=build/demo-data CALLCOACH_RECORDINGS=samples
+DEMO_LOGIN := demo / callcoach-demo
 demo: setup
 	$(BIN)/callcoach analyze samples/bereavement_cold.wav
 	@rm -rf build/demo-data
+	@printf '%s\n' callcoach-demo | $(BIN)/callcoach user add demo --role lead --team default \
+	    --name "Demo Lead" --password-stdin --exist-ok --data build/demo-data
+	@echo "Log in at http://127.0.0.1:8080 as $(DEMO_LOGIN)"
 	@(sleep 10; $(DEMO_ENV) $(BIN)/callcoach simulate-call samples/bereavement_cold.wav \
 	    --twilio ws://127.0.0.1:8080/ingest/twilio) & \
 	$(DEMO_ENV) $(BIN)/callcoach serve
@@ -30,6 +35,7 @@ bench: setup
 	$(BIN)/python -m tests.bench.run
 	$(BIN)/python -m tests.bench.page_latency
 	$(BIN)/python -m tests.bench.live_calls
+	$(BIN)/python -m tests.bench.fanout
 
 setup: debs $(VENV)/.installed model samples
 
