@@ -3,11 +3,11 @@
 // toggles on both (pins.js); and the coach/praise counts above them.
 
 import { $, h, icon, setText } from './dom.js';
-import { clock, secs, kindLabel, POLARITY, SPEAKER_LABELS } from './format.js';
+import { clock, secs, kindLabel, POLARITY } from './format.js';
 import { announce } from './notices.js';
 import { view } from './state.js';
-import { seek, replayMoment } from './player.js';
-import { fillNoteCard, NOTE_TAGS } from './notes.js';
+import { replayMoment } from './player.js';
+import { fillNoteCard, NOTE_TAGS, quoteFigure } from './notes.js';
 import { decoratePin } from './pins.js';
 
 /** The cards of the alerts and notes that exist at the instant, newest first; each keeps its element. */
@@ -149,14 +149,7 @@ function quoteNodes(alert, ongoing) {
     if (i > 0 && alert.pause_s != null && quotes[i - 1].speaker !== quote.speaker) {
       nodes.push(h('div', { class: 'pause-note' }, h('span', { text: `${secs(alert.pause_s)} pause` })));
     }
-    nodes.push(h('figure', { class: `quote ${quote.speaker}` },
-      h('figcaption', {},
-        h('span', { class: 'who', text: SPEAKER_LABELS[quote.speaker] || quote.speaker }),
-        h('button', {
-          class: 'ts', type: 'button', 'aria-label': `Play the quote from ${clock(quote.start_s)}`,
-          onclick: () => seek(quote.start_s, { play: true }),
-        }, clock(quote.start_s))),
-      h('blockquote', { text: `“${quote.text}”` })));
+    nodes.push(quoteFigure(quote));
   });
   if (ongoing && alert.kind === 'silence') {
     nodes.push(h('div', { class: 'pause-note live' }, h('span', {}, 'no reply yet')));

@@ -176,15 +176,20 @@ export function fillNoteCard(card, note) {
         onclick: () => seek(note.at_s, { play: true }),
       }, icon('play'), clock(note.at_s))),
     h('p', { class: 'note-text', text: note.text }),
-    quote ? h('figure', { class: `quote ${quote.speaker}` },
-      h('figcaption', {},
-        h('span', { class: 'who', text: SPEAKER_LABELS[quote.speaker] || quote.speaker }),
-        h('button', {
-          class: 'ts', type: 'button', 'aria-label': `Play the quote from ${clock(quote.start_s)}`,
-          onclick: () => seek(quote.start_s, { play: true }),
-        }, clock(quote.start_s))),
-      h('blockquote', { text: `“${quote.text}”` })) : null,
+    quote ? quoteFigure(quote) : null,
   ].filter(Boolean));
+}
+
+/** A quoted transcript line, with its speaker and a time button that plays it (alert and note cards). */
+export function quoteFigure(quote) {
+  return h('figure', { class: `quote ${quote.speaker}` },
+    h('figcaption', {},
+      h('span', { class: 'who', text: SPEAKER_LABELS[quote.speaker] || quote.speaker }),
+      h('button', {
+        class: 'ts', type: 'button', 'aria-label': `Play the quote from ${clock(quote.start_s)}`,
+        onclick: () => seek(quote.start_s, { play: true }),
+      }, clock(quote.start_s))),
+    h('blockquote', { text: `“${quote.text}”` }));
 }
 
 /** The note in a line, for the pinned list and screen readers. */
