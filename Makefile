@@ -17,8 +17,8 @@ demo: setup
 	@rm -rf build/demo-data
 	@printf '%s\n' callcoach-demo | $(BIN)/callcoach user add demo --role lead --team default \
 	    --name "Demo Lead" --password-stdin --exist-ok --data build/demo-data
-	@echo "Log in at http://127.0.0.1:8080 as $(DEMO_LOGIN)"
-	@(sleep 10; $(DEMO_ENV) $(BIN)/callcoach simulate-call samples/bereavement_cold.wav \
+	@(sleep 3; printf '\n  Log in at http://127.0.0.1:8080 as %s\n\n' "$(DEMO_LOGIN)"; sleep 7; \
+	    $(DEMO_ENV) $(BIN)/callcoach simulate-call samples/bereavement_cold.wav \
 	    --twilio ws://127.0.0.1:8080/ingest/twilio) & \
 	$(DEMO_ENV) $(BIN)/callcoach serve
 
