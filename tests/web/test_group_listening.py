@@ -26,7 +26,7 @@ import pytest_asyncio
 from callcoach.live.accounts import Accounts
 from callcoach.live.events import from_json
 from callcoach.web.auth import COOKIE
-from tests.web.test_live_ingest import Plan, Server, _simulator, start_server, stop_server
+from tests.web.test_live_ingest import Plan, Server, simulator, start_server, stop_server
 
 pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
 
@@ -151,7 +151,7 @@ async def test_twenty_coaches_on_one_live_call_share_alerts_notes_and_presence(
         assert (welcome["user"], welcome["role"], welcome["teams"]) == ("ana", "lead", ["default"])
 
         plan = Plan("twilio", samples / "bereavement_cold.wav", SPEED)
-        caller = asyncio.create_task(_simulator(server, plan, lambda _streamed_s: None))
+        caller = asyncio.create_task(simulator(server, plan, lambda _streamed_s: None))
         listed = await lead.until(lambda: _live_call(lead))
         call_id = listed["call_id"]
         for page in pages.values():

@@ -259,7 +259,7 @@ class Trace:
         return self.events[-1]
 
 
-def _simulator(server: Server, plan: Plan, progress: simulate.Progress) -> Coroutine[Any, Any, None]:
+def simulator(server: Server, plan: Plan, progress: simulate.Progress) -> Coroutine[Any, Any, None]:
     """The in-process caller for ``plan``, reporting how far it has streamed."""
     settings = Settings(ingest_token=server.token)
     if plan.protocol == "twilio":
@@ -351,7 +351,7 @@ async def _one_call(
         if plan.cli is not None:
             caller = asyncio.create_task(_run_cli(simulate_call_argv(plan.cli, server, plan)))
         else:
-            caller = asyncio.create_task(_simulator(server, plan, trace.progress))
+            caller = asyncio.create_task(simulator(server, plan, trace.progress))
         try:
             async with asyncio.timeout(30):
                 trace.call_id = await _claim(ws, SOURCES[plan.protocol], claimed)
