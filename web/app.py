@@ -19,7 +19,7 @@ from callcoach.live.catalog import CallCatalog
 from callcoach.live.events import CallList
 from callcoach.live.settings import Settings
 from callcoach.live.storage import Storage
-from callcoach.web.auth import USER, authorize_socket, setup_auth
+from callcoach.web.auth import USER, authorize_socket, setup_auth, still_logged_in
 from callcoach.web.coach import CoachConnection
 from callcoach.web.ingest_routes import audiofork_socket, start_audiosocket, twilio_socket
 from callcoach.web.protocol import HEARTBEAT_S, MAX_FRAME_BYTES, outgoing
@@ -114,5 +114,12 @@ async def _coach_socket(request: web.Request, settings: Settings) -> web.WebSock
     user = await authorize_socket(request, settings)  # refused before the handshake: 401 or 403
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
-    await CoachConnection(ws, request.app[CATALOG], user=user, sessions=request.app[SESSIONS]).run()
+    connection = CoachConnection(
+        ws,
+        request.app[CATALOG],
+        user=user,
+        sessions=request.app[SESSIONS],
+        logged_in=lambda: still_logged_in(request),
+    )
+    await connection.run()
     return ws

@@ -128,6 +128,12 @@ async def authorize_socket(request: web.Request, settings: Settings) -> User:
     return user
 
 
+async def still_logged_in(request: web.Request) -> bool:
+    """Whether the login session that opened this request still stands (not logged out, expired, its
+    password changed or its user removed): an open coach socket asks this now and then."""
+    return await _session_user(request) is not None
+
+
 def user_json(user: User) -> dict[str, Any]:
     return {"user": user.username, "name": user.display_name, "role": user.role, "teams": list(user.teams)}
 

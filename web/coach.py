@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import WSMsgType, web
 
@@ -27,16 +27,25 @@ from callcoach.web.sessions import SessionHub
 
 log = logging.getLogger(__name__)
 SEND_QUEUE = 256  # frames waiting for a slow page before its followers pause
+SESSION_RECHECK_S = 30.0  # how often an open socket checks its login session still stands
+LOGGED_OUT = 4001  # the close code when it does not (private range: the page goes to the login)
 
 
 class CoachConnection:
     def __init__(
-        self, ws: web.WebSocketResponse, catalog: CallCatalog, *, user: User, sessions: SessionHub
+        self,
+        ws: web.WebSocketResponse,
+        catalog: CallCatalog,
+        *,
+        user: User,
+        sessions: SessionHub,
+        logged_in: Callable[[], Awaitable[bool]],
     ) -> None:
         self._ws = ws
         self._catalog = catalog
         self.user = user
         self._sessions = sessions
+        self._logged_in = logged_in
         self._out: asyncio.Queue[str] = asyncio.Queue(SEND_QUEUE)
         self.dropped = 0  # presence and playback messages skipped because this page lagged
         self._followers: dict[str, asyncio.Task[None]] = {}
@@ -50,6 +59,7 @@ class CoachConnection:
         await self._out.put(outgoing(Welcome(user.username, user.display_name, user.role, user.teams)))
         writer = asyncio.create_task(self._write())
         lister = asyncio.create_task(self._push_calls())
+        guard = asyncio.create_task(self._watch_login())
         stop_listening = self._catalog.listen(self._calls_dirty.set)
         self._calls_dirty.set()
         try:
@@ -59,11 +69,20 @@ class CoachConnection:
             stop_listening()
             for stop_hearing in self._hearing.values():
                 stop_hearing()
-            for task in [writer, lister, *self._followers.values()]:
+            tasks = [writer, lister, guard, *self._followers.values()]
+            for task in tasks:
                 task.cancel()
-            for task in [writer, lister, *self._followers.values()]:
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+    async def _watch_login(self) -> None:
+        """Logging out, a changed password or a removed account ends the sockets it had opened too."""
+        while await asyncio.sleep(SESSION_RECHECK_S, True) and await self._logged_in():
+            pass
+        message = "your login session ended (logged out, password changed or account removed): log in again"
+        await self._ws.send_str(outgoing(Error("logged_out", message, fatal=True)))  # ahead of any backlog
+        await self._ws.close(code=LOGGED_OUT, message=b"logged out")
 
     async def _read(self) -> None:
         async for msg in self._ws:

@@ -7,6 +7,7 @@ model is needed. Accounts: ``root`` (admin), ``ana`` (lead of billing), ``bo`` (
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,6 +24,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from callcoach.live.accounts import INVITE_TTL_S, SESSION_TTL_S, Accounts
 from callcoach.live.settings import Settings
+from callcoach.web import coach
 from callcoach.web.app import create_app
 from callcoach.web.auth import COOKIE, LoginThrottle
 from tests.auth_helpers import cookie_header, session_token
@@ -321,3 +323,24 @@ async def test_an_allowed_origin_may_open_the_socket(make_site: MakeSite) -> Non
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await site.client.ws_connect("/ws", headers=cookie_header(token), origin="http://other.example")
     assert refused.value.status == 403
+
+
+async def test_an_open_socket_closes_when_its_user_logs_out(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(coach, "SESSION_RECHECK_S", 0.05)
+    token = await site.token("ana")
+    other = await site.token("ana")  # a second tab's login stays
+    async with (
+        site.client.ws_connect("/ws", headers=cookie_header(token)) as ws,
+        site.client.ws_connect("/ws", headers=cookie_header(other)) as stays,
+    ):
+        assert (await first_message(ws))["type"] in ("welcome", "calls")
+        await site.client.post("/api/logout", headers=cookie_header(token))
+        async with asyncio.timeout(5):  # without the re-check the socket would stay open
+            messages = [m async for m in ws]
+        refusal = json.loads(messages[-1].data)
+        assert (refusal["code"], refusal["fatal"]) == ("logged_out", True)
+        assert "log in again" in refusal["message"]
+        assert ws.close_code == coach.LOGGED_OUT
+        assert not stays.closed
