@@ -363,6 +363,7 @@ class SessionPlayback:
     session_id: str
     position_s: float
     playing: bool
+    rate: float = 1.0  # the lead's playback speed
 
 
 @dataclass(frozen=True)
@@ -374,6 +375,7 @@ class PlaybackSync:
     position_s: float
     playing: bool
     by: str
+    rate: float = 1.0
 
 
 Message: TypeAlias = (

@@ -20,6 +20,7 @@ from callcoach.live.events import AddNote, Note, Participant, Pin, PlaybackSync,
 C = TypeVar("C", bound=Hashable)  # the caller's key for a connection
 LEADS = ("lead", "admin")
 MAX_NOTE_CHARS = 2000
+MIN_RATE, MAX_RATE = 0.25, 4.0
 
 
 class RoomError(ValueError):
@@ -92,14 +93,17 @@ class Rooms(Generic[C]):
         session = self._sessions.get(session_id)
         return session.sync if session else None
 
-    def playback(self, session_id: str, conn: C, position_s: float, playing: bool) -> PlaybackSync:
+    def playback(
+        self, session_id: str, conn: C, position_s: float, playing: bool, rate: float = 1.0
+    ) -> PlaybackSync:
         session = self._get(session_id)
         user = session.members.get(conn)
         if user is None:
             raise RoomError("not_in_session", f"join session {session_id!r} before steering it")
         if user.username != session.lead:
             raise RoomError("not_the_lead", "only the session's lead moves everyone's playback")
-        session.sync = PlaybackSync(session_id, max(0.0, position_s), playing, user.username)
+        speed = min(MAX_RATE, max(MIN_RATE, rate))  # what a player can do
+        session.sync = PlaybackSync(session_id, max(0.0, position_s), playing, user.username, speed)
         return session.sync
 
     def note(self, request: AddNote, team: str, user: User, created_at: str) -> Note:

@@ -75,7 +75,9 @@ class SessionHub:
             if presence is not None:
                 self._announce(presence)
         elif isinstance(message, SessionPlayback):
-            sync = rooms.playback(message.session_id, member, message.position_s, message.playing)
+            sync = rooms.playback(
+                message.session_id, member, message.position_s, message.playing, message.rate
+            )
             self._send(sync, skip=member)
         elif isinstance(message, AddNote):
             record = self._record(message.call_id)

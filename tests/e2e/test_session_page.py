@@ -179,8 +179,12 @@ def test_lead_and_coach_listen_together(people: dict[str, Any], site: str, artif
     assert coach.locator(f'.note-card[data-note-id="{note_id}"] .pin-badge').count() == 1
     lead.wait_for_selector(f'.note-card[data-note-id="{note_id}"] .pin-toggle[aria-pressed="true"]')
 
-    # The lead plays, then pauses: the coach's player follows both, and ends where the lead stopped.
+    # The lead plays at 1.5x, then pauses: the coach's player follows the speed and both, and ends
+    # where the lead stopped.
+    lead.select_option("#speed", "1.5")
+    lead.evaluate("document.activeElement.blur()")  # the keys are the player's again
     lead.keyboard.press("Space")
+    coach.wait_for_function("document.getElementById('audio').playbackRate === 1.5", timeout=3000)
     coach.wait_for_function("!document.getElementById('audio').paused", timeout=3000)
     lead.wait_for_timeout(1500)
     lead.keyboard.press("Space")

@@ -93,8 +93,8 @@ EXAMPLES: list[Event] = [
     LeaveSession("s1"),
     AddNote("c1", 21.6, "coach", "text", Quote("agent", "well", 21.5, 22.0)),
     SetPin("c1", "silence-1", False),
-    SessionPlayback("s1", 15.0, True),
-    PlaybackSync("s1", 15.0, False, "ana"),
+    SessionPlayback("s1", 15.0, True, 1.5),
+    PlaybackSync("s1", 15.0, False, "ana", 1.5),
 ]
 
 

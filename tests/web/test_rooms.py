@@ -39,7 +39,11 @@ def test_only_leads_start_and_only_the_sessions_lead_steers() -> None:
     sid = rooms.start("c1", "north", LEAD, "ws-ana").session_id
     rooms.join(sid, "north", COACH, "ws-bo")
     sync = rooms.playback(sid, "ws-ana", 15.0, True)
-    assert (sync.position_s, sync.playing, sync.by) == (15.0, True, "ana")
+    assert (sync.position_s, sync.playing, sync.by, sync.rate) == (15.0, True, "ana", 1.0)
+    assert rooms.playback(sid, "ws-ana", 15.0, True, rate=1.5).rate == 1.5
+    assert rooms.playback(sid, "ws-ana", 15.0, True, rate=100.0).rate == 4.0  # what a player can do
+    latest = rooms.playback(sid, "ws-ana", 16.0, False)
+    assert rooms.last_sync(sid) == latest  # where a joiner starts
     with pytest.raises(RoomError, match="only the session's lead"):
         rooms.playback(sid, "ws-bo", 3.0, False)
 

@@ -15,7 +15,6 @@ import { initials } from './account.js';
 const SYNC_TOLERANCE_S = 0.3; // a follower this close to the lead's position is left alone while playing
 const SYNC_EVERY_MS = 5000; // the lead's position while playing, for drift
 const SYNC_MIN_GAP_MS = 120; // a drag on the timeline is sent at most this often (and its last position)
-const RATES = [0.75, 1, 1.25, 1.5, 2]; // the speeds the player offers: a follower matches the lead's
 
 export const session = {
   id: null, // the session this page is in
@@ -216,11 +215,13 @@ export function handlePresence(msg) {
 export function handlePlaybackSync(msg) {
   // A joiner may hear where the lead stands before its presence arrives: kept, and followed once in.
   if (msg.session_id !== (session.id || session.joining) || amLead()) return;
-  const previous = session.lastSync;
   const at = performance.now();
-  session.lastSync = { position_s: Number(msg.position_s) || 0, playing: Boolean(msg.playing), by: msg.by, at };
+  session.lastSync = {
+    position_s: Number(msg.position_s) || 0, playing: Boolean(msg.playing), by: msg.by, at,
+    rate: Number(msg.rate) > 0 ? Number(msg.rate) : 1,
+  };
   if (following()) {
-    matchRate(previous, session.lastSync);
+    matchRate(session.lastSync);
     applySync();
   }
   renderSession();
@@ -276,6 +277,7 @@ function sendSync() {
     session_id: session.id,
     position_s: Math.round((player.currentTime || 0) * 1000) / 1000,
     playing: !player.paused && !player.ended,
+    rate: player.playbackRate || 1,
   });
   if (sent) session.sentAt = performance.now();
 }
@@ -285,7 +287,7 @@ function sendSync() {
 /** Where the lead's player is now, from their last report. */
 function leadPositionS(sync) {
   if (!sync.playing) return sync.position_s;
-  return sync.position_s + ((performance.now() - sync.at) / 1000) * (audio().playbackRate || 1);
+  return sync.position_s + ((performance.now() - sync.at) / 1000) * sync.rate;
 }
 
 function applySync() {
@@ -315,18 +317,12 @@ function applySync() {
   }
 }
 
-/** The lead plays at another speed: two reports a few seconds apart tell which. */
-function matchRate(previous, sync) {
-  if (!previous || !previous.playing || !sync.playing) return;
-  const elapsed = (sync.at - previous.at) / 1000;
-  if (elapsed < 1.5) return;
-  const rate = (sync.position_s - previous.position_s) / elapsed;
-  const nearest = RATES.reduce((best, r) => (Math.abs(r - rate) < Math.abs(best - rate) ? r : best), 1);
-  if (Math.abs(nearest - rate) > 0.1) return; // a seek in between, not a speed
+/** The lead's speed is everyone's (the coach's own choice comes back when the session ends). */
+function matchRate(sync) {
   const player = audio();
-  if (Math.abs(player.playbackRate - nearest) > 0.01) {
-    player.playbackRate = nearest;
-    session.rateSet = nearest !== (Number($('speed').value) || 1);
+  if (Math.abs(player.playbackRate - sync.rate) > 0.001) {
+    player.playbackRate = sync.rate;
+    session.rateSet = sync.rate !== (Number($('speed').value) || 1);
   }
 }
 
