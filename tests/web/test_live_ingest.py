@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -45,6 +44,7 @@ from callcoach.live.settings import Settings
 from callcoach.web import simulate
 from callcoach.web.ingest.audiosocket import AudioSocketEncoder
 from tests.auth_helpers import cookie_header, create_user, login_cookie_async
+from tests.e2e.conftest import free_ports
 
 pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
 
@@ -64,15 +64,6 @@ TOKEN = "test-ingest-token"
 
 
 # --- the server, as a user runs it -----------------------------------------------------------------------
-
-
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct free loopback ports (held open together while chosen, so they differ)."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
