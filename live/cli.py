@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("file", type=Path, help="WAV, FLAC or OGG recording (mono or stereo)")
     analyze.add_argument("--json", action="store_true", help="print one JSON event per line")
     settings_mod.add_arguments(
-        analyze, "model_dir", "agent_channel", "customer_channel", "silence_threshold_s", "frame_s"
+        analyze, "model_dir", "agent_channel", "customer_channel", "silence_threshold_s", "frame_s", "redact"
     )
     analyze.set_defaults(command=_analyze)
 
@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
         "audiosocket_port",
         "audiosocket_agent_port",
         "default_team",
+        "max_call_s",
+        "ingest_idle_s",
+        "redact",
+        "retention_days",
     )
     serve = sub.add_parser("serve", help="serve the coach's page, the websocket and the live-call ingest")
     settings_mod.add_arguments(serve, *server_settings)

@@ -59,10 +59,28 @@ class Settings:
     # Pages served from other origins that may open the coach websocket (scheme://host[:port]); the
     # server's own origin is always allowed.
     allowed_origins: tuple[str, ...] = ()
+    # A live call longer than this is ended (a platform that never hangs up, or a forged timestamp, must
+    # not grow a recording and its decoding without bound).
+    max_call_s: float = 4 * 3600.0
+    # A live call whose platform connection sends nothing for this long is ended as dropped.
+    ingest_idle_s: float = 30.0
+    # Card numbers, SSNs and long account numbers are replaced in transcripts and silenced in recordings.
+    redact: bool = True
+    # Calls, recordings and their events older than this many days are deleted daily; None keeps them.
+    retention_days: int | None = None
 
 
 def _comma_list(raw: str) -> tuple[str, ...]:
     return tuple(a.strip() for a in raw.split(",") if a.strip())
+
+
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 # name of the Settings field -> (environment variable, parser from string)
@@ -89,6 +107,10 @@ _ENV: dict[str, tuple[str, Any]] = {
     ),
     "default_team": ("CALLCOACH_TEAM", str),
     "allowed_origins": ("CALLCOACH_ALLOWED_ORIGINS", _comma_list),
+    "max_call_s": ("CALLCOACH_MAX_CALL_S", float),
+    "ingest_idle_s": ("CALLCOACH_INGEST_IDLE_S", float),
+    "redact": ("CALLCOACH_REDACT", _flag),
+    "retention_days": ("CALLCOACH_RETENTION_DAYS", int),
 }
 
 
@@ -140,6 +162,26 @@ def add_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
             "--team",
             {"metavar": "TEAM", "help": "team of calls whose source names none (default: default)"},
         ),
+        "max_call_s": (
+            "--max-call-s",
+            {"type": float, "metavar": "S", "help": "end a live call longer than this (default 14400, 4 h)"},
+        ),
+        "ingest_idle_s": (
+            "--ingest-idle-s",
+            {"type": float, "metavar": "S", "help": "drop a live call silent on the wire this long (30)"},
+        ),
+        "redact": (
+            "--no-redact",
+            {
+                "action": "store_const",
+                "const": False,
+                "help": "keep card numbers, SSNs and long account numbers (redacted by default)",
+            },
+        ),
+        "retention_days": (
+            "--retention-days",
+            {"type": int, "metavar": "N", "help": "delete calls older than N days, daily (default: keep)"},
+        ),
     }
     for name in names:
         flag, kwargs = flags[name]
@@ -164,7 +206,7 @@ def from_sources(args: argparse.Namespace | None = None, env: Mapping[str, str] 
     return settings
 
 
-_KINDS: dict[Any, str] = {float: "a number", int: "a whole number"}
+_KINDS: dict[Any, str] = {float: "a number", int: "a whole number", _flag: "1 or 0 (true or false)"}
 
 
 def _parse(var: str, raw: str, parse: Any) -> Any:
@@ -191,3 +233,13 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("CALLCOACH_TEAM is empty: name the default team, e.g. default")
     if settings.queue_frames < 1 or settings.decode_threads < 1:
         raise SettingsError("queue and thread counts must be at least 1")
+    if settings.max_call_s <= 0 or settings.ingest_idle_s <= 0:
+        raise SettingsError(
+            "--max-call-s and --ingest-idle-s (CALLCOACH_MAX_CALL_S, CALLCOACH_INGEST_IDLE_S) must be "
+            "positive numbers of seconds, e.g. 14400 and 30"
+        )
+    if settings.retention_days is not None and settings.retention_days < 1:
+        raise SettingsError(
+            f"--retention-days {settings.retention_days}: give a whole number of days of at least 1, "
+            "or leave it unset to keep calls"
+        )
