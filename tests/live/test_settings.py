@@ -33,8 +33,30 @@ def test_defaults_without_flags_or_environment() -> None:
 
 @pytest.mark.parametrize(
     ("env", "named"),
-    [({"CALLCOACH_PORT": "eighty"}, "CALLCOACH_PORT"), ({"CALLCOACH_FRAME_S": "5"}, "frame length")],
+    [
+        ({"CALLCOACH_PORT": "eighty"}, "CALLCOACH_PORT"),
+        ({"CALLCOACH_FRAME_S": "5"}, "frame length"),
+        ({"CALLCOACH_REDACT": "maybe"}, "CALLCOACH_REDACT='maybe' is not 1 or 0"),
+        ({"CALLCOACH_MAX_CALL_S": "0"}, "--max-call-s"),
+        ({"CALLCOACH_RETENTION_DAYS": "0"}, "--retention-days 0"),
+    ],
 )
 def test_bad_values_are_named(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         from_sources(None, env)
+
+
+def test_limits_redaction_and_retention_defaults() -> None:
+    settings = from_sources(None, {})
+    assert (settings.max_call_s, settings.ingest_idle_s) == (4 * 3600.0, 30.0)
+    assert settings.redact is True
+    assert settings.retention_days is None
+
+
+def test_no_redact_flag_and_environment() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, "redact", "retention_days")
+    assert from_sources(parser.parse_args(["--no-redact"]), {}).redact is False
+    assert from_sources(parser.parse_args([]), {"CALLCOACH_REDACT": "0"}).redact is False
+    assert from_sources(parser.parse_args([]), {"CALLCOACH_REDACT": "yes"}).redact is True
+    assert from_sources(parser.parse_args(["--retention-days", "90"]), {}).retention_days == 90
