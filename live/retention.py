@@ -69,6 +69,6 @@ def purge_calls(
 def describe(call: PurgedCall) -> str:
     """One line about a purged call, for a person."""
     title = f" ({call.title})" if call.title and call.title != call.call_id else ""
-    notes = f", {call.annotations} notes and pins" if call.annotations else ""
+    notes = f", notes and pins: {call.annotations}" if call.annotations else ""
     wav = f", {call.recording}" if call.recording else ""
     return f"{call.call_id}{title}, saved {call.saved_at}: {call.events} events{notes}{wav}"

@@ -78,4 +78,5 @@ async def _purge(app: web.Application, storage: Storage, days: int, catalog: Cal
     for call in purged:
         catalog.remove(call.call_id)
     if purged:
-        print(f"callcoach: retention: deleted {len(purged)} calls saved over {days} days ago", flush=True)
+        calls = f"{len(purged)} call{'' if len(purged) == 1 else 's'}"
+        print(f"callcoach: retention: deleted {calls} saved over {days} days ago", flush=True)

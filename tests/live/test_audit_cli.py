@@ -53,7 +53,7 @@ def test_purge_deletes_old_calls_with_their_events_notes_and_recordings(
     out = ok(run(callcoach, tmp_path, "purge", "--older-than", "90d"))
     assert out.splitlines()[0] == "deleted 2 calls saved over 90d ago"
     assert out.index("  older (Line older)") < out.index("  old (Line old)")  # oldest first
-    assert "3 events, 1 notes and pins" in out and str(tmp_path / "recordings" / "old.wav") in out
+    assert "3 events, notes and pins: 1" in out and str(tmp_path / "recordings" / "old.wav") in out
     assert kept(tmp_path, "old") == kept(tmp_path, "older") == [0, 0, 0, False]
     assert kept(tmp_path, "new") == [1, 3, 1, True]
 

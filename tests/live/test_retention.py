@@ -129,7 +129,7 @@ def test_purge_calls_records_each_deleted_call_in_the_trail(tmp_path: Path) -> N
         ("retention", "purge", "ancient", "--retention-days 90"),
         ("retention", "purge", "old", "--retention-days 90"),
     ]
-    assert "old (Line old), saved " in describe(purged[1]) and "3 events, 1 notes and pins" in describe(
+    assert "old (Line old), saved " in describe(purged[1]) and "3 events, notes and pins: 1" in describe(
         purged[1]
     )
 

@@ -25,7 +25,9 @@ import pytest_asyncio
 
 from callcoach.live.audit import utc_iso
 from tests.auth_helpers import USERNAME, cookie_header, create_user, login_cookie_async
-from tests.helpers.stored_calls import rows, store_call
+from callcoach.live.settings import Settings
+from callcoach.web import simulate
+from tests.helpers.stored_calls import rows, store_call, write_wav
 from tests.web.test_live_ingest import Server, clean_env, get_calls, start_server, stop_server
 
 pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
@@ -96,7 +98,8 @@ async def test_retention_purged_the_expired_call_before_the_server_answered(
 ) -> None:
     data = site.server.data
     async with site.server.client() as http:
-        assert [c["call_id"] for c in await get_calls(http, site.server)] == ["kept"]
+        listed = {c["call_id"] for c in await get_calls(http, site.server)}
+        assert "kept" in listed and "expired" not in listed
         async with http.get(f"{site.server.base}/recordings/expired") as resp:
             assert resp.status == 404
     assert [rows(data, t, "expired") for t in ("calls", "events", "annotations")] == [0, 0, 0]
@@ -105,7 +108,7 @@ async def test_retention_purged_the_expired_call_before_the_server_answered(
     assert (data / "recordings" / "kept.wav").exists()
     [purge] = audit_cli(callcoach, site, "--call", "expired")
     assert (purge["user"], purge["action"], purge["detail"]) == ("retention", "purge", "--retention-days 90")
-    assert "deleted 1 calls saved over 90 days ago" in site.server.output()
+    assert "deleted 1 call saved over 90 days ago" in site.server.output()
 
 
 async def test_a_coach_opening_and_playing_a_call_leaves_one_open_and_one_listen(
@@ -159,3 +162,42 @@ async def test_a_bad_filter_says_what_works(site: Site) -> None:
     status, body = await audit_api(site, "?who=bo")
     assert (status, body["code"]) == (400, "bad_request")
     assert "call, user, since" in body["message"]
+
+
+async def test_hearing_a_live_call_is_a_listen(callcoach: Path, site: Site, tmp_path: Path) -> None:
+    """A live call (a Twilio stream of a tone) that bo opens, with its audio, while it happens."""
+    write_wav(tmp_path / "tone.wav", 8.0)
+    server = site.server
+    url = server.ws_url(f"/ingest/twilio?token={server.token}")
+    caller = asyncio.create_task(
+        simulate.twilio(tmp_path / "tone.wav", Settings(ingest_token=server.token), url, 1.0, None)
+    )
+    try:
+        async with site.as_bo() as http, http.ws_connect(server.ws_url("/ws")) as ws:
+            async with asyncio.timeout(30):
+                call_id = await _live_call(ws)
+                await ws.send_str(
+                    json.dumps({"v": 1, "type": "subscribe", "call_id": call_id, "after_seq": 0})
+                )
+                async for msg in ws:
+                    data = json.loads(msg.data)
+                    if data["type"] == "subscribed":
+                        assert data["live"] is True
+                        break
+        entries = audit_cli(callcoach, site, "--user", BO, "--call", call_id)
+        assert [(e["action"], e["detail"]) for e in entries] == [
+            ("open", "127.0.0.1"),
+            ("listen", "live audio, 127.0.0.1"),
+        ]
+    finally:
+        async with asyncio.timeout(60):
+            await caller
+
+
+async def _live_call(ws: aiohttp.ClientWebSocketResponse) -> str:
+    async for msg in ws:
+        data = json.loads(msg.data)
+        live = [c["call_id"] for c in data.get("calls", []) if c["live"]] if data["type"] == "calls" else []
+        if live:
+            return str(live[0])
+    raise AssertionError("the socket closed before the live call was listed")
