@@ -24,9 +24,9 @@ import pytest
 import pytest_asyncio
 
 from callcoach.live.audit import utc_iso
-from tests.auth_helpers import USERNAME, cookie_header, create_user, login_cookie_async
 from callcoach.live.settings import Settings
 from callcoach.web import simulate
+from tests.auth_helpers import USERNAME, cookie_header, create_user, login_cookie_async
 from tests.helpers.stored_calls import rows, store_call, write_wav
 from tests.web.test_live_ingest import Server, clean_env, get_calls, start_server, stop_server
 
