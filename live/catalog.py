@@ -59,6 +59,14 @@ class CallCatalog:
     def get(self, call_id: str) -> CallRecord | None:
         return self._records.get(call_id)
 
+    def remove(self, call_id: str) -> None:
+        """Forget a call that is no longer kept (purged): pages see the list without it. A live call
+        stays: it is not stored yet, so nothing of it was purged."""
+        record = self._records.get(call_id)
+        if record is not None and record.live is None:
+            del self._records[call_id]
+            self._changed()
+
     def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback`` (cheap, non-blocking) on every change; returns the function that stops it."""
         self._listeners.add(callback)

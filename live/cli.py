@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from callcoach.audio.errors import AudioError
+from callcoach.live import audit_cli, user_cli
 from callcoach.live import settings as settings_mod
-from callcoach.live import user_cli
 from callcoach.live.errors import UserError
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import Error
@@ -110,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     where.set_defaults(command=lambda _a, s: print(s.model_dir) or 0)
 
     user_cli.add_parser(sub)
+    audit_cli.add_parsers(sub)
     return parser
 
 

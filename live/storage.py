@@ -122,6 +122,36 @@ class Storage:
             Path(recording) if recording else None,
         )
 
+    def purge(self, saved_before: str, *, dry_run: bool = False) -> list[PurgedCall]:
+        """Delete every call saved before ``saved_before`` (UTC, ``YYYY-MM-DDTHH:MM:SSZ``, as ``saved_at``
+        is written), oldest first, with its events, notes and pins, and its recording when that is in the
+        recordings folder (a recording anywhere else is the operator's own file: left alone). With
+        ``dry_run``, only say which. The rows go in one transaction, then the files: a crash in between
+        leaves a file without a row, never a row whose recording is gone."""
+        with self._lock, _transaction(self._db):
+            rows = self._db.execute(
+                "SELECT call_id, info_json, recording, saved_at FROM calls WHERE saved_at < ?"
+                " ORDER BY saved_at, rowid",
+                (saved_before,),
+            ).fetchall()
+            purged = [self._purged(*row) for row in rows]
+            for call in [] if dry_run else purged:
+                self._db.execute("DELETE FROM annotations WHERE call_id = ?", (call.call_id,))
+                self._db.execute("DELETE FROM calls WHERE call_id = ?", (call.call_id,))  # events cascade
+        for call in [] if dry_run else purged:
+            if call.recording is not None:
+                call.recording.unlink(missing_ok=True)
+        return purged
+
+    def _purged(self, call_id: str, info_json: str, recording: str | None, saved_at: str) -> PurgedCall:
+        count = "SELECT COUNT(*) FROM {} WHERE call_id = ?"
+        events = self._db.execute(count.format("events"), (call_id,)).fetchone()[0]
+        notes = self._db.execute(count.format("annotations"), (call_id,)).fetchone()[0]
+        path = Path(recording) if recording else None
+        ours = path is not None and path.resolve().is_relative_to(self.recordings_dir.resolve())
+        title = str(json.loads(info_json).get("title", ""))
+        return PurgedCall(call_id, title, saved_at, int(events), int(notes), path if ours else None)
+
 
 class _transaction:
     """BEGIN ... COMMIT, or ROLLBACK on error (the connection is in autocommit mode otherwise)."""
@@ -134,3 +164,15 @@ class _transaction:
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+@dataclass(frozen=True)
+class PurgedCall:
+    """A call :meth:`Storage.purge` deleted (or, in a dry run, would delete)."""
+
+    call_id: str
+    title: str
+    saved_at: str
+    events: int
+    annotations: int  # its notes and pins
+    recording: Path | None  # its recording in the recordings folder, deleted with it

@@ -19,10 +19,12 @@ from callcoach.live.catalog import CallCatalog
 from callcoach.live.events import CallList
 from callcoach.live.settings import Settings
 from callcoach.live.storage import Storage
+from callcoach.web.audit_routes import coach_opened, recording_fetched, setup_audit
 from callcoach.web.auth import USER, authorize_socket, setup_auth, still_logged_in
 from callcoach.web.coach import CoachConnection
 from callcoach.web.ingest_routes import audiofork_socket, start_audiosocket, twilio_socket
 from callcoach.web.protocol import HEARTBEAT_S, MAX_FRAME_BYTES, outgoing
+from callcoach.web.retention import setup_retention
 from callcoach.web.sessions import SessionHub
 
 STATIC = Path(__file__).parent / "static"
@@ -35,6 +37,8 @@ def create_app(settings: Settings, model: Any) -> web.Application:
     app = web.Application()
     app.cleanup_ctx.append(_catalog_ctx(settings, model))
     setup_auth(app, settings)
+    setup_audit(app, settings)  # who opened, heard, exported which call
+    setup_retention(app, settings, CATALOG)  # --retention-days: purge at start, then daily
     app.router.add_get("/", _index)
     app.router.add_get("/api/calls", _calls)
     app.router.add_get("/recordings/{call_id}", _recording)
@@ -107,7 +111,8 @@ async def _recording(request: web.Request) -> web.FileResponse:
         raise web.HTTPForbidden(
             text=f"call {record.info.call_id} belongs to team {team}, which you are not in"
         )
-    return web.FileResponse(record.path)
+    headers = await recording_fetched(request, record.info.call_id, record.path)
+    return web.FileResponse(record.path, headers=headers)
 
 
 async def _coach_socket(request: web.Request, settings: Settings) -> web.WebSocketResponse:
@@ -120,6 +125,7 @@ async def _coach_socket(request: web.Request, settings: Settings) -> web.WebSock
         user=user,
         sessions=request.app[SESSIONS],
         logged_in=lambda: still_logged_in(request),
+        opened=coach_opened(request, user),
     )
     await connection.run()
     return ws

@@ -40,12 +40,14 @@ class CoachConnection:
         user: User,
         sessions: SessionHub,
         logged_in: Callable[[], Awaitable[bool]],
+        opened: Callable[[str, bool], Awaitable[None]] | None = None,
     ) -> None:
         self._ws = ws
         self._catalog = catalog
         self.user = user
         self._sessions = sessions
         self._logged_in = logged_in
+        self._opened = opened  # the audit trail's hook: (call id, hearing its live audio)
         self._out: asyncio.Queue[str] = asyncio.Queue(SEND_QUEUE)
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._hearing: dict[str, Callable[[], None]] = {}  # live calls whose audio this page gets
@@ -126,6 +128,8 @@ class CoachConnection:
             )
         self._unsubscribe(message.call_id)
         live = record.info.live
+        if self._opened is not None:
+            await self._opened(message.call_id, live and message.audio)
         await self._out.put(outgoing(Subscribed(message.call_id, live, record.info.duration_s)))
         if live:
             follower = self._follow_live(record, message.after_seq)
