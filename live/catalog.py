@@ -103,7 +103,7 @@ class CallCatalog:
         if self._storage is None:
             return
         for stored in self._storage.load_all():
-            stored = repair_recording(stored)
+            repair_recording(stored)
             if interrupted(stored):
                 stored = recover(stored)
                 try:

@@ -48,20 +48,16 @@ def ended_info(
     )
 
 
-def repair_recording(stored: StoredCall) -> StoredCall:
-    """The stored call with its WAV's header made right (None if the recording is missing or unreadable:
-    the call is still listed, without audio)."""
+def repair_recording(stored: StoredCall) -> None:
+    """Make the call's WAV header right, if it has a recording (one it cannot open is left to the
+    recording's route to answer 404 for, as before)."""
     if stored.recording is None:
-        return stored
+        return
     try:
         if repair(stored.recording):
             log.info("repaired the header of %s, cut off by a crash", stored.recording)
-        sf.info(str(stored.recording))
-    except (OSError, RuntimeError) as exc:  # soundfile raises RuntimeError (LibsndfileError) on bad audio
-        call_id = stored.info.call_id
-        log.warning("the recording of call %s cannot be played (%s); listed without it", call_id, exc)
-        return dataclasses.replace(stored, recording=None)
-    return stored
+    except OSError as exc:
+        log.warning("the recording of call %s cannot be opened: %s", stored.info.call_id, exc)
 
 
 def interrupted(stored: StoredCall) -> bool:
@@ -73,11 +69,16 @@ def recover(stored: StoredCall) -> StoredCall:
     """A call its server never ended, ended where it stopped (its recording already repaired)."""
     events = [e for e in stored.events if not isinstance(e, Note | Pin)]
     annotations = [e for e in stored.events if isinstance(e, Note | Pin)]
+    recorded_s = _length_s(stored)
+    recording = stored.recording if recorded_s is not None else None
     finished = next((e for e in reversed(events) if isinstance(e, CallEnded)), None)
     if finished is not None:  # the log was complete: only the final save was missing
         info = ended_info(stored.info, events, finished)
     else:
-        end_s = _stopped_at_s(stored, events)
+        # The recording is written before the pipeline takes each step, so it is never short of the
+        # events; without one, the call got as far as its latest event.
+        end_s = recorded_s if recorded_s is not None else max((moment_s(e) for e in events), default=0.0)
+        end_s = round(end_s, 3)
         message = (
             f"the server stopped unexpectedly at {clock(end_s)}: the call is kept up to there "
             "(the server's log may say why it stopped)"
@@ -85,15 +86,17 @@ def recover(stored: StoredCall) -> StoredCall:
         ended = CallEnded(end_s, "dropped")
         events += [Error(SERVER_STOPPED, message, fatal=True, at_s=end_s), ended]
         info = dataclasses.replace(ended_info(stored.info, events, ended, "dropped"), error=message)
-    audio_url = f"/recordings/{info.call_id}" if stored.recording is not None else None
-    info = dataclasses.replace(info, audio_url=audio_url)
-    return dataclasses.replace(stored, info=info, events=(*events, *annotations))
+    info = dataclasses.replace(info, audio_url=f"/recordings/{info.call_id}" if recording else None)
+    return StoredCall(info, (*events, *annotations), recording)
 
 
-def _stopped_at_s(stored: StoredCall, events: Sequence[Event]) -> float:
-    """How far the call got: its recording's length (written before the pipeline takes each step, so
-    never short of the events), else the latest moment among its events."""
-    if stored.recording is not None:
+def _length_s(stored: StoredCall) -> float | None:
+    """The length of the call's recording; None if it has none that plays (the call is listed without)."""
+    if stored.recording is None:
+        return None
+    try:
         info = sf.info(str(stored.recording))
-        return round(float(info.frames) / float(info.samplerate), 3)
-    return round(max((moment_s(e) for e in events), default=0.0), 3)
+    except (OSError, RuntimeError) as exc:  # soundfile raises RuntimeError (LibsndfileError) on bad audio
+        log.warning("the recording of call %s cannot be played: %s", stored.info.call_id, exc)
+        return None
+    return float(info.frames) / float(info.samplerate)

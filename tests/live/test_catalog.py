@@ -126,7 +126,9 @@ def test_a_call_the_server_died_in_is_listed_as_dropped_where_it_stopped(
 
 
 def test_a_call_with_no_recording_stops_at_its_last_event(tmp_path: Path, storage: Storage) -> None:
-    storage.begin(LIVE, None)
+    """Killed before the recording was opened (or it is unreadable): the call is listed without audio."""
+    storage.recording_path(LIVE.call_id).write_bytes(b"RIFF")
+    storage.begin(LIVE, storage.recording_path(LIVE.call_id))
     storage.append(LIVE.call_id, [STARTED, SAID], 0)
     with ThreadPoolExecutor(1) as pool:
         catalog = CallCatalog(Settings(recordings_dir=tmp_path / "none"), None, pool, storage)
@@ -134,6 +136,8 @@ def test_a_call_with_no_recording_stops_at_its_last_event(tmp_path: Path, storag
     [info] = catalog.calls()
     assert info.status == "dropped" and info.duration_s == 2.5 and info.audio_url is None
     assert info.error is not None and info.error.startswith("the server stopped unexpectedly at 00:02")
+    record = catalog.get(LIVE.call_id)
+    assert record is not None and record.path is None
 
 
 def test_a_call_whose_log_ended_before_the_crash_is_listed_as_it_ended(
