@@ -7,7 +7,8 @@ with SIGKILL: no clean-up runs. Started again on the same ``--data``, it must li
 saying where it stopped, replay every event the coach had seen more than a second before the kill (the
 promise: an event a coach has seen is on disk within a second), then the ``server_stopped`` error and the
 ``call_ended``, with the note; and serve the recording as a WAV whose header matches its data and that
-decodes to the call's length. The page lists it as cut off, in a real chromium.
+decodes to the call's length. The page lists it as cut off, in a real chromium (the screenshot lands in
+test-artifacts/, gitignored: look at it).
 """
 
 from __future__ import annotations
@@ -233,7 +234,7 @@ async def test_the_recording_is_served_as_a_whole_wav_of_the_call(crash: Crash) 
     assert (crash.server.data / "recordings" / f"{crash.call_id}.wav").read_bytes() == wav
 
 
-async def test_the_page_lists_the_call_as_cut_off(crash: Crash) -> None:
+async def test_the_page_lists_the_call_as_cut_off(crash: Crash, artifacts: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
     from playwright.async_api import async_playwright
@@ -255,6 +256,7 @@ async def test_the_page_lists_the_call_as_cut_off(crash: Crash) -> None:
             await item.locator("button").click()
             chip = page.locator("#call-status")
             await chip.filter(has_text="Cut off").wait_for(timeout=5_000)
+            await page.screenshot(path=str(artifacts / "crash-cut-off.png"))
             assert errors == []
         finally:
             await browser.close()
