@@ -46,6 +46,8 @@ pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
 CALL = "bereavement_cold"
 SEEN_S = 1.0  # an event a coach has seen is on disk within this long
 AFTER_SILENCE_S = 1.5  # wall seconds the server lives on once the coach has the silence alert
+# The caller reports a packet once it is sent, so the server may hold one packet more than reported.
+PACKET_S = 0.02
 NOTE = "the customer just told us about a death: listen here"
 
 
@@ -192,7 +194,7 @@ async def test_after_the_restart_the_call_is_listed_as_dropped_where_it_stopped(
     async with crash.server.client() as http:
         (info,) = [c for c in await get_calls(http, crash.server) if c["call_id"] == crash.call_id]
     assert info["live"] is False and info["status"] == "dropped", info
-    assert 20.0 < info["duration_s"] <= crash.streamed_s, (info, crash.streamed_s)
+    assert 20.0 < info["duration_s"] <= crash.streamed_s + PACKET_S, (info, crash.streamed_s)
     assert info["error"].startswith(f"the server stopped unexpectedly at {clock(info['duration_s'])}"), info
     assert info["audio_url"] == f"/recordings/{crash.call_id}"
     assert info["coach_alerts"] >= 1  # the silence alert, at least, the coach had seen
@@ -230,7 +232,7 @@ async def test_the_recording_is_served_as_a_whole_wav_of_the_call(crash: Crash) 
     assert (rate, audio.shape[1]) == (16000, 2)
     assert len(audio) / rate == pytest.approx(info["duration_s"], abs=0.001)
     last_seen_s = max(moment_s(from_json(e)) for _, e in crash.seen)
-    assert last_seen_s <= len(audio) / rate <= crash.streamed_s  # the whole call up to the kill
+    assert last_seen_s <= len(audio) / rate <= crash.streamed_s + PACKET_S  # all of it, up to the kill
     assert (crash.server.data / "recordings" / f"{crash.call_id}.wav").read_bytes() == wav
 
 
