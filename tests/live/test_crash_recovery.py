@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from callcoach.live.call_writer import CallWriter
 from callcoach.live.eventlog import EventLog
@@ -113,6 +115,35 @@ def test_sound_files_are_left_as_they_are(tmp_path: Path) -> None:
         before = path.read_bytes()
         assert repair(path) is False, path.name
         assert path.read_bytes() == before, path.name
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    channels=st.integers(1, 4),
+    frames=st.integers(0, 5000),
+    cut=st.integers(0, 7),  # bytes of a partial frame after the last whole one
+    header=st.sampled_from([(0, 0), (36, 0), (0xFFFFFFFF, 0xFFFFFFFF)]),  # what writers leave mid-file
+)
+def test_any_cut_off_wav_comes_back_whole_frames_only(
+    tmp_path: Path, channels: int, frames: int, cut: int, header: tuple[int, int]
+) -> None:
+    wav = tmp_path / "any.wav"
+    audio = (np.arange(frames * channels) % 30000).astype(np.int16).reshape(frames, channels)
+    sf.write(str(wav), audio, SAMPLE_RATE, subtype="PCM_16")
+    body = bytearray(wav.read_bytes())
+    data = body.index(b"data")
+    struct.pack_into("<I", body, 4, header[0])
+    struct.pack_into("<I", body, data + 4, header[1])
+    junk = bytes(range(1, 1 + min(cut, 2 * channels - 1)))  # never a whole frame
+    wav.write_bytes(bytes(body) + junk)
+    assert repair(wav) is (bool(junk) or header != (len(body) - 8, frames * channels * 2))
+    fixed = wav.read_bytes()
+    assert len(fixed) == len(body)
+    assert struct.unpack_from("<I", fixed, 4)[0] == len(fixed) - 8
+    assert struct.unpack_from("<I", fixed, data + 4)[0] == frames * channels * 2
+    if frames:
+        back, _ = sf.read(str(wav), dtype="int16", always_2d=True)
+        np.testing.assert_array_equal(back, audio)
 
 
 # --- the events, as the call goes ------------------------------------------------------------------------
