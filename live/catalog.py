@@ -3,8 +3,9 @@
 Every call has a :class:`CallRecord` whose event log a :class:`CallSession` fills: from a
 :class:`LiveCall` while it happens, or from a :class:`FileSource` (unpaced) for a recording; a replay is a
 reader of that log, gated by the coach's player. Recordings are analysed in the background, one after
-another, and one a coach opens first jumps the queue. A live call is stored when it ends, however it ends,
-and stays in the list as a replay; stored calls come back from storage at start-up.
+another, and one a coach opens first jumps the queue. A live call is stored as it happens and once more
+when it ends, however it ends, and stays in the list as a replay; stored calls come back from storage at
+start-up, a call the server died in the middle of ended there as ``dropped`` (:mod:`live.recovery`).
 Coaches' notes and pins go into a call's log and storage through :meth:`CallCatalog.annotate`, at any time.
 Listeners are told when the list changes.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
@@ -21,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from callcoach.audio.errors import AudioError
-from callcoach.live.eventlog import EventLog, latest_alerts
+from callcoach.live.call_writer import CallWriter
+from callcoach.live.eventlog import EventLog
 from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Error, Note, Pin, moment_s
 from callcoach.live.live_call import LiveCall
+from callcoach.live.recovery import ended_info, interrupted, recover, repair_recording
 from callcoach.live.session import CallSession
 from callcoach.live.settings import Settings
 from callcoach.live.sources import FileSource
@@ -102,10 +106,18 @@ class CallCatalog:
         self._records[call_id] = CallRecord(info, call_log, path)
 
     def load_stored(self) -> None:
-        """Every call kept in storage, as a replay with the events it had."""
+        """Every call kept in storage, as a replay with the events it had; a call the server died in the
+        middle of is ended where it stopped, and stored so."""
         if self._storage is None:
             return
         for stored in self._storage.load_all():
+            repair_recording(stored)
+            if interrupted(stored):
+                stored = recover(stored)
+                try:
+                    self._storage.save(stored.info, stored.events, stored.recording)
+                except sqlite3.Error:  # listed all the same; the next start recovers it again
+                    log.exception("could not store call %s as dropped", stored.info.call_id)
             call_log = EventLog(stored.info.call_id)
             for event in stored.events:
                 if isinstance(event, Note | Pin):
@@ -145,8 +157,14 @@ class CallCatalog:
             live.started, model=self._model, settings=self._settings, executor=self._executor, log=record.log
         )
         counting = asyncio.create_task(self._count_alerts(record))
+        writing = None
+        if self._storage is not None:  # kept as it goes: a crash loses at most the last moment
+            writer = CallWriter(self._storage, record.log)
+            writing = asyncio.create_task(writer.run(record.info, live.recording))
         ended = await session.run(live.frames())
         await counting
+        if writing is not None:
+            await writing
         record.live = None
         record.path = live.recording if live.recording and live.recording.exists() else None
         self._finished(
@@ -219,18 +237,8 @@ class CallCatalog:
         self._finished(record, ended)
 
     def _finished(self, record: CallRecord, ended: CallEnded, **changes: Any) -> None:
-        alerts = latest_alerts(record.log.events)
-        faults = [e.message for e in record.log.events if isinstance(e, Error) and e.fatal]
-        self._update(
-            record,
-            **changes,
-            # A dropped call is still a good replay of everything up to the drop.
-            status="error" if ended.reason == "error" else "ready",
-            duration_s=ended.end_s,
-            coach_alerts=sum(a.polarity == "coach" for a in alerts),
-            praise_alerts=sum(a.polarity == "praise" for a in alerts),
-            error=faults[0] if faults else None,
-        )
+        record.info = ended_info(replace(record.info, **changes), record.log.events, ended)
+        self._changed()
 
     def _update(self, record: CallRecord, **changes: Any) -> None:
         record.info = replace(record.info, **changes)

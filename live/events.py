@@ -196,7 +196,8 @@ class CallInfo:
     started_at: str
     duration_s: float | None
     live: bool
-    status: Literal["analysing", "ready", "live", "error"]
+    # "dropped": a live call the server stopped in the middle of without ending it; ``error`` says where.
+    status: Literal["analysing", "ready", "live", "error", "dropped"]
     coach_alerts: int = 0
     praise_alerts: int = 0
     audio_url: str | None = None

@@ -1,12 +1,17 @@
-"""Writing a call's audio as it happens: a standard WAV file, one channel per speaker, 16 kHz.
+"""A call's audio as a standard WAV file, one channel per speaker, 16 kHz: written as the call happens, and
+mended at start-up when the server died before the file was closed.
 
 soundfile (libsndfile) keeps the header right on close; each write goes straight to the file, so a call
-that breaks off still leaves a playable recording of everything before the break. The calls block, so the
-live call runs them in an executor.
+that breaks off still leaves every sample before the break on disk. What a crash (kill -9, power cut)
+leaves wrong is the header: written at open, it still says the data is empty, so players refuse it or play
+nothing. :func:`repair` rewrites its sizes from the file's length. The calls block, so the asyncio layer
+runs them in an executor.
 """
 
 from __future__ import annotations
 
+import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +20,7 @@ import soundfile as sf
 from callcoach.audio.framing import Step
 
 SAMPLE_RATE = 16000
+_HEADER_MAX = 4096  # where the data chunk must have begun: libsndfile's PCM header is 44 bytes
 
 
 class RecordingWriter:
@@ -29,3 +35,49 @@ class RecordingWriter:
 
     def close(self) -> None:
         self._file.close()
+
+
+def repair(path: Path) -> bool:
+    """Make the header of a WAV its writer never closed tell the truth: the RIFF and data chunk sizes from
+    the file's length, in whole sample frames (a frame cut mid-sample by the crash is dropped). A file
+    whose header already agrees with its length, or that is not a PCM WAV, is left as it is. True if the
+    file was changed."""
+    with path.open("r+b") as file:
+        wav = _layout(file.read(_HEADER_MAX))
+        if wav is None:
+            return False
+        size = file.seek(0, 2)
+        if wav.riff_size == size - 8 and wav.data_start + wav.data_size <= size:
+            return False  # closed properly (anything after the data is chunks of its own)
+        data_size = (size - wav.data_start) // wav.block_align * wav.block_align
+        file.truncate(wav.data_start + data_size)
+        file.seek(4)
+        file.write(struct.pack("<I", wav.data_start + data_size - 8))
+        file.seek(wav.data_start - 4)
+        file.write(struct.pack("<I", data_size))
+        return True
+
+
+@dataclass(frozen=True)
+class _Layout:
+    riff_size: int  # what the header says follows its first 8 bytes
+    data_start: int  # where the samples begin
+    data_size: int  # what the header says the samples take
+    block_align: int  # bytes per sample frame (every channel's sample)
+
+
+def _layout(head: bytes) -> _Layout | None:
+    """The header's sizes; None unless ``head`` begins a WAV with a format chunk before its data chunk."""
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    block_align, pos = 0, 12
+    while pos + 8 <= len(head):
+        chunk, size = head[pos : pos + 4], struct.unpack_from("<I", head, pos + 4)[0]
+        if chunk == b"fmt " and pos + 22 <= len(head):
+            block_align = struct.unpack_from("<H", head, pos + 20)[0]
+        elif chunk == b"data":
+            if not block_align:
+                return None
+            return _Layout(struct.unpack_from("<I", head, 4)[0], pos + 8, size, block_align)
+        pos += 8 + size + (size & 1)  # chunks are padded to an even length
+    return None

@@ -1,9 +1,13 @@
-"""Where finished calls are kept: one SQLite file for calls and their events, a folder for recordings.
+"""Where calls are kept: one SQLite file for calls and their events, a folder for recordings.
 
-A live call is written here when it ends (however it ends), and every stored call comes back as a replay
+A live call is kept as it happens, so that a server killed mid-call loses nothing a coach has seen: its
+row when it starts (:meth:`Storage.begin`, its info still saying ``live``), its events in small batches
+while it runs (:meth:`Storage.append`), and a final :meth:`Storage.save` when it ends that marks it ended
+and writes whatever the batches had not, idempotently. A row still ``live`` at start-up is a call the
+server died in the middle of (the catalog ends it as dropped). Every stored call comes back as a replay
 with exactly the events it had live: the event log is stored as the wire JSON, one row per event, so a
 replay needs no second analysis. The caller runs these blocking methods in an executor; a lock keeps
-them one at a time, and each save is one transaction, so a crash never leaves half a call.
+them one at a time, and each write is one transaction, so a crash never leaves half a batch.
 
 Coaches' notes and pins are kept apart, one row each as it is made, keyed by call id: they may be added
 to a recording (which has no row in ``calls``) or to a call long after it was saved, and they come back
@@ -62,6 +66,10 @@ class Storage:
         # callers never use the connection from two threads at once.
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # A live call commits every half second: in WAL mode NORMAL makes each commit survive the
+        # process being killed (the OS has the write) without an fsync each; a power cut may lose the
+        # last commits, never corrupt the file.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
@@ -73,18 +81,39 @@ class Storage:
     def recording_path(self, call_id: str) -> Path:
         return self.recordings_dir / f"{call_id}.wav"
 
-    def save(self, info: CallInfo, events: Sequence[Event], recording: Path | None) -> None:
-        """Store one call and all its events, replacing an earlier save of the same call (its notes and
-        pins are stored by :meth:`annotate` as they are made, so they are left out here)."""
-        kept = [e for e in events if not isinstance(e, Note | Pin)]
-        rows = [(info.call_id, seq, json.dumps(to_json(e))) for seq, e in enumerate(kept, start=1)]
+    def begin(self, info: CallInfo, recording: Path | None) -> None:
+        """A live call starts: its row now, before any event (``info`` says it is live until :meth:`save`
+        says how it ended), replacing anything stored under its id."""
         with self._lock, _transaction(self._db):
             self._db.execute("DELETE FROM calls WHERE call_id = ?", (info.call_id,))
-            self._db.execute(
-                "INSERT INTO calls (call_id, info_json, recording) VALUES (?, ?, ?)",
-                (info.call_id, json.dumps(dataclasses.asdict(info)), str(recording) if recording else None),
-            )
-            self._db.executemany("INSERT INTO events (call_id, seq, event_json) VALUES (?, ?, ?)", rows)
+            self._put_info(info, recording)
+
+    def append(self, call_id: str, events: Sequence[Event], after_seq: int) -> int:
+        """Add the next events of a call begun with :meth:`begin`, in one transaction: those after the
+        ``after_seq`` already stored, notes and pins left out (:meth:`annotate` keeps those). Returns the
+        last ``seq`` stored; storing the same batch again changes nothing."""
+        rows = _rows(call_id, events, after_seq)
+        with self._lock, _transaction(self._db):
+            self._db.executemany(_PUT_EVENT, rows)
+        return after_seq + len(rows)
+
+    def save(self, info: CallInfo, events: Sequence[Event], recording: Path | None) -> None:
+        """Store one call and all its events: a call that ended (or a whole recording), over what
+        :meth:`begin` and :meth:`append` stored of it or an earlier save, which it makes exactly this.
+        Its notes and pins are stored by :meth:`annotate` as they are made, so they are left out here."""
+        rows = _rows(info.call_id, events, 0)
+        with self._lock, _transaction(self._db):
+            self._put_info(info, recording)
+            self._db.execute("DELETE FROM events WHERE call_id = ? AND seq > ?", (info.call_id, len(rows)))
+            self._db.executemany(_PUT_EVENT, rows)
+
+    def _put_info(self, info: CallInfo, recording: Path | None) -> None:
+        # An upsert, not a delete and insert: the events stay, and so does the row's place in the list.
+        self._db.execute(
+            "INSERT INTO calls (call_id, info_json, recording) VALUES (?, ?, ?) ON CONFLICT (call_id) "
+            "DO UPDATE SET info_json = excluded.info_json, recording = excluded.recording",
+            (info.call_id, json.dumps(dataclasses.asdict(info)), str(recording) if recording else None),
+        )
 
     def annotate(self, call_id: str, event: Note | Pin) -> None:
         """Keep a note or pin of the call (a stored call's or a recording's)."""
@@ -151,6 +180,15 @@ class Storage:
         ours = path is not None and path.resolve().is_relative_to(self.recordings_dir.resolve())
         title = str(json.loads(info_json).get("title", ""))
         return PurgedCall(call_id, title, saved_at, int(events), int(notes), path if ours else None)
+
+
+_PUT_EVENT = "INSERT OR REPLACE INTO events (call_id, seq, event_json) VALUES (?, ?, ?)"
+
+
+def _rows(call_id: str, events: Sequence[Event], after_seq: int) -> list[tuple[str, int, str]]:
+    """The events' rows, numbered on from ``after_seq``, notes and pins left out."""
+    kept = [e for e in events if not isinstance(e, Note | Pin)]
+    return [(call_id, seq, json.dumps(to_json(e))) for seq, e in enumerate(kept, start=after_seq + 1)]
 
 
 class _transaction:

@@ -1,4 +1,5 @@
-"""Stored calls come back with exactly the events they had, in order; a save is all or nothing."""
+"""Stored calls come back with exactly the events they had, in order; a save is all or nothing; a live call
+is stored as it goes (its row at start, its events in batches) and the final save agrees with that."""
 
 from __future__ import annotations
 
@@ -79,3 +80,59 @@ def test_notes_and_pins_are_kept_apart_and_come_back_after_the_events(tmp_path: 
     assert list(stored.events) == [*EVENTS, note, pin]
     assert storage.annotations("recording-7") == [note]
     assert storage.annotations("nothing") == []
+
+
+LIVE = dataclasses.replace(INFO, duration_s=None, live=True, status="live", coach_alerts=0, audio_url=None)
+
+
+def test_a_live_call_is_stored_as_it_goes_and_marked_ended_at_the_end(tmp_path: Path) -> None:
+    db, recordings = tmp_path / "calls.sqlite3", tmp_path / "rec"
+    storage = Storage(db, recordings)
+    storage.begin(LIVE, storage.recording_path("c1"))
+    [started] = Storage(db, recordings).load_all()  # another connection sees the row at once
+    assert started.info == LIVE and started.events == () and started.recording == recordings / "c1.wav"
+
+    note = Note("note-1-bo", 1.5, "coach", "listen", "bo", "Bo")
+    storage.annotate("c1", note)
+    assert storage.append("c1", EVENTS[:2], 0) == 2
+    assert storage.append("c1", [note, EVENTS[2]], 2) == 3  # the log's note is stored apart, unnumbered
+    assert storage.append("c1", [note, EVENTS[2]], 2) == 3  # a batch written twice is stored once
+    [running] = Storage(db, recordings).load_all()
+    assert running.info == LIVE  # still live: a server that dies now finds it so at its next start
+    assert list(running.events) == [*EVENTS[:3], note]
+
+    log = [*EVENTS[:2], note, *EVENTS[2:]]
+    storage.append("c1", log[4:], 3)
+    storage.save(INFO, log, storage.recording_path("c1"))
+    storage.save(INFO, log, storage.recording_path("c1"))  # the final save is idempotent
+    storage.close()
+    [ended] = Storage(db, recordings).load_all()
+    assert ended.info == INFO
+    assert list(ended.events) == [*EVENTS, note]
+
+
+def test_the_final_save_writes_what_the_batches_missed(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "rec")
+    storage.begin(LIVE, None)
+    storage.append("c1", EVENTS[:1], 0)  # the later batches failed
+    storage.save(INFO, EVENTS, None)
+    [stored] = storage.load_all()
+    assert stored.info == INFO and list(stored.events) == EVENTS
+
+
+def test_beginning_a_call_replaces_an_old_one_of_that_id(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "rec")
+    storage.save(INFO, EVENTS, None)
+    storage.begin(LIVE, None)
+    [stored] = storage.load_all()
+    assert stored.info == LIVE and stored.events == ()
+
+
+def test_calls_stay_in_the_order_they_began(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "rec")
+    first, second = LIVE, dataclasses.replace(LIVE, call_id="c2")
+    storage.begin(first, None)
+    storage.begin(second, None)
+    storage.save(dataclasses.replace(second, live=False, status="ready"), [], None)  # ends first
+    storage.save(dataclasses.replace(first, live=False, status="ready"), [], None)
+    assert [s.info.call_id for s in storage.load_all()] == ["c1", "c2"]

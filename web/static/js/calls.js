@@ -112,10 +112,12 @@ function fillCallItem(item, info) {
     h('div', { class: 'call-meta muted', text: meta || (info.status === 'analysing' ? 'Reading the recording…' : '') }),
     callBadges(info, counts),
     info.status === 'error' ? h('p', { class: 'call-error', text: info.error || 'The call could not be analysed.' }) : null,
+    info.status === 'dropped' ? h('p', { class: 'call-cut', text: info.error || 'The server stopped during this call.' }) : null,
   ].filter(Boolean));
 }
 
-/** Analysing, failed, or how many moments to coach and to praise. */
+/** Analysing, failed, or how many moments to coach and to praise (and, for a call the server stopped in
+ * the middle of, that it is cut off: what was heard up to there is all kept). */
 function callBadges(info, counts) {
   const badges = h('div', { class: 'call-badges' });
   if (info.status === 'analysing') {
@@ -134,6 +136,10 @@ function callBadges(info, counts) {
         title: `${n(counts.praise, 'moment', 'moments')} to praise${info.live ? ' so far' : ''}`,
       }, icon('star'), h('span', { class: 'badge-n', text: counts.praise }), ' praise'),
     );
+    if (info.status === 'dropped') {
+      badges.append(h('span', { class: 'status dropped', title: 'The call was cut off: the rest was never heard' },
+        icon('warn', 'icon'), 'Cut off'));
+    }
   }
   return badges;
 }

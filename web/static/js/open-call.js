@@ -214,7 +214,7 @@ function renderCallHead() {
   ].filter(Boolean);
   setText($('call-meta'), parts.join(' · '));
   const chip = $('call-status');
-  const labels = { analysing: 'Analysing…', ready: 'Ready', live: 'Live', error: 'Error' };
+  const labels = { analysing: 'Analysing…', ready: 'Ready', live: 'Live', error: 'Error', dropped: 'Cut off' };
   chip.className = `chip ${info.status}`;
   setText(chip, labels[info.status] || info.status);
   renderCallBanner(info);
@@ -243,7 +243,8 @@ function renderCallBanner(info) {
 export function renderErrors(st) {
   const box = $('call-banner');
   const info = currentInfo();
-  if (info && info.status !== 'ready' && info.status !== 'live') return; // the call's own banner stands
+  // A cut-off call is a replay like any other: the error that ends it shows when playback gets there.
+  if (info && !['ready', 'live', 'dropped'].includes(info.status)) return; // the call's own banner stands
   if (!st.errors.length) {
     if (box.dataset.from === 'events') box.hidden = true; // the playhead went back before the error
     return;
