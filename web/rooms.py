@@ -42,10 +42,13 @@ class _Session(Generic[C]):
 
 
 class Rooms(Generic[C]):
-    def __init__(self) -> None:
+    def __init__(self, note_prefix: str = "") -> None:
+        """``note_prefix`` tells this run's note ids from those of earlier runs: notes are kept with their
+        calls across restarts, and a pin names its note by id, so an id must never be made twice."""
         self._sessions: dict[str, _Session[C]] = {}
         self._ids = itertools.count(1)
         self._notes = itertools.count(1)
+        self._note_prefix = f"{note_prefix}-" if note_prefix else ""
 
     def start(self, call_id: str, team: str, user: User, conn: C) -> Presence:
         _may_see(user, team, call_id)
@@ -112,7 +115,7 @@ class Rooms(Generic[C]):
         if not text or len(text) > MAX_NOTE_CHARS:
             raise RoomError("bad_note", f"a note needs 1 to {MAX_NOTE_CHARS} characters of text")
         return Note(
-            id=f"note-{next(self._notes)}-{user.username}",
+            id=f"note-{self._note_prefix}{next(self._notes)}-{user.username}",
             at_s=max(0.0, request.at_s),
             tag=request.tag,
             text=text,

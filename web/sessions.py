@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import secrets
 from typing import Protocol
 
 from callcoach.live.accounts import User
@@ -48,7 +49,7 @@ class Member(Protocol):
 class SessionHub:
     def __init__(self, catalog: CallCatalog) -> None:
         self._catalog = catalog
-        self._rooms: Rooms[Member] = Rooms()
+        self._rooms: Rooms[Member] = Rooms(note_prefix=secrets.token_hex(3))
         self._changed: set[str] = set()  # sessions whose presence is still to be sent
         self._flush: asyncio.TimerHandle | None = None
 

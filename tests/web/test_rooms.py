@@ -73,3 +73,13 @@ def test_notes_and_pins() -> None:
     assert (pin.target_id, pin.pinned, pin.by) == (note.id, True, "ana")
     with pytest.raises(RoomError, match="only a lead pins"):
         rooms.pin(SetPin("c1", note.id, True), "north", COACH, 1.0)
+
+
+def test_note_ids_of_two_runs_never_meet() -> None:
+    """Notes outlive a restart with their call: a new run's note must not take a kept note's id."""
+    before: Rooms[str] = Rooms(note_prefix="a1")
+    after: Rooms[str] = Rooms(note_prefix="b2")
+    first = before.note(AddNote("c1", 1.0, "coach", "slow"), "north", COACH, "t0")
+    again = after.note(AddNote("c1", 1.0, "coach", "slow"), "north", COACH, "t1")
+    assert first.id != again.id
+    assert first.id == "note-a1-1-bo"
