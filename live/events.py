@@ -576,7 +576,21 @@ def wire_text(event: Event, *, seq: int | None = None, call_id: str | None = Non
         head["seq"] = seq
     if call_id is not None:
         head["call"] = call_id
-    return json.dumps({**head, **to_json(event)}, ensure_ascii=False)
+    message = {**head, **to_json(event)}
+    text = json.dumps(message, ensure_ascii=False)
+    if not text.isascii() and not _utf8(text):
+        # A lone surrogate (JSON's "\ud800" from a page or a platform decodes to one) cannot go out as
+        # UTF-8, and the socket's send would fail: escaped, it is JSON every page reads.
+        text = json.dumps(message)
+    return text
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def moment_s(event: Event) -> float:
