@@ -25,7 +25,7 @@ demo: setup
 test: setup lint
 	$(BIN)/pytest -q
 
-# The property tests of every sans-I/O parser with many more random examples than `make test` runs (a few
+# The property tests of every sans-I/O parser with many more random examples than `make test` runs (several
 # minutes); a failing example is kept in build/hypothesis and tried first next time.
 fuzz: $(VENV)/.installed
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/fuzz

@@ -73,8 +73,8 @@ def test_wire_refuses_a_seq_outside_the_log(seq: int) -> None:
     assert [json.loads(log.wire(s))["seq"] for s in (1, 2, 3)] == [1, 2, 3]
 
 
-@pytest.mark.parametrize("after_seq", [-1, -3])
-async def test_follow_refuses_a_negative_cursor(after_seq: int) -> None:
+@pytest.mark.parametrize("after_seq", [-1, -3, 1.5])
+async def test_follow_refuses_a_cursor_that_is_not_a_seq(after_seq: int) -> None:
     log = _log_of_three()
     log.close()
     with pytest.raises(ValueError, match="a log cursor must be a whole number from 0"):

@@ -92,8 +92,8 @@ def test_a_player_that_seeks_and_one_that_plays_get_the_same_order() -> None:
     assert order == [seq for seq, _ in seeking.release(events, 0.0)] == [1, 2, 3, 4, 7, 5, 8, 6]
 
 
-@pytest.mark.parametrize("after_seq", [-1, -3])
-def test_a_negative_cursor_is_refused(after_seq: int) -> None:
+@pytest.mark.parametrize("after_seq", [-1, -3, 1.5, True])
+def test_a_cursor_that_is_not_a_seq_is_refused(after_seq: int) -> None:
     with pytest.raises(ValueError, match="a log cursor must be a whole number from 0"):
         ReplayGate(after_seq=after_seq)
     gate = ReplayGate()
