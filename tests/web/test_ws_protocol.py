@@ -25,6 +25,7 @@ from callcoach.live.events import (
     CallList,
     Error,
     Event,
+    Note,
     Subscribed,
     from_json,
     moment_s,
@@ -349,3 +350,20 @@ async def test_the_page_is_served_and_needs_no_other_host(client: TestClient[Any
             u for u in re.findall(r"https?://[^\s'\")]+", text) if not u.startswith("http://www.w3.org/")
         ]
         assert external == [], f"{path} refers to another host: the page must work offline"
+
+
+async def test_a_note_holding_a_lone_surrogate_reaches_the_page_and_the_socket_goes_on(
+    page: Page, full_log: list[dict[str, Any]]
+) -> None:
+    # Last in the module on purpose: the note joins the call's log, which the tests above compare with
+    # full_log. JSON's "\ud800" decodes to a lone surrogate; the wire text carried it raw, and the UTF-8
+    # send failed, ending the page's writer: it heard nothing more (found by tests/fuzz/test_codec_fuzz.py).
+    await page.send({"type": "subscribe", "call_id": CALL, "after_seq": len(full_log)})
+    await page.until("subscribed")
+    await page.send({"type": "playback", "call_id": CALL, "position_s": 1e6, "playing": False})
+    await page.send({"type": "add_note", "call_id": CALL, "at_s": 3.0, "tag": "coach", "text": "\ud800 odd"})
+    notes = [event for data, event in await page.drain() if data["type"] == "note"]
+    assert [note.text for note in notes if isinstance(note, Note)] == ["\ud800 odd"]
+    await page.ws.send_str("{")
+    _, error = await page.until("error")
+    assert isinstance(error, Error) and error.code == "bad_json"
