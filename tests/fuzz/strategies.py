@@ -60,14 +60,9 @@ def for_hint(hint: Any) -> st.SearchStrategy[Any]:
 
 def for_dataclass(cls: type[Any]) -> st.SearchStrategy[Any]:
     hints = typing.get_type_hints(cls)
-    fields = {}
-    for f in dataclasses.fields(cls):
-        time_field = cls is Alert and f.name in ("start_s", "end_s")
-        fields[f.name] = (
-            (TIME_S | st.none())
-            if time_field and f.name == "end_s"
-            else (TIME_S if time_field else for_hint(hints[f.name]))
-        )
+    fields = {f.name: for_hint(hints[f.name]) for f in dataclasses.fields(cls)}
+    if cls is Alert:
+        fields.update(start_s=TIME_S, end_s=TIME_S | st.none())
     return st.builds(cls, **fields)
 
 
