@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEBS := espeak-ng sox libsndfile1 libportaudio2 chromium maven
 SAMPLES := samples/bereavement_cold.wav samples/bereavement_warm.wav samples/plain.wav
 
-.PHONY: demo test lint bench setup debs model samples clean
+.PHONY: demo test lint bench setup debs model samples clean fuzz
 
 # The sample recordings, plus one of them streamed in as a live Twilio call a few seconds after start;
 # a fresh data folder with one account, a lead of the default team (the samples' team).
@@ -24,6 +24,11 @@ demo: setup
 
 test: setup lint
 	$(BIN)/pytest -q
+
+# The property tests of every sans-I/O parser with many more random examples than `make test` runs (several
+# minutes); a failing example is kept in build/hypothesis and tried first next time.
+fuzz: $(VENV)/.installed
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -q tests/fuzz
 
 lint: $(VENV)/.installed typecheck-tree
 	$(BIN)/ruff check .

@@ -60,6 +60,9 @@ class EventLog:
 
     def wire(self, seq: int) -> str:
         """The event ``seq`` as the text frame sent to pages (the envelope), made once and shared."""
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= len(self._events):
+            # Not list indexing: seq 0 or -2 would read (and cache, for every reader) an event from the end.
+            raise IndexError(f"seq {seq!r} is not in the log of call {self.call_id} (1 to {len(self)})")
         text = self._wire[seq - 1]
         if text is None:
             text = wire_text(self._events[seq - 1], seq=seq, call_id=self.call_id)
@@ -77,6 +80,7 @@ class EventLog:
 
     async def follow(self, after_seq: int = 0) -> AsyncIterator[tuple[int, Event]]:
         """Yield ``(seq, event)`` from ``after_seq + 1`` on, waiting for new ones until the log closes."""
+        check_cursor(after_seq)
         cursor = after_seq
         while True:
             while cursor < len(self._events):
@@ -94,6 +98,13 @@ class EventLog:
     async def wait_closed(self) -> None:
         while not self._closed:
             await self._changed.wait()
+
+
+def check_cursor(after_seq: int) -> None:
+    """A reader's cursor is 0 (nothing read yet) or the last seq it has: never negative, never a fraction
+    (a negative one would start the reader at events counted from the log's end, numbered 0 and below)."""
+    if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
+        raise ValueError(f"a log cursor must be a whole number from 0, got {after_seq!r}")
 
 
 def latest_alerts(events: Sequence[Event]) -> list[Alert]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import math
+import reprlib
 import types
 import typing
 from collections.abc import Mapping
@@ -33,6 +35,12 @@ SPEAKERS: tuple[Speaker, ...] = ("agent", "customer", "mixed")
 
 class EventDecodeError(ValueError):
     """A JSON object that is not a valid event; the message names the field and what was expected."""
+
+
+# How a refused value is quoted in an error: a page may send 64 KiB of it, or a list nested hundreds deep.
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 60
+_SHOWN.maxlevel = 3
 
 
 @dataclass(frozen=True)
@@ -482,7 +490,12 @@ def _field_from_json(where: str, value: Any, hint: Any) -> Any:
     if nested and isinstance(value, Mapping):  # an optional nested object, e.g. a note's quote
         return from_fields(nested[0], value, where)  # type: ignore[arg-type]
     if not _conforms(value, hint):
-        raise EventDecodeError(f"{where} must be {_describe(hint)}, got {value!r}")
+        if isinstance(value, int | float) and not isinstance(value, bool) and _conforms(0.0, hint):
+            # Python's json reads NaN, Infinity and 400-digit numbers; a page's JSON.parse reads none back.
+            raise EventDecodeError(
+                f"{where} must be a finite number (no NaN or Infinity), got {_SHOWN.repr(value)}"
+            )
+        raise EventDecodeError(f"{where} must be {_describe(hint)}, got {_SHOWN.repr(value)}")
     return float(value) if hint is float and isinstance(value, int) else value
 
 
@@ -497,10 +510,21 @@ def _conforms(value: Any, hint: Any) -> bool:
     if hint is type(None):
         return value is None
     if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return _finite(value)
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _finite(value: Any) -> bool:
+    """A number a float field can hold and a page can parse back: not NaN or Infinity (not JSON, though
+    Python's json reads and writes them), nor a whole number too long for a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the largest float
+        return False
 
 
 def _describe(hint: Any) -> str:
@@ -521,16 +545,24 @@ def _describe(hint: Any) -> str:
 
 
 def _frame_from_json(data: Mapping[str, Any]) -> Frame:
-    try:
-        pcm = np.frombuffer(base64.b64decode(data["pcm_b64"], validate=True), dtype="<i2").astype(np.int16)
-        return Frame(
-            speaker=data["speaker"],
-            start_s=float(data["start_s"]),
-            sample_rate=int(data["sample_rate"]),
-            pcm=pcm,
+    # The same field checks as every other event: a frame is decoded from pages' and storage's JSON too.
+    hints = typing.get_type_hints(Frame)
+    fields: dict[str, Any] = {}
+    for name in ("speaker", "start_s", "sample_rate", "pcm_b64"):
+        if name not in data:
+            raise EventDecodeError(f"frame event is malformed: it is missing the field {name!r}")
+        fields[name] = _field_from_json(f"frame.{name}", data[name], hints.get(name, str))
+    if fields["sample_rate"] <= 0:
+        raise EventDecodeError(
+            f"frame.sample_rate must be a positive whole number, got {fields['sample_rate']}"
         )
-    except (KeyError, ValueError, TypeError) as exc:
-        raise EventDecodeError(f"frame event is malformed: {exc}") from exc
+    try:
+        pcm = np.frombuffer(base64.b64decode(fields["pcm_b64"], validate=True), dtype="<i2").astype(np.int16)
+    except ValueError as exc:  # not base64, or an odd number of bytes
+        raise EventDecodeError(
+            f"frame event is malformed: pcm_b64 is not 16-bit PCM in base64 ({exc})"
+        ) from exc
+    return Frame(fields["speaker"], fields["start_s"], fields["sample_rate"], pcm)
 
 
 def envelope(event: Event, *, seq: int, call_id: str) -> dict[str, Any]:
@@ -545,7 +577,21 @@ def wire_text(event: Event, *, seq: int | None = None, call_id: str | None = Non
         head["seq"] = seq
     if call_id is not None:
         head["call"] = call_id
-    return json.dumps({**head, **to_json(event)}, ensure_ascii=False)
+    message = {**head, **to_json(event)}
+    text = json.dumps(message, ensure_ascii=False)
+    if not text.isascii() and not _utf8(text):
+        # A lone surrogate (JSON's "\ud800" from a page or a platform decodes to one) cannot go out as
+        # UTF-8, and the socket's send would fail: escaped, it is JSON every page reads.
+        text = json.dumps(message)
+    return text
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def moment_s(event: Event) -> float:

@@ -137,8 +137,7 @@ class CoachConnection:
                 self._hearing[message.call_id] = record.live.listen_audio(self._hear)
         else:
             self._catalog.ensure_analysed(message.call_id)
-            gate, wake = ReplayGate(), asyncio.Event()
-            gate.cursor = message.after_seq
+            gate, wake = ReplayGate(after_seq=message.after_seq), asyncio.Event()
             self._gates[message.call_id] = (gate, wake)
             follower = self._follow_replay(record, gate, wake)
         self._followers[message.call_id] = asyncio.create_task(follower)

@@ -8,6 +8,7 @@ its tests agree on them.
 from __future__ import annotations
 
 import json
+import reprlib
 
 from callcoach.live.events import (
     CLIENT_MESSAGES,
@@ -62,31 +63,53 @@ def parse_client_message(text: str) -> ClientMessage:
             "too_large",
             f"the message is {size} bytes; a page's messages must be at most {MAX_MESSAGE_BYTES} bytes",
         )
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProtocolError(
-            "bad_json", f"the message is not JSON ({exc.msg} at character {exc.pos})"
-        ) from exc
+    data = _load(text)
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", 'a message must be a JSON object with a "type"')
     version = data.get("v", PROTOCOL_VERSION)
     if version != PROTOCOL_VERSION:
         raise ProtocolError(
             "unsupported_version",
-            f'protocol version {version!r} is not spoken here; send "v": {PROTOCOL_VERSION}',
+            f'protocol version {reprlib.repr(version)} is not spoken here; send "v": {PROTOCOL_VERSION}',
         )
     kind = data.get("type")
     allowed = {cls.TYPE: cls for cls in (*CLIENT_MESSAGES, *SESSION_MESSAGES)}
-    if kind not in allowed:
+    if not isinstance(kind, str) or kind not in allowed:  # a list or object is no type (nor hashable)
         names = ", ".join(sorted(allowed))
-        raise ProtocolError("unknown_type", f"unknown message type {kind!r}; a page may send: {names}")
+        raise ProtocolError(
+            "unknown_type", f"unknown message type {reprlib.repr(kind)}; a page may send: {names}"
+        )
     try:
         message = from_json(data)
     except EventDecodeError as exc:
         raise ProtocolError("bad_message", str(exc)) from exc
     assert isinstance(message, ClientMessage)
+    if isinstance(message, Subscribe) and message.after_seq < 0:
+        # Sequence numbers start at 1: a negative cursor would index the call's log from its end.
+        raise ProtocolError(
+            "bad_message",
+            f"subscribe.after_seq must be 0 (from the start) or the last seq the page has, "
+            f"got {message.after_seq}",
+        )
     return message
+
+
+def _load(text: str) -> object:
+    """The message's JSON, or ``bad_json``: also for what Python's parser refuses past the grammar."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(
+            "bad_json", f"the message is not JSON ({exc.msg} at character {exc.pos})"
+        ) from exc
+    except RecursionError as exc:  # a 64 KiB message can nest 30,000 deep; no message nests past 4
+        raise ProtocolError(
+            "bad_json", "the message nests lists or objects too deeply; a page's messages are flat"
+        ) from exc
+    except ValueError as exc:  # a whole number of more than 4300 digits (Python's conversion limit)
+        raise ProtocolError(
+            "bad_json", "the message has a number thousands of digits long; no field takes one"
+        ) from exc
 
 
 def outgoing(event: Event, *, seq: int | None = None, call_id: str | None = None) -> str:

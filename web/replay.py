@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from callcoach.live.eventlog import check_cursor
 from callcoach.live.events import Event, Note, Pin, moment_s
 
 # How far ahead of the player events are released: covers the page's report interval and network delay,
@@ -24,14 +25,25 @@ LEAD_S = 1.0
 
 
 class ReplayGate:
-    def __init__(self, lead_s: float = LEAD_S) -> None:
+    """One page's replay of one call; ``after_seq`` is the last seq the page already has (0: none)."""
+
+    def __init__(self, lead_s: float = LEAD_S, after_seq: int = 0) -> None:
         self.lead_s = lead_s
-        self.cursor = 0  # events[:cursor] have been released, or are held below
+        self.cursor = after_seq  # events[:cursor] have been released, or are held below
         self._held: list[int] = []  # seqs of notes and pins not yet due, wherever they are in the log
         self._scanned = 0  # events[:_scanned] have been looked at for notes and pins
         self._position_s = 0.0
         self._playing = False
         self._reported_at = 0.0
+
+    @property
+    def cursor(self) -> int:
+        return self._cursor
+
+    @cursor.setter
+    def cursor(self, seq: int) -> None:
+        check_cursor(seq)  # events[cursor] indexes the log: a negative one reads from its end
+        self._cursor = seq
 
     def report(self, position_s: float, playing: bool, now: float) -> None:
         """The player is at ``position_s`` (playing or not) at clock reading ``now``."""
@@ -47,7 +59,7 @@ class ReplayGate:
     def release(self, events: Sequence[Event], now: float) -> list[tuple[int, Event]]:
         """The events now due, as ``(seq, event)``: the pipeline's in log order, each note or pin placed
         before the first of them that happens later (so every player gets them in the same order)."""
-        for index in range(max(self._scanned, self.cursor), len(events)):  # each event is looked at once
+        for index in range(max(self._scanned, self._cursor), len(events)):  # each event is looked at once
             if isinstance(events[index], Note | Pin):
                 self._held.append(index + 1)
         self._scanned = len(events)
@@ -58,17 +70,17 @@ class ReplayGate:
         )
         self._held = [seq for seq in self._held if seq not in notes]
         out: list[tuple[int, Event]] = []
-        while self.cursor < len(events):
-            event = events[self.cursor]
-            self.cursor += 1
+        while self._cursor < len(events):
+            event = events[self._cursor]
+            self._cursor += 1
             if isinstance(event, Note | Pin):  # taken apart above
                 continue
             if moment_s(event) > horizon:
-                self.cursor -= 1
+                self._cursor -= 1
                 break
             while notes and moment_s(events[notes[0] - 1]) < moment_s(event):
                 out.append((notes[0], events[notes.pop(0) - 1]))
-            out.append((self.cursor, event))
+            out.append((self._cursor, event))
         out += [(seq, events[seq - 1]) for seq in notes]
         return out
 
@@ -76,8 +88,8 @@ class ReplayGate:
         """How long until the next held event falls due while playing; None when only a report or a new
         event can change anything (paused, or nothing held)."""
         pending = [moment_s(events[seq - 1]) for seq in self._held]
-        if self.cursor < len(events):
-            pending.append(moment_s(events[self.cursor]))
+        if self._cursor < len(events):
+            pending.append(moment_s(events[self._cursor]))
         if not self._playing or not pending:
             return None
         return max(0.0, min(pending) - self.horizon_s(now))

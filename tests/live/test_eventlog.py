@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+
+import pytest
 
 from callcoach.live.eventlog import EventLog, final_transcripts, latest_alerts
 from callcoach.live.events import Alert, Event, Speech, Transcript
@@ -52,3 +55,28 @@ def test_final_transcripts_sorted_by_time() -> None:
     a = Transcript("customer", "a", 1.0, 2.0, True)
     partial = Transcript("agent", "x", 0.0, 1.0, False)
     assert final_transcripts([b, partial, a]) == [a, b]
+
+
+def _log_of_three() -> EventLog:
+    log = EventLog("c1")
+    for i in range(3):
+        log.append(Speech("agent", float(i)))
+    return log
+
+
+@pytest.mark.parametrize("seq", [0, -1, -3, 4])
+def test_wire_refuses_a_seq_outside_the_log(seq: int) -> None:
+    log = _log_of_three()
+    with pytest.raises(IndexError, match=f"seq {seq} is not in the log of call c1"):
+        log.wire(seq)
+    # Nothing was cached under a wrong number: every reader still gets each event with its own seq.
+    assert [json.loads(log.wire(s))["seq"] for s in (1, 2, 3)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("after_seq", [-1, -3, 1.5])
+async def test_follow_refuses_a_cursor_that_is_not_a_seq(after_seq: int) -> None:
+    log = _log_of_three()
+    log.close()
+    with pytest.raises(ValueError, match="a log cursor must be a whole number from 0"):
+        [seq async for seq, _ in log.follow(after_seq)]
+    assert [seq async for seq, _ in log.follow(0)] == [1, 2, 3]

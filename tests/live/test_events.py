@@ -151,3 +151,77 @@ def test_alert_duration_is_derived() -> None:
 def test_malformed_events_are_refused_by_name(data: object, named: str) -> None:
     with pytest.raises(EventDecodeError, match=named):
         from_json(data)  # type: ignore[arg-type]
+
+
+NOTE_QUOTE = {"speaker": "agent", "text": "well", "start_s": 1.0, "end_s": 2.0}
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf"), 10**400])
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        (
+            {
+                "type": "note",
+                "id": "n",
+                "at_s": 1.0,
+                "tag": "coach",
+                "text": "",
+                "author": "a",
+                "author_name": "A",
+                "quote": {**NOTE_QUOTE, "start_s": "N"},
+            },
+            "note.quote.start_s",
+        ),
+        ({"type": "session_playback", "session_id": "s", "position_s": "N", "playing": True}, "position_s"),
+        (
+            {"type": "session_playback", "session_id": "s", "position_s": 1.0, "playing": True, "rate": "N"},
+            "session_playback.rate",
+        ),
+        (
+            {
+                "type": "call_started",
+                "call_id": "c",
+                "source": "file",
+                "started_at": "",
+                "speakers": [],
+                "duration_s": "N",
+            },
+            "call_started.duration_s",
+        ),
+        (
+            {"type": "frame", "speaker": "agent", "start_s": "N", "sample_rate": 8000, "pcm_b64": ""},
+            "frame.start_s",
+        ),
+    ],
+)
+def test_non_finite_numbers_are_refused(data: dict[str, object], field: str, number: float) -> None:
+    def put(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: put(v) for k, v in value.items()}
+        return number if value == "N" else value
+
+    with pytest.raises(EventDecodeError, match=f"{field} must be a finite number"):
+        from_json(put(data))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"speaker": "boss"}, "frame.speaker must be one of"),
+        ({"sample_rate": float("inf")}, "frame.sample_rate must be a whole number"),
+        ({"sample_rate": 0}, "frame.sample_rate must be a positive whole number"),
+        ({"pcm_b64": 7}, "frame.pcm_b64 must be a string"),
+        ({"pcm_b64": "AA=="}, "pcm_b64 is not 16-bit PCM"),
+    ],
+)
+def test_a_frame_s_fields_are_checked_like_every_event_s(fields: dict[str, object], named: str) -> None:
+    good = to_json(Frame("agent", 1.0, 8000, np.zeros(2, np.int16)))
+    with pytest.raises(EventDecodeError, match=named):
+        from_json({**good, **fields})
+
+
+def test_a_refused_value_is_quoted_short() -> None:
+    with pytest.raises(EventDecodeError) as caught:
+        from_json({"type": "unsubscribe", "call_id": ["x" * 60_000]})
+    assert len(str(caught.value)) < 200

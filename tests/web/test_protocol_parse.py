@@ -62,3 +62,60 @@ def test_outgoing_envelope_decodes_back() -> None:
     data = json.loads(outgoing(alert, seq=4, call_id="c1"))
     assert (data["v"], data["seq"], data["call"]) == (1, 4, "c1")
     assert from_json(data) == alert
+
+
+def _refusal(text: str) -> ProtocolError:
+    with pytest.raises(ProtocolError) as caught:
+        parse_client_message(text)
+    return caught.value
+
+
+@pytest.mark.parametrize("cursor", ["-3", "-1", "1.5", "true", '"2"', "null"])
+def test_a_subscribe_cursor_that_is_not_a_seq_is_refused(cursor: str) -> None:
+    refusal = _refusal(f'{{"type": "subscribe", "call_id": "c1", "after_seq": {cursor}}}')
+    assert refusal.code == "bad_message"
+    assert "after_seq" in refusal.message
+
+
+NOTE = '{"type": "add_note", "call_id": "c1", "at_s": %s, "tag": "coach", "text": "t", "quote": %s}'
+QUOTE = '{"speaker": "agent", "text": "well", "start_s": %s, "end_s": %s}'
+SYNC = '{"type": "session_playback", "session_id": "s1", "position_s": %s, "playing": true, "rate": %s}'
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "9" * 400])
+@pytest.mark.parametrize(
+    ("template", "field"),
+    [
+        (NOTE % ("1.0", QUOTE % ("{n}", "2.0")), "add_note.quote.start_s"),
+        (NOTE % ("1.0", QUOTE % ("1.0", "{n}")), "add_note.quote.end_s"),
+        (NOTE % ("{n}", "null"), "add_note.at_s"),
+        (SYNC % ("{n}", "1.0"), "session_playback.position_s"),
+        (SYNC % ("3.0", "{n}"), "session_playback.rate"),
+        ('{"type": "playback", "call_id": "c1", "position_s": {n}, "playing": true}', "playback.position_s"),
+    ],
+)
+def test_non_finite_numbers_are_refused_by_name(template: str, field: str, number: str) -> None:
+    refusal = _refusal(template.replace("{n}", number))
+    assert refusal.code == "bad_message"
+    assert f"{field} must be a finite number" in refusal.message
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("[" * 30_000, "nests lists or objects too deeply"),
+        ('{"type": "subscribe", "call_id": "c1", "after_seq": ' + "[" * 30_000, "too deeply"),
+        ("9" * 5000, "thousands of digits"),
+        ('{"type": "subscribe", "call_id": "c1", "after_seq": ' + "9" * 5000 + "}", "thousands of digits"),
+    ],
+    ids=["deep", "deep inside", "long number", "long number inside"],
+)
+def test_what_python_s_json_cannot_read_is_bad_json(text: str, named: str) -> None:
+    refusal = _refusal(text)
+    assert refusal.code == "bad_json"
+    assert named in refusal.message
+
+
+@pytest.mark.parametrize("kind", ["[]", "{}", '["subscribe"]'])
+def test_a_type_that_is_not_a_string_is_an_unknown_type(kind: str) -> None:
+    assert _refusal(f'{{"type": {kind}, "call_id": "c1"}}').code == "unknown_type"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from callcoach.live.events import Alert, CallStarted, Event, Note, Pin, Speech, Transcript
 from callcoach.web.replay import ReplayGate
 
@@ -88,3 +90,19 @@ def test_a_player_that_seeks_and_one_that_plays_get_the_same_order() -> None:
     seeking.report(30.0, playing=False, now=0.0)
     order = [seq for now in (0.0, 2.0, 10.0, 21.0, 30.0) for seq, _ in playing.release(events, now)]
     assert order == [seq for seq, _ in seeking.release(events, 0.0)] == [1, 2, 3, 4, 7, 5, 8, 6]
+
+
+@pytest.mark.parametrize("after_seq", [-1, -3, 1.5, True])
+def test_a_cursor_that_is_not_a_seq_is_refused(after_seq: int) -> None:
+    with pytest.raises(ValueError, match="a log cursor must be a whole number from 0"):
+        ReplayGate(after_seq=after_seq)
+    gate = ReplayGate()
+    with pytest.raises(ValueError, match="a log cursor"):
+        gate.cursor = after_seq
+    assert gate.cursor == 0
+
+
+def test_after_seq_resumes_after_it_with_the_log_s_own_numbers() -> None:
+    gate = ReplayGate(lead_s=0.0, after_seq=3)
+    gate.report(1e6, playing=False, now=0.0)
+    assert released(gate, 0.0) == [4, 5, 6]

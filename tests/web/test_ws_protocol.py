@@ -25,6 +25,7 @@ from callcoach.live.events import (
     CallList,
     Error,
     Event,
+    Note,
     Subscribed,
     from_json,
     moment_s,
@@ -61,7 +62,7 @@ class Page:
         """Frames up to and including the next of type ``kind`` (calls lists in between are skipped)."""
         async with asyncio.timeout(wait_s):
             while True:
-                data, event = await self.receive()
+                data, event = await self.receive(wait_s)
                 if data["type"] == kind:
                     return data, event
 
@@ -122,8 +123,8 @@ async def full_log(client: TestClient[Any, Any]) -> list[dict[str, Any]]:
     async with client.ws_connect("/ws") as ws:
         reader = Page(ws)
         async with asyncio.timeout(120):
-            while True:
-                _, event = await reader.until("calls")
+            while True:  # the list changes when the analysis ends: on a busy machine, well after 10 s
+                _, event = await reader.until("calls", 120)
                 assert isinstance(event, CallList)
                 if event.calls[0].status == "ready":
                     break
@@ -228,6 +229,9 @@ async def test_unknown_call(page: Page) -> None:
     assert "no-such-call" in event.message
 
 
+NOTE = '{"type": "add_note", "call_id": "' + CALL + '", "at_s": %s, "tag": "coach", "text": "t", "quote": %s}'
+QUOTE = '{"speaker": "agent", "text": "well", "start_s": %s, "end_s": %s}'
+SYNC = '{"type": "session_playback", "session_id": "s1", "position_s": %s, "playing": true, "rate": %s}'
 BAD_MESSAGES: list[tuple[str, str | bytes, str]] = [
     ("not json", "{", "bad_json"),
     ("not an object", "[1, 2]", "bad_message"),
@@ -242,6 +246,24 @@ BAD_MESSAGES: list[tuple[str, str | bytes, str]] = [
     ),
     ("wrong version", '{"v": 2, "type": "subscribe", "call_id": "x"}', "unsupported_version"),
     ("binary frame", b"\x00\x01", "bad_message"),
+    # A cursor is 0 or a seq the page has: a negative one once read the log from its end (see below).
+    ("negative cursor", f'{{"type": "subscribe", "call_id": "{CALL}", "after_seq": -3}}', "bad_message"),
+    ("fractional cursor", f'{{"type": "subscribe", "call_id": "{CALL}", "after_seq": 1.5}}', "bad_message"),
+    ("boolean cursor", f'{{"type": "subscribe", "call_id": "{CALL}", "after_seq": true}}', "bad_message"),
+    # Python's json reads NaN and Infinity, and wrote them back to every page, which JSON.parse refuses.
+    ("NaN in a note's quote", NOTE % ("1.0", QUOTE % ("NaN", "2.0")), "bad_message"),
+    ("Infinity in a note's quote", NOTE % ("1.0", QUOTE % ("1.0", "Infinity")), "bad_message"),
+    ("NaN session position", SYNC % ("NaN", "1.0"), "bad_message"),
+    ("Infinity session position", SYNC % ("Infinity", "1.0"), "bad_message"),
+    ("NaN session rate", SYNC % ("3.0", "NaN"), "bad_message"),
+    ("-Infinity session rate", SYNC % ("3.0", "-Infinity"), "bad_message"),
+    # Past Python's json parser: it raised RecursionError and ValueError, which closed the socket.
+    ("30,000 deep", "[" * 30_000, "bad_json"),
+    (
+        "5000-digit integer",
+        '{"type": "subscribe", "call_id": "x", "after_seq": ' + "9" * 5000 + "}",
+        "bad_json",
+    ),
     (
         "oversized",
         json.dumps({"type": "subscribe", "call_id": "x" * (MAX_MESSAGE_BYTES + 10)}),
@@ -270,6 +292,26 @@ async def test_a_bad_message_gets_an_error_and_the_socket_stays_usable(
     assert isinstance(subscribed, Subscribed)
     data, _ = await page.until("call_started")
     assert data["seq"] == 1
+
+
+async def test_a_negative_cursor_leaves_the_log_s_numbers_alone_for_every_later_reader(
+    client: TestClient[Any, Any], page: Page, full_log: list[dict[str, Any]]
+) -> None:
+    # The report's sequence: subscribe after -3, then a playback far ahead. The log once gave this page
+    # the call's last three events numbered -2, -1, 0 and kept those texts for every reader after it.
+    await page.send({"type": "subscribe", "call_id": CALL, "after_seq": -3})
+    await page.send({"type": "playback", "call_id": CALL, "position_s": 1e6, "playing": False})
+    answers = [(d["type"], d.get("code")) for d, _ in await page.drain()]
+    assert answers == [("error", "bad_message"), ("error", "not_subscribed")]
+
+    async with client.ws_connect("/ws") as ws:
+        reader = Page(ws)
+        await reader.send({"type": "subscribe", "call_id": CALL, "after_seq": 0})
+        await reader.until("subscribed")
+        await reader.send({"type": "playback", "call_id": CALL, "position_s": 1e6, "playing": False})
+        frames = [data for data, _ in await reader.drain()]
+    assert [f["seq"] for f in frames] == list(range(1, len(full_log) + 1))
+    assert frames == full_log
 
 
 async def test_alerts_on_the_wire_carry_their_derived_length(full_log: list[dict[str, Any]]) -> None:
@@ -308,3 +350,20 @@ async def test_the_page_is_served_and_needs_no_other_host(client: TestClient[Any
             u for u in re.findall(r"https?://[^\s'\")]+", text) if not u.startswith("http://www.w3.org/")
         ]
         assert external == [], f"{path} refers to another host: the page must work offline"
+
+
+async def test_a_note_holding_a_lone_surrogate_reaches_the_page_and_the_socket_goes_on(
+    page: Page, full_log: list[dict[str, Any]]
+) -> None:
+    # Last in the module on purpose: the note joins the call's log, which the tests above compare with
+    # full_log. JSON's "\ud800" decodes to a lone surrogate; the wire text carried it raw, and the UTF-8
+    # send failed, ending the page's writer: it heard nothing more (found by tests/fuzz/test_codec_fuzz.py).
+    await page.send({"type": "subscribe", "call_id": CALL, "after_seq": len(full_log)})
+    await page.until("subscribed")
+    await page.send({"type": "playback", "call_id": CALL, "position_s": 1e6, "playing": False})
+    await page.send({"type": "add_note", "call_id": CALL, "at_s": 3.0, "tag": "coach", "text": "\ud800 odd"})
+    notes = [event for data, event in await page.drain() if data["type"] == "note"]
+    assert [note.text for note in notes if isinstance(note, Note)] == ["\ud800 odd"]
+    await page.ws.send_str("{")
+    _, error = await page.until("error")
+    assert isinstance(error, Error) and error.code == "bad_json"

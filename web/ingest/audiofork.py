@@ -118,7 +118,7 @@ class AudioForkParser:
         if not isinstance(mix, str) or mix not in MIX_TYPES:
             raise IngestError(UNSUPPORTED_FORMAT, f"mix type {mix!r}; use mono, mixed or stereo")
         channels = raw.get("channels", MIX_TYPES[mix])
-        if isinstance(channels, bool) or channels not in (1, 2):
+        if not isinstance(channels, int) or isinstance(channels, bool) or channels not in (1, 2):  # 1.0 == 1
             raise IngestError(UNSUPPORTED_FORMAT, f"{channels!r} channels; mod_audio_fork sends 1 or 2")
         if channels != MIX_TYPES[mix]:  # the channel count is the more direct statement of the layout
             mix = "stereo" if channels == 2 else "mono"
@@ -141,7 +141,7 @@ class AudioForkParser:
 def _metadata(text: str) -> dict[str, Any]:
     try:
         raw = json.loads(text)
-    except json.JSONDecodeError:
+    except (RecursionError, ValueError):  # not JSON, nested thousands deep, or a number of 4300+ digits
         raw = None
     if not isinstance(raw, dict):
         raise IngestError(
@@ -154,7 +154,8 @@ def _metadata(text: str) -> dict[str, Any]:
 def _rate(value: object) -> int | None:
     """Hz from ``8k``, ``16k``, digits or a number, if a positive multiple of 8000 (as the module checks)."""
     if isinstance(value, str):
-        value = _RATE_WORDS.get(value, int(value) if value.isascii() and value.isdigit() else None)
+        digits = value.isascii() and value.isdigit() and len(value) <= 9  # int() refuses 4300+ digits
+        value = _RATE_WORDS.get(value, int(value) if digits else None)
     if isinstance(value, int) and not isinstance(value, bool) and value > 0 and value % 8000 == 0:
         return value
     return None

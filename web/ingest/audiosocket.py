@@ -188,7 +188,7 @@ class AudioSocketEncoder:
     def audio(self, pcm: npt.NDArray[np.int16], sample_rate: int = 8000) -> bytes:
         """Mono int16 ``pcm`` as audio frames of the rate's kind, split at the 65535-byte payload limit."""
         kind = {rate: kind for kind, rate in SLIN_RATES.items()}.get(sample_rate)
-        if kind is None or pcm.dtype != np.int16 or pcm.reshape(len(pcm), -1).shape[1] != 1:
+        if kind is None or pcm.dtype != np.int16 or pcm.shape[1:] not in ((), (1,)):  # (n,) or (n, 1)
             raise ValueError(f"expected mono int16 at one of {sorted(SLIN_RATES.values())} Hz")
         data = pcm.astype("<i2").tobytes()
         step = 0xFFFE  # the largest even payload: frames never split a sample

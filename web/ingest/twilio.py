@@ -48,6 +48,8 @@ from callcoach.web.ingest.types import (
 
 PLATFORM: Final = "twilio"
 ENCODING: Final = "audio/x-mulaw"
+# Beyond it a timestamp in ms overflows as seconds (a float), and int() of thousands of digits refuses.
+_MAX_WHOLE: Final = 2**53
 _ORDER_FIX: Final = "feed each websocket message once, in the order received, starting with the first"
 
 
@@ -182,6 +184,11 @@ def _load(text: str) -> dict[str, Any]:
         message = json.loads(text)
     except json.JSONDecodeError as exc:
         raise IngestError(BAD_FRAME, f"a message that is not JSON ({exc.msg} at {exc.pos})") from exc
+    except (RecursionError, ValueError) as exc:  # nested thousands deep, or a number of 4300+ digits
+        raise IngestError(
+            BAD_FRAME,
+            "a message nested too deeply or with a number thousands of digits long; Twilio sends neither",
+        ) from exc
     if not isinstance(message, dict):
         raise IngestError(BAD_FRAME, 'a message must be a JSON object with an "event"')
     return message
@@ -204,11 +211,13 @@ def _str(parent: Mapping[str, Any], key: str, where: str) -> str:
 def _int(parent: Mapping[str, Any], key: str, where: str) -> int:
     """A whole number, which Twilio sends as a string of digits (``"1"``) except in ``mediaFormat``."""
     value = parent.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= len(str(_MAX_WHOLE)):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _MAX_WHOLE:
         return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    raise IngestError(BAD_FRAME, f"{where} needs a whole number {key!r}, got {value!r}")
+    raise IngestError(
+        BAD_FRAME, f"{where} needs a whole number {key!r} up to {_MAX_WHOLE}, got {value!r:.60}"
+    )
 
 
 class TwilioEncoder:
