@@ -5,12 +5,11 @@ Pure formatting of events into text lines; the CLI decides where they go.
 
 from __future__ import annotations
 
-import json
 import textwrap
 from collections.abc import Sequence
 
 from callcoach.live.eventlog import final_transcripts, latest_alerts
-from callcoach.live.events import Alert, CallEnded, CallStarted, Error, Event, envelope
+from callcoach.live.events import Alert, CallEnded, CallStarted, Error, Event, wire_text
 
 _WIDTH = 100
 _LABEL = {"coach": "COACH ", "praise": "PRAISE"}
@@ -24,7 +23,8 @@ def clock(seconds: float) -> str:
 
 
 def json_line(event: Event, *, seq: int, call_id: str) -> str:
-    return json.dumps(envelope(event, seq=seq, call_id=call_id), ensure_ascii=False)
+    """One ``--json`` line: the same text a page gets for the event (a lone surrogate escaped)."""
+    return wire_text(event, seq=seq, call_id=call_id)
 
 
 def timeline(events: Sequence[Event]) -> list[str]:

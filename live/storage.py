@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from callcoach.live.events import CallInfo, Event, Note, Pin, from_fields, from_json, to_json
 
+log = logging.getLogger(__name__)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
     call_id     TEXT PRIMARY KEY,
@@ -132,7 +134,7 @@ class Storage:
         rows = self._db.execute(
             "SELECT event_json FROM annotations WHERE call_id = ? ORDER BY id", (call_id,)
         ).fetchall()
-        return [from_json(json.loads(text)) for (text,) in rows]
+        return _decoded(rows, f"a note or pin of call {call_id}")
 
     def load_all(self) -> list[StoredCall]:
         """Every stored call, oldest first, each with its notes and pins after its events."""
@@ -140,16 +142,18 @@ class Storage:
             calls = self._db.execute(
                 "SELECT call_id, info_json, recording FROM calls ORDER BY saved_at, rowid"
             ).fetchall()
-            return [self._load(call_id, info_json, recording) for call_id, info_json, recording in calls]
+            loaded = [self._load(call_id, info_json, recording) for call_id, info_json, recording in calls]
+            return [call for call in loaded if call is not None]
 
-    def _load(self, call_id: str, info_json: str, recording: str | None) -> StoredCall:
+    def _load(self, call_id: str, info_json: str, recording: str | None) -> StoredCall | None:
+        try:
+            info = from_fields(CallInfo, json.loads(info_json), "stored call")
+        except ValueError as exc:  # EventDecodeError and JSONDecodeError are both ValueErrors
+            log.warning("stored call %s is not listed: its row does not decode (%s)", call_id, exc)
+            return None
         rows = self._db.execute("SELECT event_json FROM events WHERE call_id = ? ORDER BY seq", (call_id,))
-        events = (*(from_json(json.loads(text)) for (text,) in rows.fetchall()), *self._annotations(call_id))
-        return StoredCall(
-            from_fields(CallInfo, json.loads(info_json), "stored call"),
-            events,
-            Path(recording) if recording else None,
-        )
+        events = (*_decoded(rows.fetchall(), f"an event of call {call_id}"), *self._annotations(call_id))
+        return StoredCall(info, events, Path(recording) if recording else None)
 
     def purge(self, saved_before: str, *, dry_run: bool = False) -> list[PurgedCall]:
         """Delete every call saved before ``saved_before`` (UTC, ``YYYY-MM-DDTHH:MM:SSZ``, as ``saved_at``
@@ -189,6 +193,18 @@ def _rows(call_id: str, events: Sequence[Event], after_seq: int) -> list[tuple[s
     """The events' rows, numbered on from ``after_seq``, notes and pins left out."""
     kept = [e for e in events if not isinstance(e, Note | Pin)]
     return [(call_id, seq, json.dumps(to_json(e))) for seq, e in enumerate(kept, start=after_seq + 1)]
+
+
+def _decoded(rows: Sequence[tuple[str]], where: str) -> list[Event]:
+    """The rows' events; one that no longer decodes (an older server stored a value this one refuses,
+    such as a NaN) is left in the database and skipped with a warning, so that it never stops a start."""
+    events = []
+    for (text,) in rows:
+        try:
+            events.append(from_json(json.loads(text)))
+        except ValueError as exc:
+            log.warning("%s is skipped: it does not decode (%s)", where, exc)
+    return events
 
 
 class _transaction:

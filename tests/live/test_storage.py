@@ -4,6 +4,7 @@ is stored as it goes (its row at start, its events in batches) and the final sav
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,23 @@ def test_calls_stay_in_the_order_they_began(tmp_path: Path) -> None:
     storage.save(dataclasses.replace(second, live=False, status="ready"), [], None)  # ends first
     storage.save(dataclasses.replace(first, live=False, status="ready"), [], None)
     assert [s.info.call_id for s in storage.load_all()] == ["c1", "c2"]
+
+
+def test_a_row_that_no_longer_decodes_is_skipped_not_fatal(tmp_path: Path) -> None:
+    """An older server kept a NaN this one refuses: the call still loads, without that row."""
+    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "recordings")
+    info = CallInfo("c1", "Call", "twilio", "2026-11-30T10:00:00+00:00", 3.0, live=False, status="ready")
+    storage.save(info, [CallEnded(3.0, "completed")], None)
+    storage.annotate("c1", Note("note-1-bo", 1.0, "coach", "ok", "bo", "Bo"))
+    with sqlite3.connect(tmp_path / "calls.sqlite3") as db:
+        db.execute(
+            "INSERT INTO annotations (call_id, event_json) VALUES ('c1', ?)",
+            (
+                '{"type": "note", "id": "n2", "at_s": NaN, "tag": "coach", "text": "x", "author": "a", '
+                '"author_name": "A"}',
+            ),
+        )
+        db.execute("INSERT INTO calls (call_id, info_json) VALUES ('broken', ?)", ('{"call_id": 3}',))
+    loaded = storage.load_all()
+    assert [c.info.call_id for c in loaded] == ["c1"]
+    assert [type(e).__name__ for e in loaded[0].events] == ["CallEnded", "Note"]
