@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from callcoach.live.eventlog import EventLog
-from callcoach.live.events import CallEnded, Error
+from callcoach.live.events import CallEnded, Error, Speaker
 from callcoach.live.live_call import LiveCall
 from callcoach.live.model import load_model
 from callcoach.live.session import CallSession
@@ -22,6 +22,7 @@ from callcoach.live.soundcard import capture_started
 pytestmark = pytest.mark.vosk
 MAX_CALL_S = 1.0
 BLOCK = 320  # 20 ms at 16 kHz
+SPEAKERS: tuple[Speaker, ...] = ("agent", "customer")  # the sample's left and right channels
 
 
 @pytest.mark.parametrize("nowait", [True, False], ids=["push_nowait", "push"])
@@ -37,7 +38,7 @@ async def test_a_live_call_past_max_call_s_ends_itself_with_call_too_long(
         )
         running = asyncio.create_task(session.run(live.frames()))
         for at in range(0, 3 * rate, BLOCK):  # 3 s offered; nobody calls live.end()
-            for speaker, column in (("agent", 0), ("customer", 1)):
+            for column, speaker in enumerate(SPEAKERS):
                 block = audio[at : at + BLOCK, column].copy()
                 if nowait:
                     live.push_nowait(speaker, block, rate)
