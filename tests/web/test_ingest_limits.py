@@ -246,3 +246,22 @@ async def test_a_call_past_max_call_s_ends_there_with_call_too_long_and_is_store
     said = " ".join(e["text"] for e in events if e["type"] == "transcript" and e["final"])
     assert "for calling" in said, said  # everything before the cap is kept
     assert "Traceback" not in server.output(), server.output()
+
+
+async def test_an_audiosocket_call_past_max_call_s_ends_there_and_both_legs_are_closed(
+    short_server: Server, samples: Path
+) -> None:
+    server = short_server
+    path = samples / "bereavement_cold.wav"
+    # The server closes both legs at the limit: the caller, with 30 s still to send, sees them go.
+    with pytest.raises(ConnectionError):
+        await simulate.audiosocket(
+            path, Settings(), "127.0.0.1", server.audiosocket_port, server.audiosocket_agent_port, 10.0, None
+        )
+    async with server.client() as http:
+        (call_id,) = [c["call_id"] for c in await get_calls(http, server) if c["source"] == "asterisk"]
+    info, events = await stored_events(server, call_id)
+    assert errors(events) == [("call_too_long", True)]
+    assert events[-1]["type"] == "call_ended" and events[-1]["end_s"] == MAX_CALL_S
+    assert "--max-call-s" in info["error"]
+    assert "AudioSocket" not in info["error"]  # ended by the limit, not reported as a leg's drop
