@@ -16,9 +16,10 @@ EMPTY_AUDIO: Final = "empty_audio"
 TRUNCATED_AUDIO: Final = "truncated_audio"
 TOO_MANY_CHANNELS: Final = "too_many_channels"
 BAD_CHANNEL: Final = "bad_channel"
+CALL_TOO_LONG: Final = "call_too_long"
 
 CODES: Final[frozenset[str]] = frozenset(
-    {FILE_NOT_FOUND, NOT_AUDIO, EMPTY_AUDIO, TRUNCATED_AUDIO, TOO_MANY_CHANNELS, BAD_CHANNEL}
+    {FILE_NOT_FOUND, NOT_AUDIO, EMPTY_AUDIO, TRUNCATED_AUDIO, TOO_MANY_CHANNELS, BAD_CHANNEL, CALL_TOO_LONG}
 )
 
 

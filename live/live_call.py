@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from callcoach.audio.errors import AudioError
 from callcoach.audio.framing import Step
 from callcoach.audio.live_input import PIPELINE_RATE, LiveInput
 from callcoach.live.events import CallStarted, Speaker, wire_text
@@ -32,17 +33,23 @@ from callcoach.live.settings import Settings
 class _End:
     reason: Literal["completed", "dropped"]
     detail: str = ""
+    fault: AudioError | None = None  # a limit the call ran into (LiveInput.fault): it ends the call
 
 
 class LiveCall:
     def __init__(self, started: CallStarted, settings: Settings, recording: Path | None) -> None:
         self.started = started
         self.recording = recording
-        self._input = LiveInput(started.speakers, frame_samples=round(settings.frame_s * PIPELINE_RATE))
+        self._input = LiveInput(
+            started.speakers,
+            frame_samples=round(settings.frame_s * PIPELINE_RATE),
+            max_call_s=settings.max_call_s,
+        )
         self._queue: asyncio.Queue[Step | _End] = asyncio.Queue(settings.queue_frames)
         self._listeners: set[Callable[[Sequence[str]], None]] = set()
         self._room = asyncio.Event()  # set when the session takes a step from the queue
         self._ended = False
+        self._ending: asyncio.Task[None] | None = None  # the end a limit calls for from push_nowait
         self.dropped_steps = 0
 
     async def push(
@@ -60,6 +67,8 @@ class LiveCall:
         for step in self._input.push(speaker, pcm, sample_rate, at_s):
             self._hear(step)
             await self._queue.put(step)
+        if self.fault is not None:
+            await self.end("completed")
 
     def push_nowait(
         self, speaker: Speaker, pcm: npt.NDArray[np.int16], sample_rate: int, at_s: float | None = None
@@ -73,6 +82,8 @@ class LiveCall:
                 self._queue.get_nowait()
                 self.dropped_steps += 1
             self._queue.put_nowait(step)
+        if self.fault is not None and self._ending is None:
+            self._ending = asyncio.create_task(self.end("completed"))  # referenced: a task must be kept
 
     async def end(self, reason: Literal["completed", "dropped"], detail: str = "") -> None:
         """The source is done: what it sent is still processed, then the session ends with ``reason``."""
@@ -82,7 +93,12 @@ class LiveCall:
         for step in self._input.flush():
             self._hear(step)
             await self._queue.put(step)
-        await self._queue.put(_End(reason, detail))
+        await self._queue.put(_End(reason, detail, self.fault))
+
+    @property
+    def fault(self) -> AudioError | None:
+        """The limit that ended the call (``call_too_long``: past ``settings.max_call_s``), if one did."""
+        return self._input.fault
 
     def listen_audio(self, callback: Callable[[Sequence[str]], None]) -> Callable[[], None]:
         """Hear the call: ``callback`` (cheap, non-blocking) gets every step as it comes in, before the
@@ -112,6 +128,8 @@ class LiveCall:
                 if writer is not None:
                     await loop.run_in_executor(None, writer.write, item)
                 yield item
+            if item.fault is not None:
+                raise item.fault
             if item.reason == "dropped":
                 raise SourceDropped(item.detail or "the platform's connection closed before the call ended")
         finally:

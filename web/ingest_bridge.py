@@ -3,7 +3,8 @@
 Each endpoint (Twilio, audio fork, AudioSocket) owns a parser and an :class:`IngestBridge`; the bridge maps
 tracks and channels to speakers, starts the call in the catalog on ``StreamOpened``, pushes each speaker's
 audio (awaiting: a busy pipeline slows the socket, not the server) and ends the call on ``StreamClosed``,
-or as dropped when the connection goes without one.
+or as dropped when the connection goes without one. A call that runs into a limit ends itself; the
+bridge says so (:attr:`IngestBridge.fault`) so that the endpoint can close the connection.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ class IngestBridge:
             elif isinstance(event, StreamClosed):
                 await self.finish(clean=event.reason != "error", detail=event.detail)
             # DTMF and marks carry nothing a coach needs yet.
+
+    @property
+    def fault(self) -> str | None:
+        """Why the call was ended at a limit (past ``max_call_s``), if it was: close the connection."""
+        fault = self.live.fault if self.live is not None else None
+        return fault.message if fault is not None else None
 
     async def finish(self, *, clean: bool, detail: str = "") -> None:
         """The stream is over: cleanly (hang-up, stop) or not (the connection dropped mid-call)."""

@@ -32,6 +32,7 @@ def test_codes_are_the_documented_set() -> None:
         "truncated_audio",
         "too_many_channels",
         "bad_channel",
+        "call_too_long",
     } == CODES
 
 

@@ -21,6 +21,9 @@ Choices where the README is silent or loose:
   they are skipped and counted in :attr:`AudioForkParser.ignored_texts`.
 - The call key is the constructor's ``uuid`` (the endpoint knows it, e.g. from its URL), else the first of
   ``uuid``, ``callUuid``, ``call_uuid``, ``callid``, ``callId``, ``call_id`` in the metadata.
+- Rates: of the module's multiples of 8000 Hz, those the pipeline accepts (:data:`RATES`); any other, in
+  the constructor or the metadata, is refused (``unsupported_format``) naming where it was given, so a
+  ``rate=7`` in the endpoint's URL can be answered with the parameter to fix.
 - A binary message need not hold whole sample frames: the remainder is carried to the next one, so an odd
   split never misaligns samples or channels.
 """
@@ -34,6 +37,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from callcoach.audio.live_input import ACCEPTED_RATES_HZ
 from callcoach.web.ingest.types import (
     BAD_FRAME,
     NO_CALL_KEY,
@@ -51,6 +55,8 @@ PLATFORM: Final = "freeswitch"
 MIX_TYPES: Final[dict[str, int]] = {"mono": 1, "mixed": 1, "stereo": 2}
 TRACKS: Final[dict[str, str]] = {"mono": "caller", "mixed": "mixed", "stereo": "caller+callee"}
 _RATE_WORDS: Final[dict[str, int]] = {"8k": 8000, "16k": 16000}
+# The module takes multiples of 8000 Hz; of those, the telephony rates the pipeline accepts.
+RATES: Final = tuple(rate for rate in ACCEPTED_RATES_HZ if rate % 8000 == 0)
 _CALL_KEYS: Final = ("uuid", "callUuid", "call_uuid", "callid", "callId", "call_id")
 
 
@@ -60,15 +66,10 @@ class AudioForkParser:
     """
 
     def __init__(self, uuid: str = "", mix_type: str = "mono", sampling: str | int = "8k") -> None:
-        rate = _rate(sampling)
-        if mix_type not in MIX_TYPES or rate is None:
-            raise ValueError(
-                "mix_type must be mono, mixed or stereo and sampling 8k, 16k or a multiple of 8000 Hz, "
-                f"got {mix_type!r}, {sampling!r}"
-            )
+        """:class:`IngestError` (``unsupported_format``) naming the argument if one cannot be used."""
         self._uuid = uuid
-        self._mix = mix_type
-        self._rate = rate
+        self._mix = check_mix(mix_type, "mix_type")
+        self._rate = check_rate(sampling, "sampling")
         self._opened: StreamOpened | None = None
         self._closed = False
         self._carry = b""  # bytes of a sample frame split across binary messages
@@ -114,18 +115,15 @@ class AudioForkParser:
             raise IngestError(OUT_OF_ORDER, "a message after close(); make a new parser per websocket")
 
     def _open(self, raw: Mapping[str, Any]) -> StreamOpened:
-        mix = raw.get("mixType", raw.get("mix_type", self._mix))
-        if not isinstance(mix, str) or mix not in MIX_TYPES:
-            raise IngestError(UNSUPPORTED_FORMAT, f"mix type {mix!r}; use mono, mixed or stereo")
+        mix = check_mix(raw.get("mixType", raw.get("mix_type", self._mix)), "the metadata's mixType")
         channels = raw.get("channels", MIX_TYPES[mix])
         if not isinstance(channels, int) or isinstance(channels, bool) or channels not in (1, 2):  # 1.0 == 1
             raise IngestError(UNSUPPORTED_FORMAT, f"{channels!r} channels; mod_audio_fork sends 1 or 2")
         if channels != MIX_TYPES[mix]:  # the channel count is the more direct statement of the layout
             mix = "stereo" if channels == 2 else "mono"
-        given = raw.get("sampleRate", raw.get("sample_rate", self._rate))
-        rate = _rate(given)
-        if rate is None:
-            raise IngestError(UNSUPPORTED_FORMAT, f"sample rate {given!r}; use 8k, 16k or a multiple of 8000")
+        rate = check_rate(
+            raw.get("sampleRate", raw.get("sample_rate", self._rate)), "the metadata's sampleRate"
+        )
         return StreamOpened(PLATFORM, self._call_key(raw), _strings(raw), (TRACKS[mix],), rate, channels)
 
     def _call_key(self, raw: Mapping[str, Any]) -> str:
@@ -151,14 +149,29 @@ def _metadata(text: str) -> dict[str, Any]:
     return raw
 
 
-def _rate(value: object) -> int | None:
-    """Hz from ``8k``, ``16k``, digits or a number, if a positive multiple of 8000 (as the module checks)."""
+def check_mix(value: object, name: str) -> str:
+    """``value`` if it is a mix type, else :class:`IngestError` naming ``name`` (where it was given)."""
+    if not isinstance(value, str) or value not in MIX_TYPES:
+        raise IngestError(
+            UNSUPPORTED_FORMAT, f"{name} {value!r} is not a mix type: use mono, mixed or stereo"
+        )
+    return value
+
+
+def check_rate(value: object, name: str) -> int:
+    """Hz from ``8k``, ``16k``, digits or a number, if one of :data:`RATES`, else :class:`IngestError`
+    naming ``name``."""
+    rate = value
     if isinstance(value, str):
         digits = value.isascii() and value.isdigit() and len(value) <= 9  # int() refuses 4300+ digits
-        value = _RATE_WORDS.get(value, int(value) if digits else None)
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0 and value % 8000 == 0:
-        return value
-    return None
+        rate = _RATE_WORDS.get(value, int(value) if digits else None)
+    if isinstance(rate, int) and not isinstance(rate, bool) and rate in RATES:
+        return rate
+    raise IngestError(
+        UNSUPPORTED_FORMAT,
+        f"{name} {value!r} is not a rate the audio fork sends: use 8k or 16k "
+        f"(or one of {', '.join(map(str, RATES))} Hz)",
+    )
 
 
 def _strings(raw: Mapping[str, Any]) -> dict[str, str]:

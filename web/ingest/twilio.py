@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from callcoach.audio.g711 import mulaw_decode
+from callcoach.audio.live_input import rate_refusal
 from callcoach.web.ingest.types import (
     BAD_FRAME,
     OUT_OF_ORDER,
@@ -145,8 +146,11 @@ def _start(message: dict[str, Any]) -> StreamOpened:
     if channels != 1:
         raise IngestError(UNSUPPORTED_FORMAT, f"{channels} channels per track; Media Streams send 1")
     rate = _int(fmt, "sampleRate", "start.mediaFormat")
-    if rate <= 0:
-        raise IngestError(UNSUPPORTED_FORMAT, f"sample rate {rate} Hz; Media Streams send 8000")
+    refusal = rate_refusal(rate)
+    if refusal is not None:  # 8 Hz would be 2000 samples out per sample in: refused before the call opens
+        raise IngestError(
+            UNSUPPORTED_FORMAT, f"start.mediaFormat.sampleRate: {refusal} (Media Streams send 8000)"
+        )
     custom = start.get("customParameters", {})
     if not isinstance(custom, dict):
         raise IngestError(BAD_FRAME, f"start.customParameters must be an object, got {custom!r}")

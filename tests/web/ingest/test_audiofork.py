@@ -8,7 +8,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from callcoach.web.ingest.audiofork import AudioForkEncoder, AudioForkParser
+from callcoach.audio.live_input import ACCEPTED_RATES_HZ
+from callcoach.web.ingest.audiofork import RATES, AudioForkEncoder, AudioForkParser
 from callcoach.web.ingest.types import AudioChunk, IngestError, IngestEvent, StreamClosed, StreamOpened
 
 UUID = "7dd5e34e-5db4-4edb-a166-757e5d29b941"
@@ -162,10 +163,42 @@ def test_no_call_key_anywhere_is_refused_with_the_fix() -> None:
         AudioForkParser().binary(b"\x00\x00")
 
 
-@pytest.mark.parametrize(("mix", "sampling"), [("quad", "8k"), ("mono", "11k"), ("mono", 11025)])
-def test_bad_constructor_arguments(mix: str, sampling: str | int) -> None:
-    with pytest.raises(ValueError, match="mix_type"):
+@pytest.mark.parametrize(
+    ("mix", "sampling", "named"),
+    [
+        ("quad", "8k", "mix_type 'quad'"),
+        ("bogus", "16k", "mix_type 'bogus'"),
+        ("mono", "11k", "sampling '11k'"),
+        ("mono", 11025, "sampling 11025"),
+        ("mono", "7", "sampling '7'"),
+        ("mono", 8, "sampling 8"),
+        ("mono", 800000, "sampling 800000"),
+    ],
+)
+def test_bad_constructor_arguments_are_refused_naming_the_argument(
+    mix: str, sampling: str | int, named: str
+) -> None:
+    with pytest.raises(IngestError) as caught:
         AudioForkParser(UUID, mix, sampling)
+    assert caught.value.code == "unsupported_format"
+    assert named in caught.value.message
+    assert "mono, mixed or stereo" in caught.value.message or "8k or 16k" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("metadata", "named"), [({"sampleRate": 8}, "sampleRate 8"), ({"mixType": "x"}, "mixType")]
+)
+def test_a_rate_or_mix_in_the_metadata_that_cannot_be_used_is_refused(
+    metadata: dict[str, object], named: str
+) -> None:
+    with pytest.raises(IngestError) as caught:
+        AudioForkParser(UUID, "mono", "8k").text(json.dumps(metadata))
+    assert caught.value.code == "unsupported_format" and named in caught.value.message
+
+
+def test_the_rates_taken_are_telephony_rates() -> None:
+    assert RATES[:2] == (8000, 16000) and set(RATES) <= set(ACCEPTED_RATES_HZ)
+    assert all(rate % 8000 == 0 for rate in RATES)
 
 
 def test_encoder_refuses_the_wrong_layout() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from callcoach.audio.live_input import ACCEPTED_RATES_HZ
 from callcoach.web.ingest.audiosocket import SLIN_RATES, AudioSocketEncoder, AudioSocketParser
 from callcoach.web.ingest.types import AudioChunk, Dtmf, IngestError, IngestEvent, StreamClosed, StreamOpened
 
@@ -183,3 +184,8 @@ def test_encoder_refuses_what_audiosocket_cannot_carry() -> None:
         ENC.audio(np.zeros(4, dtype=np.int16), 22050)
     with pytest.raises(ValueError, match="mono int16"):
         ENC.audio(np.zeros((4, 2), dtype=np.int16))
+
+
+def test_every_audio_kind_is_at_a_rate_the_pipeline_accepts() -> None:
+    """AudioSocket states its rate by frame kind, so no rate outside the accepted ones can arrive."""
+    assert set(SLIN_RATES.values()) == set(ACCEPTED_RATES_HZ)

@@ -210,7 +210,9 @@ def test_messages_after_stop_are_out_of_order() -> None:
     [
         ('"audio/x-mulaw"', '"audio/x-l16"', "'audio/x-l16'"),
         ('"channels": 1', '"channels": 2', "2 channels"),
-        ('"sampleRate": 8000', '"sampleRate": 0', "sample rate 0"),
+        ('"sampleRate": 8000', '"sampleRate": 0', "sample rate of 0 Hz"),
+        ('"sampleRate": 8000', '"sampleRate": 8', "sample rate of 8 Hz"),
+        ('"sampleRate": 8000', '"sampleRate": 8001', "sample rate of 8001 Hz"),
     ],
 )
 def test_unsupported_media_formats_are_named(old: str, new: str, named: str) -> None:
@@ -218,6 +220,23 @@ def test_unsupported_media_formats_are_named(old: str, new: str, named: str) -> 
         TwilioParser().feed(DOC_START.replace(old, new))
     assert caught.value.code == "unsupported_format"
     assert named in caught.value.message
+
+
+def test_a_sample_rate_of_8_hz_is_refused_naming_the_rates_accepted() -> None:
+    """2000 times the audio once resampled: refused at start, before any call opens."""
+    parser = TwilioParser()
+    parser.feed(DOC_CONNECTED)
+    with pytest.raises(IngestError) as caught:
+        parser.feed(DOC_START.replace('"sampleRate": 8000', '"sampleRate": 8'))
+    assert caught.value.code == "unsupported_format"
+    assert "sampleRate" in caught.value.message and "8 Hz" in caught.value.message
+    assert "8000, 12000, 16000" in caught.value.message
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_telephony_rates_open_the_stream(rate: int) -> None:
+    [opened] = TwilioParser().feed(DOC_START.replace('"sampleRate": 8000', f'"sampleRate": {rate}'))
+    assert isinstance(opened, StreamOpened) and opened.sample_rate == rate
 
 
 @pytest.mark.parametrize(
