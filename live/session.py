@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import Executor
 from typing import Any, Literal
 
-from callcoach.audio.errors import AudioError
+from callcoach.audio.errors import CALL_TOO_LONG, AudioError
 from callcoach.audio.vad import VoiceActivity
 from callcoach.detectors.base import Detector
 from callcoach.detectors.registry import create_detectors
@@ -72,7 +72,10 @@ class CallSession:
                 async for step in frames:
                     await self._push(decoding, step)
             except AudioError as exc:
-                reason, fault = "error", Error(exc.code, exc.message, fatal=True, at_s=exc.at_s)
+                # A call cut at --max-call-s is a good replay up to the cut, as a dropped call is; any
+                # other audio fault means the call could not be analysed.
+                reason = "dropped" if exc.code == CALL_TOO_LONG else "error"
+                fault = Error(exc.code, exc.message, fatal=True, at_s=exc.at_s)
             except SourceDropped as exc:
                 reason = "dropped"
                 fault = Error("call_dropped", f"the call's connection dropped: {exc}", True, self._fed_s)

@@ -46,7 +46,7 @@ async def test_a_live_call_past_max_call_s_ends_itself_with_call_too_long(
                     await live.push(speaker, block, rate)
             await asyncio.sleep(0)
         ended = await asyncio.wait_for(running, 60)  # a bound for a hang, not a timing
-    assert ended == CallEnded(end_s=MAX_CALL_S, reason="error")
+    assert ended == CallEnded(end_s=MAX_CALL_S, reason="dropped")
     (error,) = [e for e in session.log.events if isinstance(e, Error)]
     assert (error.code, error.fatal, error.at_s) == ("call_too_long", True, MAX_CALL_S)
     assert "--max-call-s" in error.message

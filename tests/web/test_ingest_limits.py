@@ -240,6 +240,8 @@ async def test_a_call_past_max_call_s_ends_there_with_call_too_long_and_is_store
     assert error["code"] == "call_too_long" and error["fatal"] is True and error["at_s"] == MAX_CALL_S
     assert "--max-call-s" in error["message"], error
     assert events[-1]["type"] == "call_ended" and events[-1]["end_s"] == MAX_CALL_S
+    assert events[-1]["reason"] == "dropped"  # cut off: a good replay up to the cut, not an analysis error
+    assert info["status"] == "ready"
     assert info["error"] == error["message"] and info["duration_s"] == MAX_CALL_S
     wav = sf.info(str(server.data / "recordings" / f"{call_id}.wav"))
     assert wav.duration == pytest.approx(MAX_CALL_S, abs=0.001)
