@@ -456,3 +456,24 @@ async def test_an_open_socket_closes_when_its_user_logs_out(
         assert "log in again" in refusal["message"]
         assert ws.close_code == coach.LOGGED_OUT
         assert not stays.closed
+
+
+async def error_reply(ws: aiohttp.ClientWebSocketResponse, message: dict[str, Any]) -> dict[str, Any]:
+    """Send ``message`` and return the ``error`` it is answered with (skipping the welcome and calls)."""
+    await ws.send_json({"v": 1, **message})
+    async with asyncio.timeout(5):
+        while (reply := await first_message(ws))["type"] != "error":
+            pass
+    return reply
+
+
+async def test_pinning_on_another_teams_call_is_forbidden_before_the_target_is_looked_up(site: Site) -> None:
+    pin = {"type": "set_pin", "call_id": "north_call", "target_id": "no-such-alert", "pinned": True}
+    async with site.client.ws_connect("/ws", headers=cookie_header(await site.token("ana"))) as ws:
+        refusal = await error_reply(ws, pin)  # ana leads billing, not north: the team comes first
+    assert (refusal["code"], refusal["message"]) == (
+        "forbidden_call",
+        "call 'north_call' belongs to team 'north', which you are not in",
+    )
+    async with site.client.ws_connect("/ws", headers=cookie_header(await site.token("root"))) as ws:
+        assert (await error_reply(ws, pin))["code"] == "unknown_target"  # an admin may see it: no target
