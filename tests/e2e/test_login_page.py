@@ -97,3 +97,45 @@ def test_an_invite_link_sets_a_password_and_logs_in(anonymous: Any, server: str,
     page.get_by_label("Password again").fill("another-password")
     page.get_by_role("button", name="Set password and log in").click()
     assert "used or expired" in page.wait_for_selector("#error:not([hidden])").inner_text()
+
+
+# The probe's next (the browser drops the tab, leaving //127.0.0.1:9/stolen, another host) and its kin.
+OFF_THE_SERVER = [
+    "/%09/127.0.0.1:9/stolen",
+    "/%0A/127.0.0.1:9/stolen",
+    "/%5C127.0.0.1:9/stolen",  # a backslash reads as a slash
+    "javascript:location.assign('http://127.0.0.1:9/stolen')",
+]
+
+
+def log_in_on_the_form(page: Any) -> None:
+    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.keyboard.press("Enter")
+
+
+@pytest.mark.parametrize("next_path", OFF_THE_SERVER)
+def test_login_with_a_next_to_another_host_stays_on_the_server(
+    anonymous: Any, server: str, next_path: str
+) -> None:
+    page = anonymous
+    page.goto(f"{server}/login?next={next_path}")
+    log_in_on_the_form(page)
+    page.wait_for_url(f"{server}/")
+    page.wait_for_selector(LISTED)
+
+
+@pytest.mark.parametrize("next_path", OFF_THE_SERVER)
+def test_the_login_page_alone_never_leaves_the_server(anonymous: Any, server: str, next_path: str) -> None:
+    """The page's own check: the login page is served at the hostile address as it stands (the server's
+    replacement of ``next`` bypassed), and logging in still leads to this server's page."""
+    page = anonymous
+    page.route(
+        lambda url: "/login?next=" in url,
+        lambda route: route.fulfill(response=route.fetch(url=f"{server}/login")),
+    )
+    page.goto(f"{server}/login?next={next_path}")
+    assert page.evaluate("location.search").startswith("?next=")
+    log_in_on_the_form(page)
+    page.wait_for_url(f"{server}/")
+    page.wait_for_selector(LISTED)
