@@ -251,9 +251,21 @@ async def _json_body(request: web.Request, *fields: str) -> dict[str, str]:
         body = json.loads(raw)
     except ValueError:
         raise _http_error(web.HTTPBadRequest, "bad_request", usage) from None
-    if not isinstance(body, dict) or not all(isinstance(body.get(f), str) for f in fields):
+    if not isinstance(body, dict) or not all(_is_text(body.get(f)) for f in fields):
         raise _http_error(web.HTTPBadRequest, "bad_request", usage)
     return {f: body[f] for f in fields}
+
+
+def _is_text(value: object) -> bool:
+    """A string that is text: JSON may carry a lone surrogate (``"\\ud800"``), which no database or hash
+    takes, and which would otherwise end as a server error."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def _read_at_most(request: web.Request, limit: int) -> bytes | None:

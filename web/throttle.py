@@ -73,7 +73,7 @@ class LoginThrottle:
 
 
 def _throttle_key(username: str, address: str) -> bytes:
-    # surrogatepass: JSON may carry a lone surrogate, which is still a name to count, not a server error
+    # surrogatepass: the throttle takes any str, even one with a lone surrogate, without an error
     raw = f"{username.casefold()}\0{address}".encode(errors="surrogatepass")
     return hashlib.blake2b(raw, digest_size=16).digest()
 

@@ -205,6 +205,13 @@ async def test_a_username_longer_than_64_characters_is_refused_before_it_is_coun
     assert (await site.login("a" * 64, "whatever1")).status == 401  # 64 is still a name to try
 
 
+@pytest.mark.parametrize("field", ["username", "password"])
+async def test_a_lone_surrogate_is_a_bad_request_not_a_server_error(site: Site, field: str) -> None:
+    raw = json.dumps({"username": "ana", "password": "ana-password", field: "\ud800"})  # sent as \ud800
+    resp = await site.client.post("/api/login", data=raw, headers={"Content-Type": "application/json"})
+    assert resp.status == 400 and (await resp.json())["code"] == "bad_request"
+
+
 @pytest.mark.parametrize("chunked", [False, True], ids=["declared length", "chunked"])
 async def test_a_login_body_over_8_kib_is_refused_unread(site: Site, chunked: bool) -> None:
     body = json.dumps({"username": "ana", "password": "x" * 9000}).encode()
