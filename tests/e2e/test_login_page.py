@@ -84,7 +84,7 @@ def test_an_invite_link_sets_a_password_and_logs_in(anonymous: Any, server: str,
     page.get_by_label("Password", exact=True).fill("newbie-password")
     page.get_by_label("Password again").fill("newbie-passw0rd")
     page.get_by_role("button", name="Set password and log in").click()
-    page.wait_for_function("document.getElementById('error').innerText.includes('differ')")
+    page.wait_for_function("() => document.getElementById('error').innerText.includes('differ')")
     page.screenshot(path=str(artifacts / "invite-1280x800.png"))
 
     page.get_by_label("Password again").fill("newbie-password")
