@@ -61,7 +61,7 @@ def setup_auth(
     async def login(request: web.Request) -> web.Response:
         body = await _json_body(request, "username", "password")
         username, address = body["username"], request.remote or ""
-        if len(username) > MAX_USERNAME_CHARS:  # no account has one: refused before it costs anything
+        if len(username) > MAX_USERNAME_CHARS:  # refused before it is hashed, looked up or counted
             return _error(400, "bad_request", f"a username has at most {MAX_USERNAME_CHARS} characters")
         if (wait_s := throttle.wait_s(username, address, clock())) > 0:
             minutes = math.ceil(wait_s / 60)
