@@ -8,8 +8,10 @@ a user runs it), probed with the inputs a security probe used.
 - A coach socket that subscribes and never reads is dropped once its queue has been full for
   :data:`~callcoach.web.coach.STALL_DROP_S`, and the server goes on serving everyone else.
 
-The unit tests of the login throttle's caps are in ``tests/web/test_auth.py``; the login page's ``next`` in
-the browser in ``tests/e2e/test_login_page.py``.
+The unit tests of the login throttle's caps are in ``tests/web/test_auth.py`` (with the username and body
+bounds, ``next`` on the server, Origin on every POST and pins on another team's call), the stall watch's in
+``tests/web/test_coach_stall.py``, and the login page's ``next`` in the browser in
+``tests/e2e/test_login_page.py``.
 """
 
 from __future__ import annotations
