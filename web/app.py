@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from callcoach.live.catalog import CallCatalog
 from callcoach.live.events import CallList
@@ -28,6 +29,32 @@ from callcoach.web.retention import setup_retention
 from callcoach.web.sessions import SessionHub
 
 STATIC = Path(__file__).parent / "static"
+# What the page may load: everything from this server only (its modules, styles, the recordings, the
+# websocket), nothing inline but style attributes (the timeline places its ticks with them), the favicon
+# as a data: URL, and never inside another site's frame.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data:",
+        "media-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # invite links carry their token in the path
+    "Server": "callcoach",  # not the Python and aiohttp versions
+}
+_EMPTY_SUFFIX_RANGE = re.compile(r"\s*bytes\s*=\s*-0+\s*", re.IGNORECASE)
 CATALOG: web.AppKey[CallCatalog] = web.AppKey("catalog", CallCatalog)
 SESSIONS: web.AppKey[SessionHub] = web.AppKey("sessions", SessionHub)
 
@@ -58,6 +85,7 @@ def create_app(settings: Settings, model: Any) -> web.Application:
     app.router.add_get("/ingest/audiofork", audiofork)
     app.router.add_static("/static/", STATIC)
     app.on_response_prepare.append(_revalidate_static)
+    app.on_response_prepare.append(_security_headers)
     return app
 
 
@@ -111,6 +139,7 @@ async def _recording(request: web.Request) -> web.FileResponse:
         raise web.HTTPForbidden(
             text=f"call {record.info.call_id} belongs to team {team}, which you are not in"
         )
+    _refuse_empty_range(request, record.path)
     headers = await recording_fetched(request, record.info.call_id, record.path)
     return web.FileResponse(record.path, headers=headers)
 
@@ -126,6 +155,29 @@ async def _coach_socket(request: web.Request, settings: Settings) -> web.WebSock
         sessions=request.app[SESSIONS],
         logged_in=lambda: still_logged_in(request),
         opened=coach_opened(request, user),
+        abort=lambda: _abort(request),
     )
     await connection.run()
     return ws
+
+
+async def _security_headers(_request: web.Request, response: web.StreamResponse) -> None:
+    """On every response (pages, static files, the API, recordings, errors): what the browser may load and
+    where the page may be framed, no type sniffing, no referrer, and a ``Server`` that names no versions."""
+    response.headers.update(SECURITY_HEADERS)
+
+
+def _refuse_empty_range(request: web.Request, path: Path) -> None:
+    """``Range: bytes=-0`` asks for the last 0 bytes: nothing can satisfy it, so 416 (RFC 9110 14.1.1).
+    aiohttp reads it as a range from 0 and would send the whole file as 206."""
+    if _EMPTY_SUFFIX_RANGE.fullmatch(request.headers.get(hdrs.RANGE, "")):
+        raise web.HTTPRequestRangeNotSatisfiable(
+            headers={hdrs.CONTENT_RANGE: f"bytes */{path.stat().st_size}"},
+            text="Range bytes=-0 asks for no bytes: ask for a range of at least one byte",
+        )
+
+
+def _abort(request: web.Request) -> None:
+    """Close the request's connection at once, dropping what is unsent (a page that stopped reading)."""
+    if request.transport is not None:
+        request.transport.abort()

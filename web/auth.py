@@ -6,7 +6,10 @@ A login (``POST /api/login``) or a redeemed invite (``POST /api/invite``) starts
 cookie. A middleware turns that cookie into the :class:`User` of every request (``request[USER]``) and
 refuses requests without a valid one: a page is sent to ``/login``, anything else gets 401 with a JSON
 error. The ingest endpoints have their own token and ``/ws`` is checked by :func:`authorize_socket`, which
-also refuses pages of other origins. Failed logins are throttled per username and address.
+also refuses pages of other origins; any other request that changes state (a POST) is refused when a
+page of another origin sends it. Failed logins are throttled per username and address, in a table bounded
+in entries and bytes; usernames and request bodies are bounded before anything is kept. After a login the
+page goes on to ``next`` only when it is a path on this server (:func:`safe_next`).
 Accounts are SQLite and Argon2 (blocking, ~50 ms a hash): every call to them runs in the executor.
 """
 
@@ -16,22 +19,26 @@ import asyncio
 import json
 import math
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
 
 from callcoach.live.accounts import SESSION_TTL_S, AccountError, Accounts, User
 from callcoach.live.settings import Settings
+from callcoach.web.throttle import LoginThrottle
 
 STATIC = Path(__file__).parent / "static"
 COOKIE = "callcoach_session"
 ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts", Accounts)
 USER: web.RequestKey[User] = web.RequestKey("user", User)
 LOGIN_REQUIRED = "log in first: open /login"
+MAX_USERNAME_CHARS = 64  # longer is refused before it is looked up or counted
+MAX_BODY_BYTES = 8192  # a login or an invite is a small JSON object; larger is refused unread
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # the rest change state: their Origin is checked
 
 _OPEN_PATHS = frozenset({"/login", "/api/login", "/api/logout", "/api/invite", "/ws"})
 _OPEN_PREFIXES = ("/static/", "/invite/", "/ingest/")  # ingest endpoints check their own token
@@ -39,44 +46,11 @@ _T = TypeVar("_T")
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class LoginThrottle:
-    """At most ``limit`` failed logins per (username, address) within ``window_s``; after that, every try
-    is refused until the oldest failure in the window is ``window_s`` old. ``clock`` is in seconds."""
-
-    def __init__(
-        self, clock: Callable[[], float] = time.monotonic, limit: int = 5, window_s: float = 300.0
-    ) -> None:
-        self._clock, self._limit, self._window_s = clock, limit, window_s
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-
-    def wait_s(self, key: tuple[str, str]) -> float:
-        """Seconds until ``key`` may try again; 0 when it may now."""
-        now = self._clock()
-        if len(self._failures) > 10_000:  # a spray of usernames: forget those whose window has passed
-            for stale in [k for k, f in self._failures.items() if f[-1] <= now - self._window_s]:
-                del self._failures[stale]
-        failures = self._failures.get(key)
-        if failures is None:
-            return 0.0
-        while failures and failures[0] <= now - self._window_s:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-            return 0.0
-        return failures[0] + self._window_s - now if len(failures) >= self._limit else 0.0
-
-    def failed(self, key: tuple[str, str]) -> None:
-        self._failures.setdefault(key, deque()).append(self._clock())
-
-    def succeeded(self, key: tuple[str, str]) -> None:
-        self._failures.pop(key, None)
-
-
 def setup_auth(
     app: web.Application, settings: Settings, *, clock: Callable[[], float] = time.monotonic
 ) -> None:
     """Accounts for the app's lifetime, the login and invite routes, and the middleware that checks."""
-    throttle = LoginThrottle(clock)
+    throttle = LoginThrottle()
 
     async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
         accounts = Accounts(settings.data_dir / "accounts.sqlite3")
@@ -86,25 +60,28 @@ def setup_auth(
 
     async def login(request: web.Request) -> web.Response:
         body = await _json_body(request, "username", "password")
-        key = (body["username"].casefold(), request.remote or "")
-        if (wait_s := throttle.wait_s(key)) > 0:
+        username, address = body["username"], request.remote or ""
+        if len(username) > MAX_USERNAME_CHARS:  # refused before it is hashed, looked up or counted
+            return _error(400, "bad_request", f"a username has at most {MAX_USERNAME_CHARS} characters")
+        if (wait_s := throttle.wait_s(username, address, clock())) > 0:
             minutes = math.ceil(wait_s / 60)
             return _error(
                 429,
                 "too_many_attempts",
-                f"too many failed logins for {body['username']!r}: try again in {minutes} min",
+                f"too many failed logins for {username!r}: try again in {minutes} min",
                 headers={"Retry-After": str(math.ceil(wait_s))},
             )
-        throttle.failed(key)  # counted before the check, so that parallel guesses count too
-        user = await _blocking(request.app[ACCOUNTS].authenticate, body["username"], body["password"])
+        throttle.failed(username, address, clock())  # counted before the check: parallel guesses count
+        user = await _blocking(request.app[ACCOUNTS].authenticate, username, body["password"])
         if user is None:
             return _error(401, "bad_login", "wrong username or password")
-        throttle.succeeded(key)
+        throttle.succeeded(username, address)
         return await _logged_in(request, user)
 
     app.cleanup_ctx.append(accounts_ctx)
+    app.middlewares.append(_origin_guard(settings))
     app.middlewares.append(_require_login)
-    app.router.add_get("/login", _page("login.html"))
+    app.router.add_get("/login", _login_page)
     app.router.add_get("/invite/{token}", _page("invite.html"))
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/logout", _logout)
@@ -145,6 +122,43 @@ def _origin_allowed(origin: str, host: str, allowed: tuple[str, ...]) -> bool:
     return origin.rstrip("/").lower() in {a.rstrip("/").lower() for a in allowed}
 
 
+def safe_next(value: str) -> str:
+    """``value`` when it is a path on this server as a browser reads it, else ``/``: where a login may go
+    on to. Browsers drop tabs and newlines anywhere in a URL and read a backslash as ``/``, so ``/<tab>/host``
+    and ``/<backslash>host`` both lead to ``//host``, another site: any control character, space or
+    backslash makes the whole value refused (the server's own ``next`` values are percent-encoded)."""
+    if any(c <= " " or c in "\\\x7f" for c in value):
+        return "/"
+    parts = urlsplit(value)
+    if not value.startswith("/") or value.startswith("//") or parts.scheme or parts.netloc:
+        return "/"
+    return value
+
+
+def _origin_guard(settings: Settings) -> Middleware:
+    """Refuse a state-changing request (POST and the like) sent by a page of another origin: a cross-site
+    form can post without asking (a logout, say), and its ``Origin`` is the one thing that tells. A
+    request without ``Origin`` is not from a browser page, as for the websocket."""
+
+    @web.middleware
+    async def check_origin(request: web.Request, handler: _Handler) -> web.StreamResponse:
+        origin = request.headers.get(hdrs.ORIGIN)
+        if (
+            request.method not in _SAFE_METHODS
+            and origin is not None
+            and not _origin_allowed(origin, request.host, settings.allowed_origins)
+        ):
+            return _error(
+                403,
+                "forbidden_origin",
+                f"{request.method} {request.path} from origin {origin} refused: use the page served by "
+                f"this server, or add {origin} to CALLCOACH_ALLOWED_ORIGINS",
+            )
+        return await handler(request)
+
+    return check_origin
+
+
 @web.middleware
 async def _require_login(request: web.Request, handler: _Handler) -> web.StreamResponse:
     path = request.path
@@ -154,7 +168,7 @@ async def _require_login(request: web.Request, handler: _Handler) -> web.StreamR
     if user is None:
         page = request.method in ("GET", "HEAD") and not path.startswith(("/api/", "/recordings/"))
         if page:
-            raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='/')}")
+            raise web.HTTPFound(f"/login?next={quote(safe_next(request.path_qs), safe='/')}")
         return _error(401, "login_required", LOGIN_REQUIRED)
     request[USER] = user
     return await handler(request)
@@ -205,6 +219,15 @@ async def _redeem_invite(request: web.Request) -> web.Response:
     return await _logged_in(request, user)
 
 
+async def _login_page(request: web.Request) -> web.StreamResponse:
+    """The login form. A ``next`` that would lead off this server is replaced by ``/`` before the page
+    sees it (the page checks again: either alone keeps a login on this server)."""
+    asked = request.query.get("next")
+    if asked is not None and (next_path := safe_next(asked)) != asked:
+        raise web.HTTPFound(f"/login?next={quote(next_path, safe='/')}")
+    return web.FileResponse(STATIC / "login.html", headers={"Cache-Control": "no-cache"})
+
+
 def _page(name: str) -> _Handler:
     async def serve(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
@@ -218,13 +241,42 @@ async def _json_body(request: web.Request, *fields: str) -> dict[str, str]:
     usage = "send a JSON object with " + ", ".join(f'"{f}"' for f in fields)
     if request.content_type != "application/json":
         raise _http_error(web.HTTPUnsupportedMediaType, "bad_request", usage)
+    raw = await _read_at_most(request, MAX_BODY_BYTES)
+    if raw is None:
+        too_large = {"code": "too_large", "message": f"{usage}, of at most {MAX_BODY_BYTES} bytes"}
+        raise web.HTTPRequestEntityTooLarge(
+            MAX_BODY_BYTES, text=json.dumps(too_large), content_type="application/json"
+        )
     try:
-        body = await request.json()
+        body = json.loads(raw)
     except ValueError:
         raise _http_error(web.HTTPBadRequest, "bad_request", usage) from None
-    if not isinstance(body, dict) or not all(isinstance(body.get(f), str) for f in fields):
+    if not isinstance(body, dict) or not all(_is_text(body.get(f)) for f in fields):
         raise _http_error(web.HTTPBadRequest, "bad_request", usage)
     return {f: body[f] for f in fields}
+
+
+def _is_text(value: object) -> bool:
+    """A string that is text: JSON may carry a lone surrogate (``"\\ud800"``), which no database or hash
+    takes, and which would otherwise end as a server error."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """The request's body, or None when it is longer than ``limit`` bytes (then it is not kept: a declared
+    length says so before anything is read, and a chunked body is read no further than ``limit``)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    data = b""
+    while len(data) <= limit and (chunk := await request.content.read(limit + 1 - len(data))):
+        data += chunk
+    return data if len(data) <= limit else None
 
 
 async def _blocking(fn: Callable[..., _T], *args: Any) -> _T:

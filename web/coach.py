@@ -6,7 +6,9 @@ follows each subscribed call's log from its own cursor (a replay through a :clas
 as it happens), hands listening-session messages to the :class:`SessionHub`, and writes through a bounded
 queue. A slow page only slows its own followers: the logs never wait for anyone. A live call's
 audio goes to the page as ``frame`` messages when the queue has room and is skipped when it has not. A
-bad message gets an ``error`` back and the socket stays open.
+bad message gets an ``error`` back and the socket stays open. A page that reads nothing at all (its queue
+full and nothing sent for :data:`STALL_DROP_S`) is dropped, so that it holds no socket, task or queue
+for ever.
 """
 
 from __future__ import annotations
@@ -29,6 +31,30 @@ log = logging.getLogger(__name__)
 SEND_QUEUE = 256  # frames waiting for a slow page before its followers pause
 SESSION_RECHECK_S = 30.0  # how often an open socket checks its login session still stands
 LOGGED_OUT = 4001  # the close code when it does not (private range: the page goes to the login)
+# A page whose queue has been full this long with nothing sent has stopped reading: it is dropped. Far
+# longer than any pause of a page that still reads (a busy tab, a phone between cells); the page
+# reconnects and catches up from its last seq when it reads again.
+STALL_DROP_S = 10.0
+STALL_CHECK_S = 0.5  # how often the queue is looked at for that
+
+
+class StallWatch:
+    """Sans I/O: whether a page has stopped reading, from its queue (full or not) and how many messages
+    have been sent to it, looked at now and then (``now_s``, monotonic seconds). Stalled once the queue
+    has stayed full, with nothing sent, for ``bound_s``."""
+
+    def __init__(self, bound_s: float) -> None:
+        self._bound_s = bound_s
+        self._sent = -1
+        self._since_s: float | None = None  # when it was first seen full with nothing sent since
+
+    def stalled(self, full: bool, sent: int, now_s: float) -> bool:
+        if not full or sent != self._sent:
+            self._sent, self._since_s = sent, (now_s if full else None)
+            return False
+        if self._since_s is None:
+            self._since_s = now_s
+        return now_s - self._since_s >= self._bound_s
 
 
 class CoachConnection:
@@ -40,6 +66,7 @@ class CoachConnection:
         user: User,
         sessions: SessionHub,
         logged_in: Callable[[], Awaitable[bool]],
+        abort: Callable[[], None],
         opened: Callable[[str, bool], Awaitable[None]] | None = None,
     ) -> None:
         self._ws = ws
@@ -48,6 +75,8 @@ class CoachConnection:
         self._sessions = sessions
         self._logged_in = logged_in
         self._opened = opened  # the audit trail's hook: (call id, hearing its live audio)
+        self._abort = abort  # drops the connection at once, whatever is still unsent
+        self._sent = 0
         self._out: asyncio.Queue[str] = asyncio.Queue(SEND_QUEUE)
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._hearing: dict[str, Callable[[], None]] = {}  # live calls whose audio this page gets
@@ -63,18 +92,22 @@ class CoachConnection:
         guard = asyncio.create_task(self._watch_login())
         stop_listening = self._catalog.listen(self._calls_dirty.set)
         self._calls_dirty.set()
+        reading = asyncio.create_task(self._read())
+        stall = asyncio.create_task(self._watch_stall())
         try:
-            await self._read()
+            await asyncio.wait((reading, stall), return_when=asyncio.FIRST_COMPLETED)
+            if reading.done():
+                reading.result()  # its error, if any, is the connection's
         finally:
             self._sessions.disconnect(self)
             stop_listening()
             for stop_hearing in self._hearing.values():
                 stop_hearing()
-            tasks = [writer, lister, guard, *self._followers.values()]
+            tasks = [reading, stall, writer, lister, guard, *self._followers.values()]
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
+            for task in tasks:  # a dropped connection ends its writer with a reset: that is the end
+                with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                     await task
 
     async def _watch_login(self) -> None:
@@ -84,6 +117,22 @@ class CoachConnection:
         message = "your login session ended (logged out, password changed or account removed): log in again"
         await self._ws.send_str(outgoing(Error("logged_out", message, fatal=True)))  # ahead of any backlog
         await self._ws.close(code=LOGGED_OUT, message=b"logged out")
+
+    async def _watch_stall(self) -> None:
+        """Drop the connection once its page has stopped reading (see :class:`StallWatch`). Closing it
+        politely would wait for the page to read the close frame; it never will."""
+        loop, watch = asyncio.get_running_loop(), StallWatch(STALL_DROP_S)
+        while True:  # a look twice a second costs nothing, where an event on every put and get would
+            await asyncio.sleep(STALL_CHECK_S)
+            if watch.stalled(self._out.full(), self._sent, loop.time()):
+                break
+        log.warning(
+            "dropped the coach socket of %s: its page read nothing for %.0f s (%d messages waiting)",
+            self.user.username,
+            STALL_DROP_S,
+            self._out.qsize(),
+        )
+        self._abort()
 
     async def _read(self) -> None:
         async for msg in self._ws:
@@ -202,3 +251,4 @@ class CoachConnection:
         while True:
             text = await self._out.get()
             await self._ws.send_str(text)
+            self._sent += 1

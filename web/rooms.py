@@ -125,10 +125,17 @@ class Rooms(Generic[C]):
             created_at=created_at,
         )
 
-    def pin(self, request: SetPin, team: str, user: User, at_s: float) -> Pin:
+    def pin(self, request: SetPin, team: str, user: User, at_s: float | None) -> Pin:
+        """A lead's pin on the alert or note at ``at_s`` (None: the call has no such target). Who may pin
+        is checked before the target, so that nobody learns anything of a call they may not see."""
         _may_see(user, team, request.call_id)
         if user.role not in LEADS:
             raise RoomError("not_a_lead", "only a lead pins moments to cover with the agent")
+        if at_s is None:
+            raise RoomError(
+                "unknown_target",
+                f"call {request.call_id!r} has no alert or note {request.target_id!r} to pin",
+            )
         return Pin(request.target_id, request.pinned, at_s, user.username)
 
     def _get(self, session_id: str) -> _Session[C]:

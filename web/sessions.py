@@ -90,12 +90,7 @@ class SessionHub:
     async def _pin(self, user: User, message: SetPin) -> None:
         record = self._record(message.call_id)
         at_s = self._catalog.moment_of(message.call_id, message.target_id)
-        if at_s is None:
-            raise ProtocolError(
-                "unknown_target",
-                f"call {message.call_id!r} has no alert or note {message.target_id!r} to pin",
-            )
-        pin = self._rooms.pin(message, record.info.team, user, at_s)
+        pin = self._rooms.pin(message, record.info.team, user, at_s)  # the team first, then the target
         await self._catalog.annotate(message.call_id, pin)
 
     def disconnect(self, member: Member) -> None:

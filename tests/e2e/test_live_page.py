@@ -102,12 +102,12 @@ def test_live_call_plays_and_shows_alerts_as_they_happen(
     # page would offer "Click to listen"), and its clock and the call time heard move on with the call.
     item.query_selector("button").click()
     page.wait_for_selector("#call.live-mode")
-    page.wait_for_function("window.callcoach.liveAudio.stats().scheduled > 0", timeout=5000)
+    page.wait_for_function("() => window.callcoach.liveAudio.stats().scheduled > 0", timeout=5000)
     if page.evaluate("window.callcoach.liveAudio.state()") != "running":
         page.locator("#listen").click()
-    page.wait_for_function("window.callcoach.liveAudio.state() === 'running'", timeout=3000)
+    page.wait_for_function("() => window.callcoach.liveAudio.state() === 'running'", timeout=3000)
     assert not page.locator("#listen").is_visible()
-    page.wait_for_function("window.callcoach.liveAudio.playedThroughS() > 0", timeout=5000)
+    page.wait_for_function("() => window.callcoach.liveAudio.playedThroughS() > 0", timeout=5000)
     before, wall = clock_now(page), time.monotonic()
     levels = []  # the level meter: what plays is sound, not silence (somebody speaks in these seconds)
     while time.monotonic() - wall < 3.0:
@@ -163,7 +163,7 @@ def test_live_call_plays_and_shows_alerts_as_they_happen(
     assert caller.wait(20) == 0, caller.stdout.read() if caller.stdout else ""
     note = page.wait_for_selector("#ended-note:not([hidden])", timeout=10000)
     page.wait_for_function(
-        "document.getElementById('ended-note').textContent.includes('now a replay')", timeout=10000
+        "() => document.getElementById('ended-note').textContent.includes('now a replay')", timeout=10000
     )
     assert note.inner_text() == "Call ended · 00:34 · now a replay"
     replay_item = page.wait_for_selector(
@@ -178,7 +178,7 @@ def test_live_call_plays_and_shows_alerts_as_they_happen(
     page.wait_for_function(
         "id => document.getElementById('audio').getAttribute('src') === `/recordings/${id}`", arg=call_id
     )
-    page.wait_for_function("document.getElementById('audio').readyState >= 1")
+    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
     assert page.locator("#play").is_visible() and page.locator("#call.live-mode").count() == 0
     assert page.locator("#cards .card").count() == 2
     page.screenshot(path=str(artifacts / "page-live-ended-1280x800.png"))

@@ -27,7 +27,7 @@ def open_call(page: Any, server: str, call_id: str) -> None:
     page.goto(server + "/")
     page.locator(f'.call-item[data-call-id="{call_id}"] button').click()
     page.wait_for_selector("#call:not([hidden])")
-    page.wait_for_function("document.getElementById('audio').readyState >= 1")  # duration known
+    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")  # duration known
 
 
 def current_time(page: Any) -> float:
@@ -72,7 +72,7 @@ def alert_of(alerts: dict[str, dict[str, Any]], kind: str) -> dict[str, Any]:
 
 def test_call_list_shows_the_samples_with_counts(page: Any, server: str, calls: dict[str, Any]) -> None:
     page.goto(server + "/")
-    page.wait_for_function("document.querySelectorAll('.call-item[data-status=ready]').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('.call-item[data-status=ready]').length === 3")
     items = page.eval_on_selector_all(
         ".call-item", "items => items.map(i => ({...i.dataset, text: i.textContent.replace(/\\s+/g, ' ')}))"
     )
@@ -150,7 +150,7 @@ def test_replay_shows_each_alert_when_the_audio_reaches_it(
     assert cold_card.locator(".pill").text_content() == "Coach"
     assert page.locator("#tl-layer .tl-marker").count() == 2
     # Screen readers hear it too.
-    page.wait_for_function("document.getElementById('announcer').textContent.includes('Cold reply')")
+    page.wait_for_function("() => document.getElementById('announcer').textContent.includes('Cold reply')")
     assert page.inner_text("#announcer").startswith("Coach alert at 00:26: Cold reply")
     page.wait_for_timeout(2600)  # let the new-card highlight fade
     page.screenshot(path=str(artifacts / "page-desktop-1280x800.png"))
@@ -158,7 +158,7 @@ def test_replay_shows_each_alert_when_the_audio_reaches_it(
     # Clicking an alert's time seeks there and plays; the cold-reply card is in the future again.
     page.locator(CARD.format(cold_id)).locator(".time-btn").click()
     assert current_time(page) == pytest.approx(cold["first"]["start_s"], abs=0.3)
-    page.wait_for_function("!document.getElementById('audio').paused")
+    page.wait_for_function("() => !document.getElementById('audio').paused")
     page.keyboard.press("Space")
     page.wait_for_selector(CARD.format(cold_id), state="detached", timeout=2000)
     assert page.locator(CARD.format(silence_id)).count() == 1
@@ -220,13 +220,13 @@ def test_transcript_two_speakers_with_times_and_partials(page: Any, server: str)
 
 def test_phone_layout_stacks(phone: Any, server: str, calls: dict[str, Any], artifacts: Path) -> None:
     phone.goto(server + "/")
-    phone.wait_for_function("document.querySelectorAll('.call-item[data-status=ready]').length === 3")
+    phone.wait_for_function("() => document.querySelectorAll('.call-item[data-status=ready]').length === 3")
     phone.screenshot(path=str(artifacts / "page-phone-390x844-list.png"))
     phone.locator(f'.call-item[data-call-id="{COLD}"] button').click()
     phone.wait_for_selector("#call:not([hidden])")
     assert not phone.locator(".sidebar").is_visible()  # the list gives way to the call, with a way back
     assert phone.locator("#back").is_visible()
-    phone.wait_for_function("document.getElementById('audio').readyState >= 1")
+    phone.wait_for_function("() => document.getElementById('audio').readyState >= 1")
     phone.evaluate("document.getElementById('audio').currentTime = 27.5")
     phone.wait_for_selector('#cards .card[data-kind="cold_reply_to_bad_news"]')
     phone.wait_for_timeout(2600)
@@ -287,7 +287,7 @@ class SocketTap:
 def test_errors_show_as_notices(page: Any, server: str) -> None:
     tap = SocketTap(page, server)
     page.goto(server + "/")
-    page.wait_for_function("document.querySelectorAll('.call-item[data-status=ready]').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('.call-item[data-status=ready]').length === 3")
     route = tap.routes[-1]
     route.send(
         json.dumps({"v": 1, "type": "error", "code": "unknown_call", "message": "there is no call 'x'"})
@@ -312,7 +312,7 @@ def test_errors_show_as_notices(page: Any, server: str) -> None:
     item = page.wait_for_selector('.call-item[data-call-id="broken"][data-status="error"]')
     assert "is not audio" in item.inner_text()
     page.wait_for_function(
-        "[...document.querySelectorAll('.notice')].some(n => n.innerText.includes('is not audio'))"
+        "() => [...document.querySelectorAll('.notice')].some(n => n.innerText.includes('is not audio'))"
     )
     # Non-blocking: the page still works.
     page.locator(f'.call-item[data-call-id="{COLD}"] button').click()
@@ -328,8 +328,8 @@ def test_reconnects_and_resumes_after_the_last_seq(page: Any, server: str) -> No
     last_seq = max(m["seq"] for m in tap.received[0] if m.get("call") == COLD)
     page.js_errors.clear()
     tap.routes[0].close(code=1011, reason="test cuts the line")
-    page.wait_for_function("document.getElementById('conn').dataset.state === 'closed'")
-    page.wait_for_function("document.getElementById('conn').dataset.state === 'open'", timeout=10000)
+    page.wait_for_function("() => document.getElementById('conn').dataset.state === 'closed'")
+    page.wait_for_function("() => document.getElementById('conn').dataset.state === 'open'", timeout=10000)
     assert len(tap.routes) == 2
     poll(page, lambda: any(m["type"] == "subscribe" for m in tap.sent[1]), 5)
     resubscribe = next(m for m in tap.sent[1] if m["type"] == "subscribe")

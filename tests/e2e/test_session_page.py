@@ -116,7 +116,7 @@ def test_lead_and_coach_listen_together(people: dict[str, Any], site: str, artif
 
     # The lead opens the replay: the header names them, and leads may start a session.
     lead.goto(f"{site}/#call={COLD}")
-    lead.wait_for_function("document.getElementById('audio').readyState >= 1")
+    lead.wait_for_function("() => document.getElementById('audio').readyState >= 1")
     lead.wait_for_selector("#whoami:has-text('Ana Lead')")
     assert "Team lead" in lead.inner_text("#whoami") and lead.locator("#logout").is_visible()
     lead.locator('[data-testid="session-start"]').click()
@@ -133,7 +133,7 @@ def test_lead_and_coach_listen_together(people: dict[str, Any], site: str, artif
     assert presence(lead) == presence(coach) == {"ana": True, "bo": False}
     assert "Bo Coach" in coach.inner_text("#whoami")
     assert coach.locator('[data-testid="session-start"]').is_hidden()  # coaches do not start sessions
-    coach.wait_for_function("document.getElementById('audio').readyState >= 1")
+    coach.wait_for_function("() => document.getElementById('audio').readyState >= 1")
     assert coach.inner_text("#following") == "Following Ana's playback"
 
     # The lead clicks the timeline at 20 s: the coach's player goes there.
@@ -184,11 +184,11 @@ def test_lead_and_coach_listen_together(people: dict[str, Any], site: str, artif
     lead.select_option("#speed", "1.5")
     lead.evaluate("document.activeElement.blur()")  # the keys are the player's again
     lead.keyboard.press("Space")
-    coach.wait_for_function("document.getElementById('audio').playbackRate === 1.5", timeout=3000)
-    coach.wait_for_function("!document.getElementById('audio').paused", timeout=3000)
+    coach.wait_for_function("() => document.getElementById('audio').playbackRate === 1.5", timeout=3000)
+    coach.wait_for_function("() => !document.getElementById('audio').paused", timeout=3000)
     lead.wait_for_timeout(1500)
     lead.keyboard.press("Space")
-    coach.wait_for_function("document.getElementById('audio').paused", timeout=3000)
+    coach.wait_for_function("() => document.getElementById('audio').paused", timeout=3000)
     coach.wait_for_function(
         "t => Math.abs(document.getElementById('audio').currentTime - t) < 0.3",
         arg=audio_time(lead),
@@ -211,5 +211,5 @@ def test_lead_and_coach_listen_together(people: dict[str, Any], site: str, artif
         device.locator('[data-testid="session-leave"]').click()
         device.wait_for_selector("#session-live", state="hidden")
         assert device.evaluate("location.hash") == f"#call={COLD}"
-    lead.wait_for_function("document.querySelectorAll('#presence li').length === 1", timeout=3000)
+    lead.wait_for_function("() => document.querySelectorAll('#presence li').length === 1", timeout=3000)
     assert presence(lead) == {"ana": True}

@@ -21,12 +21,14 @@ import pytest
 import pytest_asyncio
 import soundfile as sf
 from aiohttp.test_utils import TestClient, TestServer
+from yarl import URL
 
 from callcoach.live.accounts import INVITE_TTL_S, SESSION_TTL_S, Accounts
 from callcoach.live.settings import Settings
 from callcoach.web import coach
 from callcoach.web.app import create_app
-from callcoach.web.auth import COOKIE, LoginThrottle
+from callcoach.web.auth import COOKIE
+from callcoach.web.throttle import LoginThrottle
 from tests.auth_helpers import cookie_header, session_token
 
 PASSWORDS = {"root": "root-password", "ana": "ana-password"}
@@ -146,21 +148,85 @@ async def test_five_failed_logins_then_429_until_the_window_passes(site: Site) -
 
 
 def test_the_throttle_forgets_failures_after_the_window() -> None:
-    now = [1000.0]
-    throttle = LoginThrottle(lambda: now[0], limit=5, window_s=300)
-    key = ("ana", "127.0.0.1")
+    now = 1000.0
+    throttle = LoginThrottle(limit=5, window_s=300)
     for _ in range(5):
-        assert throttle.wait_s(key) == 0
-        throttle.failed(key)
-        now[0] += 10
-    assert throttle.wait_s(key) == pytest.approx(300 - 50)
-    assert throttle.wait_s(("ana", "10.0.0.9")) == 0  # per address too
-    now[0] += 250
-    assert throttle.wait_s(key) == 0  # the first failure is 5 min old: one more try
-    throttle.failed(key)
-    assert throttle.wait_s(key) == pytest.approx(10)
-    throttle.succeeded(key)
-    assert throttle.wait_s(key) == 0
+        assert throttle.wait_s("ana", "127.0.0.1", now) == 0
+        throttle.failed("ana", "127.0.0.1", now)
+        now += 10
+    assert throttle.wait_s("ana", "127.0.0.1", now) == pytest.approx(300 - 50)
+    assert throttle.wait_s("ANA", "127.0.0.1", now) == pytest.approx(300 - 50)  # names are caseless
+    assert throttle.wait_s("ana", "10.0.0.9", now) == 0  # per address too
+    now += 250
+    assert throttle.wait_s("ana", "127.0.0.1", now) == 0  # the first failure is 5 min old: one more try
+    throttle.failed("ana", "127.0.0.1", now)
+    assert throttle.wait_s("ana", "127.0.0.1", now) == pytest.approx(10)
+    throttle.succeeded("ana", "127.0.0.1")
+    assert throttle.wait_s("ana", "127.0.0.1", now) == 0
+
+
+def test_the_throttle_is_capped_in_entries_and_keeps_the_latest() -> None:
+    throttle = LoginThrottle(limit=2, window_s=300, max_entries=100)
+    throttle.failed("ana", "10.0.0.1", 0.0)
+    throttle.failed("ana", "10.0.0.1", 1.0)
+    for i in range(1000):  # a spray of made-up names
+        throttle.failed(f"user{i}", "10.0.0.2", 2.0 + i / 1000)
+        assert len(throttle) <= 100
+    assert len(throttle) == 100
+    assert throttle.wait_s("ana", "10.0.0.1", 3.0) == 0  # pushed out: it failed least recently
+    assert throttle.wait_s("user999", "10.0.0.2", 3.0) == 0  # one failure: not held yet
+    throttle.failed("user999", "10.0.0.2", 3.0)
+    assert throttle.wait_s("user999", "10.0.0.2", 3.0) > 0  # the newest entries are kept
+
+
+def test_the_throttle_is_capped_in_bytes_whatever_the_names() -> None:
+    """A key is a fixed-size digest: a 1 MB username costs what a short one does, and the table never
+    counts more than its byte cap."""
+    throttle = LoginThrottle(limit=5, window_s=300, max_entries=1_000_000, max_bytes=64 * 1024)
+    for i in range(2000):
+        throttle.failed(f"{i:07d}" + "x" * 1_000_000 if i < 5 else f"user{i}", "10.0.0.2", float(i))
+        assert throttle.bytes <= 64 * 1024
+    per_entry = throttle.bytes / len(throttle)
+    assert per_entry < 200
+    assert len(throttle) == pytest.approx(64 * 1024 / per_entry, abs=1)
+    for i in range(len(throttle) * 5):  # the same names again and again: each entry keeps 5 failures
+        throttle.failed(f"user{1999 - i % len(throttle)}", "10.0.0.2", 3000.0 + i)
+        assert throttle.bytes <= 64 * 1024
+    # what it counts is what it holds: forgetting everything brings it back to 0
+    for i in range(2000):
+        throttle.succeeded(f"user{i}", "10.0.0.2")
+    assert (len(throttle), throttle.bytes) == (0, 0)
+
+
+async def test_a_username_longer_than_64_characters_is_refused_before_it_is_counted(site: Site) -> None:
+    resp = await site.login("a" * 65, "whatever1")
+    assert resp.status == 400
+    assert await resp.json() == {"code": "bad_request", "message": "a username has at most 64 characters"}
+    assert (await site.login("a" * 64, "whatever1")).status == 401  # 64 is still a name to try
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+async def test_a_lone_surrogate_is_a_bad_request_not_a_server_error(site: Site, field: str) -> None:
+    raw = json.dumps({"username": "ana", "password": "ana-password", field: "\ud800"})  # sent as \ud800
+    resp = await site.client.post("/api/login", data=raw, headers={"Content-Type": "application/json"})
+    assert resp.status == 400 and (await resp.json())["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["declared length", "chunked"])
+async def test_a_login_body_over_8_kib_is_refused_unread(site: Site, chunked: bool) -> None:
+    body = json.dumps({"username": "ana", "password": "x" * 9000}).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), 1000):
+            yield body[i : i + 1000]
+
+    headers = {"Content-Type": "application/json"}
+    resp = await site.client.post("/api/login", data=chunks() if chunked else body, headers=headers)
+    assert resp.status == 413
+    assert await resp.json() == {
+        "code": "too_large",
+        "message": 'send a JSON object with "username", "password", of at most 8192 bytes',
+    }
 
 
 async def test_login_takes_json_only(site: Site) -> None:
@@ -168,6 +234,59 @@ async def test_login_takes_json_only(site: Site) -> None:
     assert form.status == 415
     broken = await site.client.post("/api/login", data="{", headers={"Content-Type": "application/json"})
     assert broken.status == 400 and (await broken.json())["code"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    "next_path",
+    [
+        "/%09/127.0.0.1:9/stolen",  # the probe's: the browser drops the tab, leaving //127.0.0.1:9
+        "/%0a/evil.example",
+        "//evil.example/",
+        "/%5Cevil.example",  # a backslash reads as a slash
+        "%2F%2Fevil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "/%20/evil.example",
+    ],
+)
+async def test_login_with_a_next_off_this_server_is_sent_to_a_plain_login(site: Site, next_path: str) -> None:
+    resp = await site.get(f"/login?next={next_path}")
+    assert resp.status == 302 and resp.headers["Location"] == "/login?next=/"
+
+
+async def test_login_with_a_next_on_this_server_keeps_it(site: Site) -> None:
+    resp = await site.get("/login?next=/%23call%3Dinvoice%26session%3Ds1-invoice")
+    assert resp.status == 200 and 'id="login-form"' in await resp.text()
+
+
+async def test_a_page_behind_login_never_hands_on_a_scheme_relative_next(site: Site) -> None:
+    url = URL(site.origin + "//evil.example/x", encoded=True)  # the path is //evil.example/x
+    resp = await site.client.session.get(url, allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"] == "/login?next=/"
+
+
+@pytest.mark.parametrize("path", ["/api/login", "/api/logout", "/api/invite"])
+@pytest.mark.parametrize("origin", [EVIL, "null", "http://127.0.0.1:1"])
+async def test_a_post_from_another_origin_is_refused(site: Site, path: str, origin: str) -> None:
+    token = await site.token("ana")
+    form = {"username": "ana", "password": PASSWORDS["ana"], "token": site.invite}
+    resp = await site.client.post(path, data=form, headers={**cookie_header(token), "Origin": origin})
+    assert resp.status == 403
+    assert await resp.json() == {
+        "code": "forbidden_origin",
+        "message": f"POST {path} from origin {origin} refused: use the page served by this server, "
+        f"or add {origin} to CALLCOACH_ALLOWED_ORIGINS",
+    }
+    assert "Set-Cookie" not in resp.headers
+    assert (await site.get("/api/me", token)).status == 200  # still logged in
+
+
+async def test_a_post_from_the_same_or_an_allowed_origin_goes_through(make_site: MakeSite) -> None:
+    site = await make_site(allowed_origins=(EVIL,))
+    for origin in (site.origin, EVIL):
+        body = {"username": "ana", "password": PASSWORDS["ana"]}
+        resp = await site.client.post("/api/login", json=body, headers={"Origin": origin})
+        assert resp.status == 200, origin
 
 
 async def test_logout_ends_the_session(site: Site) -> None:
@@ -344,3 +463,24 @@ async def test_an_open_socket_closes_when_its_user_logs_out(
         assert "log in again" in refusal["message"]
         assert ws.close_code == coach.LOGGED_OUT
         assert not stays.closed
+
+
+async def error_reply(ws: aiohttp.ClientWebSocketResponse, message: dict[str, Any]) -> dict[str, Any]:
+    """Send ``message`` and return the ``error`` it is answered with (skipping the welcome and calls)."""
+    await ws.send_json({"v": 1, **message})
+    async with asyncio.timeout(5):
+        while (reply := await first_message(ws))["type"] != "error":
+            pass
+    return reply
+
+
+async def test_pinning_on_another_teams_call_is_forbidden_before_the_target_is_looked_up(site: Site) -> None:
+    pin = {"type": "set_pin", "call_id": "north_call", "target_id": "no-such-alert", "pinned": True}
+    async with site.client.ws_connect("/ws", headers=cookie_header(await site.token("ana"))) as ws:
+        refusal = await error_reply(ws, pin)  # ana leads billing, not north: the team comes first
+    assert (refusal["code"], refusal["message"]) == (
+        "forbidden_call",
+        "call 'north_call' belongs to team 'north', which you are not in",
+    )
+    async with site.client.ws_connect("/ws", headers=cookie_header(await site.token("root"))) as ws:
+        assert (await error_reply(ws, pin))["code"] == "unknown_target"  # an admin may see it: no target

@@ -14,10 +14,18 @@ function showError(message, field) {
   }
 }
 
-// Where to go after logging in: a path on this server only (never another site).
+// Where to go after logging in: a path on this server only, never another site. The value is parsed as
+// the browser will navigate to it (tabs and newlines dropped, a backslash read as "/"), so "/<tab>/host"
+// and "/\\host" are seen for what they are: another host.
 function nextPath() {
   const next = new URLSearchParams(location.search).get("next") || "/";
-  return next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+  let url;
+  try {
+    url = new URL(next, location.origin);
+  } catch {
+    return "/";
+  }
+  return url.origin === location.origin ? url.pathname + url.search + url.hash : "/";
 }
 
 async function post(url, body) {
