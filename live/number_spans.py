@@ -6,8 +6,8 @@ lines to look at together and what to do with what is found. Vosk writes numbers
 ("4532 0151", "123-45-6789"). The rules:
 
 * A **digit run** is consecutive digit words and digit strings ("double"/"triple" repeat the next digit,
-  "dash" may sit between digits). 13–19 digits passing the Luhn check are a ``card`` (a longer run whose
-  first 13–19 digits pass is a card followed by something else, e.g. its CVV); 9 digits shaped like an
+  "dash" may sit between digits). 13–19 digits passing the Luhn check are a ``card`` (a run of 18+ whose
+  first 15 or 16 digits pass is a card with its CVV or expiry said straight after); 9 digits shaped like an
   SSN are an ``ssn``; any other run of :data:`LONG_NUMBER_DIGITS` or more is a ``number`` (account,
   customer or ID numbers, a card misheard by one digit).
 * **ASR noise.** The small model hears "two" as "to" and "three" as "free" inside digit runs, so such
@@ -62,7 +62,9 @@ EXPIRY_CUES |= {"date"}
 # Words between two digit runs that mean two numbers, not one misheard digit.
 _NO_BRIDGE = CVV_CUES | EXPIRY_CUES | {"and", "is", "the", "number", "my", "then", "or"}
 _WRITTEN = re.compile(r"\d+(?:-\d+)*")
-_CARD_LENGTHS = (16, 15, 14, 13, 19, 18, 17)  # the common lengths first, when splitting a card off a run
+_SLASHED = re.compile(r"\d{1,2}/\d{2,4}")  # a written expiry, 09/27
+# A run this long may be a card with its CVV or expiry straight after: 15 (Amex) or 16 digits, then 3+.
+_CARD_THEN_MORE = ((16, 3), (15, 3))
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def is_numberish(text: str) -> bool:
 
 
 def _is_extended(word: str) -> bool:
-    return word in TENS or word in TEENS or word in MONTHS or word in JOINERS or word == "slash"
+    extended = word in TENS or word in TEENS or word in MONTHS or word in JOINERS or word == "slash"
+    return extended or _SLASHED.fullmatch(word) is not None
 
 
 def luhn(digits: str) -> bool:
@@ -203,8 +206,8 @@ def judge_run(run: _Run) -> list[tuple[RedactionKind, tuple[int, ...]]]:
     if "?" not in digits and 13 <= len(digits) <= 19 and luhn(digits):
         return [("card", tokens)]
     if "?" not in digits:
-        for length in (n for n in _CARD_LENGTHS if n < len(digits)):
-            split = _split_at(run, length)
+        for length, more in _CARD_THEN_MORE:
+            split = _split_at(run, length) if len(digits) >= length + more else None
             if split is not None and luhn(digits[:length]):
                 card, rest = split
                 return [("card", tuple(i for i, _d in card.pieces)), *judge_run(rest)]
@@ -256,6 +259,8 @@ def weight(tokens: Sequence[Token]) -> tuple[int, int, bool]:
             total += 1
         elif word in TENS or word in TEENS:
             total, real = total + 2, real + 2
+        elif _SLASHED.fullmatch(word):
+            total, real = total + len(word) - 1, real + len(word) - 1
         elif word in MULTIPLIERS and i + 1 < len(tokens):
             total += MULTIPLIERS[word] - 1
         month = month or word in MONTHS
@@ -271,7 +276,8 @@ def after_card_kind(group: Sequence[Token], before: Sequence[Token]) -> Redactio
     if cues & CVV_CUES:
         return "cvv"
     words = {clean(t.text) for t in group}
-    if cues & EXPIRY_CUES or month or words & (TENS | TEENS | {"slash"}):
+    slashed = any(_SLASHED.fullmatch(w) for w in words)
+    if cues & EXPIRY_CUES or month or slashed or words & (TENS | TEENS | {"slash"}):
         return "expiry"
     digits = "".join(d for t in group if (d := digits_of(t.text) or SOFT_DIGITS.get(clean(t.text), "")))
     if len(digits) == 4 and 1 <= int(digits[:2]) <= 12:
