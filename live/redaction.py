@@ -16,16 +16,19 @@ is exactly what must not happen, so a final that **ends in a number is held** (i
 * the speaker's next final arrives: if it starts with a number within :data:`HOLD_GAP_S` of the held
   one's end, it joins the held lines and the lot is judged together (and still held if it too ends in
   a number), else the held lines are released first;
-* or :data:`HOLD_GAP_S` of audio passed with nothing more heard from the speaker; if they are speaking
-  (a partial came), the hold lasts until their final, at most :data:`MAX_HOLD_S`.
+* or :data:`HOLD_GAP_S` of audio passed with nothing more heard from the speaker; if they spoke again
+  (their voice activity started, or a partial came), the hold lasts until their final, at most
+  :data:`MAX_HOLD_S`.
 
 A held line reaches the log a few seconds late (its times are unchanged, so replays show it in place);
 lines that end in words are never held. A number spread over pauses longer than the gap is judged in
 parts, so a card read with such pauses is redacted only where a part is itself long enough.
 
 **Partials** go to the pages as the speaker talks, and are never held: in them any run of four or more
-digits becomes ``[number]``, and every number at all while the speaker's earlier line is held or just
-after a card (so the later groups of a card never show).
+digits becomes ``[number]``, and so does a number the partial ends in (it may be the start of a card:
+"my card number is five" shows as "... [number]" until the speaker goes on past an ordinary number),
+and every number at all while the speaker's earlier line is held or just after a card (so the later
+groups of a card never show).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from callcoach.live.events import Event, Redaction, RedactionKind, Speaker, Transcript, Word
+from callcoach.live.events import Event, Redaction, RedactionKind, Speaker, Speech, Transcript, Word
 from callcoach.live.number_spans import (
     AFTER_CARD_GROUPS,
     CARD_CONTEXT_S,
@@ -57,6 +60,7 @@ PARTIAL_DIGITS = 4  # a digit run this long is masked in a partial
 class _Speaker:
     held: list[Transcript] = field(default_factory=list)
     heard: Transcript | None = None  # the last (masked) partial sent while a line was held
+    speech_s: float | None = None  # when the speaker's latest speech began (voice activity)
     card_end_s: float | None = None  # when the speaker's last card number ended
     after_card: int = 0  # groups redacted as that card's CVV or expiry so far
 
@@ -64,8 +68,13 @@ class _Speaker:
         return self.card_end_s is not None and 0 <= at_s - self.card_end_s <= CARD_CONTEXT_S
 
     def due(self, now_s: float) -> bool:
-        waited = now_s - self.held[-1].end_s
-        return waited >= MAX_HOLD_S or (self.heard is None and waited >= HOLD_GAP_S)
+        """Is the held line to go? Once the speaker speaks again (their voice is heard, or a partial
+        comes: Vosk's first partial may lag the voice by seconds on phone audio) it waits for their
+        next final, up to MAX_HOLD_S."""
+        end_s = self.held[-1].end_s
+        waited = now_s - end_s
+        speaking = self.heard is not None or (self.speech_s is not None and self.speech_s > end_s)
+        return waited >= MAX_HOLD_S or (not speaking and waited >= HOLD_GAP_S)
 
 
 class Redactor:
@@ -76,6 +85,8 @@ class Redactor:
         self._speakers: dict[Speaker, _Speaker] = {}
 
     def feed(self, event: Event) -> list[Event]:
+        if isinstance(event, Speech) and event.end_s is None:
+            self._speakers.setdefault(event.speaker, _Speaker()).speech_s = event.start_s
         if not isinstance(event, Transcript):
             return [event]
         state = self._speakers.setdefault(event.speaker, _Speaker())
@@ -137,10 +148,10 @@ class Redactor:
         tokens = _tokens(line)
         runs = [r for r in digit_runs(tokens) if len(r.digits) >= PARTIAL_DIGITS]
         spans = [Span("number", r.pieces[0][0], r.pieces[-1][0]) for r in runs]
-        if state.held or state.near_card(line.start_s):
-            taken = {i for s in spans for i in range(s.first, s.last + 1)}
-            groups = number_groups(tokens, taken)
-            spans += [Span("number", a, b) for a, b in groups if weight(tokens[a : b + 1])[1] >= 1]
+        taken = {i for s in spans for i in range(s.first, s.last + 1)}
+        groups = [(a, b) for a, b in number_groups(tokens, taken) if weight(tokens[a : b + 1])[1] >= 1]
+        everything = state.held or state.near_card(line.start_s)
+        spans += [Span("number", a, b) for a, b in groups if everything or b == len(tokens) - 1]
         masked = _apply(line, sorted(spans, key=lambda s: s.first), 0, len(tokens))
         if state.held:
             state.heard = masked
@@ -169,9 +180,14 @@ def _find(tokens: Sequence[Token], state: _Speaker) -> list[Span]:
     return sorted(spans, key=lambda s: s.first)
 
 
+def _aligned(line: Transcript) -> bool:
+    """Are the line's words its text, word for word (as Vosk gives them)?"""
+    return [w.text for w in line.words] == line.text.split()
+
+
 def _tokens(line: Transcript) -> list[Token]:
-    """The line's words with their times; text without words gets the line's times for each."""
-    if line.words:
+    """The line's words with their times; text without (matching) words gets the line's times."""
+    if line.words and _aligned(line):
         return [Token(w.text, w.start_s, w.end_s) for w in line.words]
     return [Token(text, line.start_s, line.end_s) for text in line.text.split()]
 
@@ -180,10 +196,11 @@ def _apply(line: Transcript, spans: Sequence[Span], offset: int, count: int) -> 
     """The line with each span's tokens (``offset`` is the line's first token in the spans' list)
     replaced by one ``[kind]`` word spanning their times."""
     local = [s for s in spans if s.last >= offset and s.first < offset + count]
-    if not local:
+    aligned = _aligned(line)
+    if not local and (aligned or not line.words):
         return line
     tokens = _tokens(line)
-    confidence = [w.confidence for w in line.words] or [1.0] * count
+    confidence = [w.confidence for w in line.words] if aligned else [1.0] * count
     words: list[Word] = []
     i = 0
     while i < count:
@@ -196,7 +213,11 @@ def _apply(line: Transcript, spans: Sequence[Span], offset: int, count: int) -> 
         words.append(Word(f"[{span.kind}]", tokens[i].start_s, tokens[j].end_s, min(confidence[i : j + 1])))
         i = j + 1
     text = " ".join(w.text for w in words)
-    return replace(line, text=text, words=tuple(words) if line.words else ())
+    if aligned:
+        return replace(line, text=text, words=tuple(words) if line.words else ())
+    # Words that are not the text (never seen from Vosk): no number among them survives either.
+    masked = tuple(replace(w, text="[number]") if is_numberish(w.text) else w for w in line.words)
+    return replace(line, text=text, words=masked)
 
 
 def _continues(held: Transcript, line: Transcript) -> bool:

@@ -251,6 +251,23 @@ def test_while_the_speaker_goes_on_the_hold_lasts_until_their_next_final() -> No
     assert released == [line, partial]
 
 
+def test_a_voice_heard_again_keeps_the_hold_when_vosk_is_slow_to_say_what() -> None:
+    # On phone audio Vosk's first partial of the next group can come seconds after the voice starts.
+    first = said("five five five five", 1.0)
+    second = said("five five five five", first.end_s + 1.3)
+    redactor = Redactor()
+    assert redactor.feed(Speech("customer", 0.9, None)) == [Speech("customer", 0.9, None)]
+    assert redactor.feed(first) == []
+    redactor.feed(Speech("customer", 0.9, first.end_s))
+    assert redactor.tick(first.end_s + HOLD_GAP_S) == [first]  # silence: no reason to wait on
+    redactor = Redactor()
+    redactor.feed(first)
+    redactor.feed(Speech("customer", second.start_s, None))
+    assert redactor.tick(first.end_s + HOLD_GAP_S + 1) == []
+    assert redactor.feed(second) == []  # joined, and it ends in digits too
+    assert texts(redactor.tick(second.end_s + HOLD_GAP_S)) == ["[number]", "[number]"]
+
+
 def test_lines_far_apart_are_judged_apart() -> None:
     first = said("four five three two", 1.0)
     second = said("zero one five one", first.end_s + HOLD_GAP_S + 2)
@@ -272,6 +289,14 @@ def test_other_speakers_and_events_pass_straight_through_a_hold() -> None:
     assert redactor.feed(speech) == [speech]
 
 
+def test_words_that_are_not_the_text_keep_no_number_either() -> None:
+    line = said("my card is four five three two", 1.0, final=False)
+    lagging = Transcript("customer", line.text, line.start_s, line.end_s, False, line.words[:5])
+    masked = only_line(Redactor().feed(lagging))
+    assert masked.text == "my card is [number]"
+    assert [w.text for w in masked.words] == ["my", "card", "is", "[number]", "[number]"]
+
+
 # --- partials --------------------------------------------------------------------------------------------
 
 
@@ -282,6 +307,15 @@ def test_partials_mask_four_digits_or_more() -> None:
     assert [w.text for w in partial.words][-1] == "[number]"
     plain = only_line(redactor.feed(said("i have three kids", 1.0, final=False, speaker="agent")))
     assert plain.text == "i have three kids"
+
+
+def test_a_partial_ending_in_a_number_hides_it_until_the_speaker_goes_on() -> None:
+    redactor = Redactor()
+    assert only_line(redactor.feed(said("my card number is five", 1.0, final=False))).text == (
+        "my card number is [number]"
+    )
+    assert only_line(redactor.feed(said("i have three", 5.0, final=False))).text == "i have [number]"
+    assert only_line(redactor.feed(said("i have three kids", 5.0, final=False))).text == "i have three kids"
 
 
 def test_partials_after_a_card_mask_any_number() -> None:
