@@ -153,6 +153,7 @@ def test_analyze_json_hides_the_card_its_code_and_expiry(
 def test_analyze_text_report_hides_the_card(callcoach: Path, model_dir: Path, card_call: Path) -> None:
     report = analyze(callcoach, model_dir, card_call)
     assert "[card]" in report and not DIGIT_RUN.search(report) and not CARD_WORDS.search(report), report
+    assert re.search(r"hidden: +card \d\d:\d\d\.\d–\d\d:\d\d\.\d \(customer\), cvv", report), report
 
 
 def test_no_redact_keeps_the_digits(callcoach: Path, model_dir: Path, card_call: Path) -> None:
