@@ -65,7 +65,8 @@ class _Speaker:
     after_card: int = 0  # groups redacted as that card's CVV or expiry so far
 
     def near_card(self, at_s: float) -> bool:
-        return self.card_end_s is not None and 0 <= at_s - self.card_end_s <= CARD_CONTEXT_S
+        # No lower bound: a line without word times gives its every word the line's start.
+        return self.card_end_s is not None and at_s - self.card_end_s <= CARD_CONTEXT_S
 
     def due(self, now_s: float) -> bool:
         """Is the held line to go? Once the speaker speaks again (their voice is heard, or a partial

@@ -97,6 +97,15 @@ def test_written_card_numbers_are_cards() -> None:
     assert one_line("it is 4532015112830366") == "it is [card]"
 
 
+def test_a_line_without_word_times_is_redacted_over_its_whole_time() -> None:
+    out = run(Transcript("customer", "it is 4532 0151 1283 0366 and the code 123", 2.0, 7.5, True))
+    assert texts(out) == ["it is [card] and the code [cvv]"]
+    assert redactions(out) == [
+        Redaction("customer", "card", 2.0, 7.5),
+        Redaction("customer", "cvv", 2.0, 7.5),
+    ]
+
+
 def test_double_triple_and_oh_count_as_the_digits_they_say() -> None:
     # 4111 1111 1111 1111 passes Luhn; with one digit more or less it would not, nor be a card.
     assert luhn("4111111111111111") and not luhn("411111111111111") and not luhn("41111111111111111")
