@@ -3,11 +3,12 @@ pauses), its security code and its expiry; real Vosk hears it; nothing downstrea
 
 The call is made in a temporary folder by ``samples/make_samples.py``'s own synthesis (espeak-ng, sox):
 stereo 16 kHz, the agent left, the customer right. ``callcoach analyze --json`` must show the
-``redaction`` events and no run of the card's digits in any transcript, word or alert (and the text
-report neither); ``--no-redact`` keeps them. Then the real ``callcoach serve`` takes the same file as a
-live Twilio call (8 kHz mu-law on the wire) and, from its recordings folder, as a recording: the live
-call's stored WAV is silent on the customer's channel inside each redacted span and not outside, and the
-recording is served as a silenced copy while the user's file stays as it was.
+``redaction`` events and no run of the card's digits in any transcript, word or alert (a silence after
+the expiry is flagged, quoting the redacted line), nor may the text report; ``--no-redact`` keeps them.
+Then the real ``callcoach serve`` takes the same file as a live Twilio call (8 kHz mu-law on the wire)
+and, from its recordings folder, as a recording: the live call's stored WAV is silent on the customer's
+channel inside each redacted span and not outside, and the recording is served as a silenced copy
+while the user's file stays as it was.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ TURNS = [
     ("customer", "four four four four", 1.2),
     ("customer", "the security code is one two three", 1.4),
     ("customer", "it expires in september twenty seven", 1.2),
-    ("agent", "thank you, that is all done", 1.0),
+    ("agent", "thank you, that is all done", 6.0),  # after a silence: its alert quotes the line before
     ("customer", "thank you, i have three kids so i need two weeks", 1.0),
 ]
 VOICES = {"agent": ("en-us+m3", 150), "customer": ("en-us+f2", 140)}
@@ -145,6 +146,9 @@ def test_analyze_json_hides_the_card_its_code_and_expiry(
     assert "number is [card] [card] [card] [card]" in customer, customer
     assert "security code is [cvv]" in customer and "[expiry]" in customer, customer
     assert "three kids" in customer and "two weeks" in customer, customer  # ordinary numbers stay
+    # The silence after the expiry is flagged, quoting the line before it as the log has it.
+    quotes = [q["text"] for e in events if e["type"] == "alert" for q in e["quotes"]]
+    assert "it expires in [expiry]" in quotes, quotes
     card = redactions[0]
     card_words = [w for e in events if e["type"] == "transcript" for w in e["words"] if w["text"] == "[card]"]
     assert card_words[0]["start_s"] == card["start_s"] and card_words[-1]["end_s"] == card["end_s"]
