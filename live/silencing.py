@@ -55,8 +55,8 @@ class SilencingError(Exception):
 
 def silence_live(path: Path, speakers: Sequence[Speaker], redaction: Redaction) -> int:
     """Silence a redaction in a live call's recording (its channels in ``speakers`` order)."""
-    span = Span(speakers.index(redaction.speaker), redaction.start_s, redaction.end_s)
     try:
+        span = Span(speakers.index(redaction.speaker), redaction.start_s, redaction.end_s)
         return silence_in_place(path, span)
     except (OSError, ValueError) as exc:
         raise SilencingError(f"could not silence {redaction} in {path}: {exc}") from exc
