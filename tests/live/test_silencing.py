@@ -1,9 +1,12 @@
 """Silencing redacted spans: in place in a live call's WAV while it is still being written, and in a copy
-of a user's recording (which stays byte for byte as it was)."""
+of a user's recording (which stays byte for byte as it was); and the catalog never serving a recording
+whose redactions are not silenced."""
 
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +14,10 @@ import numpy.typing as npt
 import pytest
 import soundfile as sf
 
+from callcoach.live.catalog import CallCatalog
 from callcoach.live.events import Frame, Redaction
 from callcoach.live.recording import RecordingWriter
+from callcoach.live.settings import Settings
 from callcoach.live.silencing import PAD_S, SilencingError, silence_live, silence_recording
 
 RATE = 16000
@@ -89,3 +94,25 @@ def test_a_recording_gets_a_silenced_copy_in_its_own_format(
     assert not copy[first:last, 0].any()
     assert np.array_equal(copy[:first, 0], stereo[:first, 0]) and np.array_equal(copy[last:], stereo[last:])
     assert np.array_equal(copy[:, 1], stereo[:, 1])
+
+
+# --- what the server plays (the catalog's choice; registered recordings, nothing decoded) ------------------
+
+
+async def test_a_recording_with_redactions_and_no_silenced_copy_is_not_served(tmp_path: Path) -> None:
+    """Should the copy fail (a full disk), the user's file must not go out with the numbers in it."""
+    (tmp_path / "rec").mkdir()
+    sf.write(tmp_path / "rec" / "card.wav", tone(1.0, 3000), RATE)
+    settings = Settings(recordings_dir=tmp_path / "rec", data_dir=tmp_path / "data")
+    with ThreadPoolExecutor(1) as pool:
+        catalog = CallCatalog(settings, None, pool)
+        catalog.scan()
+        record = catalog.get("card")
+        assert record is not None
+        record.log.append(Redaction("mixed", "card", 0.2, 0.6))  # as if analysed: the copy never made
+        record.log.close()
+        assert await catalog.playable(record) is None
+        unredacted = CallCatalog(replace(settings, redact=False), None, pool)
+        unredacted.scan()
+        plain = unredacted.get("card")
+        assert plain is not None and await unredacted.playable(plain) == tmp_path / "rec" / "card.wav"
