@@ -152,7 +152,7 @@ class Redactor:
         taken = {i for s in spans for i in range(s.first, s.last + 1)}
         groups = [(a, b) for a, b in number_groups(tokens, taken) if weight(tokens[a : b + 1])[1] >= 1]
         everything = state.held or state.near_card(line.start_s)
-        spans += [Span("number", a, b) for a, b in groups if everything or b == len(tokens) - 1]
+        spans += [Span("number", a, b) for a, b in groups if everything or _may_go_on(tokens, a, b)]
         masked = _apply(line, sorted(spans, key=lambda s: s.first), 0, len(tokens))
         if state.held:
             state.heard = masked
@@ -219,6 +219,12 @@ def _apply(line: Transcript, spans: Sequence[Span], offset: int, count: int) -> 
     # Words that are not the text (never seen from Vosk): no number among them survives either.
     masked = tuple(replace(w, text="[number]") if is_numberish(w.text) else w for w in line.words)
     return replace(line, text=text, words=masked)
+
+
+def _may_go_on(tokens: Sequence[Token], first: int, last: int) -> bool:
+    """Does a partial end in this number, which may be the start of a longer one? (A lone "oh" there
+    is far more often "oh no" than a zero.)"""
+    return last == len(tokens) - 1 and not (first == last and tokens[first].text in ("oh", "o"))
 
 
 def _continues(held: Transcript, line: Transcript) -> bool:

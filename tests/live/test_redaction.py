@@ -325,6 +325,7 @@ def test_a_partial_ending_in_a_number_hides_it_until_the_speaker_goes_on() -> No
     )
     assert only_line(redactor.feed(said("i have three", 5.0, final=False))).text == "i have [number]"
     assert only_line(redactor.feed(said("i have three kids", 5.0, final=False))).text == "i have three kids"
+    assert only_line(redactor.feed(said("oh", 9.0, final=False, speaker="agent"))).text == "oh"
 
 
 def test_partials_after_a_card_mask_any_number() -> None:
