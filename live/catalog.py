@@ -6,6 +6,9 @@ reader of that log, gated by the coach's player. Recordings are analysed in the 
 another, and one a coach opens first jumps the queue. A live call is stored as it happens and once more
 when it ends, however it ends, and stays in the list as a replay; stored calls come back from storage at
 start-up, a call the server died in the middle of ended there as ``dropped`` (:mod:`live.recovery`).
+With redaction on, what the redactor hid is silenced in the audio too: in place in a live call's
+recording as each ``redaction`` is logged, and in a copy (in the data folder) of a recording from the
+recordings folder, which is served instead of the user's own file.
 Coaches' notes and pins go into a call's log and storage through :meth:`CallCatalog.annotate`, at any time.
 Listeners are told when the list changes.
 """
@@ -25,11 +28,22 @@ from typing import Any
 from callcoach.audio.errors import AudioError
 from callcoach.live.call_writer import CallWriter
 from callcoach.live.eventlog import EventLog
-from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Error, Note, Pin, moment_s
+from callcoach.live.events import (
+    Alert,
+    CallEnded,
+    CallInfo,
+    CallStarted,
+    Error,
+    Note,
+    Pin,
+    Redaction,
+    moment_s,
+)
 from callcoach.live.live_call import LiveCall
-from callcoach.live.recovery import ended_info, interrupted, recover, repair_recording
+from callcoach.live.recovery import ended_info, interrupted, recover, repair_recording, silence_redactions
 from callcoach.live.session import CallSession
 from callcoach.live.settings import Settings
+from callcoach.live.silencing import SilencingError, silence_live, silence_recording
 from callcoach.live.sources import FileSource
 from callcoach.live.storage import Storage
 
@@ -44,6 +58,7 @@ class CallRecord:
     path: Path | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
     live: LiveCall | None = field(default=None, repr=False)
+    redacted: Path | None = None  # a recording's copy with its redactions silenced, served instead
 
 
 class CallCatalog:
@@ -113,6 +128,7 @@ class CallCatalog:
         for stored in self._storage.load_all():
             repair_recording(stored)
             if interrupted(stored):
+                silence_redactions(stored)
                 stored = recover(stored)
                 try:
                     self._storage.save(stored.info, stored.events, stored.recording)
@@ -161,8 +177,10 @@ class CallCatalog:
         if self._storage is not None:  # kept as it goes: a crash loses at most the last moment
             writer = CallWriter(self._storage, record.log)
             writing = asyncio.create_task(writer.run(record.info, live.recording))
+        silencing = asyncio.create_task(self._silence_live(record, live))
         ended = await session.run(live.frames())
         await counting
+        await silencing
         if writing is not None:
             await writing
         record.live = None
@@ -234,7 +252,50 @@ class CallCatalog:
             started, model=self._model, settings=self._settings, executor=self._executor, log=record.log
         )
         ended = await session.run(source.frames())
+        await self._silence_copy(record)
         self._finished(record, ended)
+
+    async def _silence_live(self, record: CallRecord, live: LiveCall) -> None:
+        """Silence each redacted span in the live call's recording as it is logged: its audio is on disk
+        by then (a step is recorded before the session takes it). A failure costs the silencing only."""
+        loop = asyncio.get_running_loop()
+        async for _seq, event in record.log.follow():
+            if isinstance(event, Redaction) and live.recording is not None:
+                try:
+                    await loop.run_in_executor(
+                        None, silence_live, live.recording, live.started.speakers, event
+                    )
+                except SilencingError:
+                    log.exception("call %s", record.info.call_id)
+
+    async def _silence_copy(self, record: CallRecord) -> None:
+        """A recording with redactions gets a copy with them silenced, in the data folder, which
+        :meth:`playable` serves (the user's own file is left as it is)."""
+        redactions = [e for e in record.log.events if isinstance(e, Redaction)]
+        if not redactions or record.path is None:
+            return
+        target = self._settings.data_dir / "redacted" / f"{record.info.call_id}{record.path.suffix.lower()}"
+        s = self._settings
+        copy = (record.path, target, redactions, s.agent_channel, s.customer_channel)
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, silence_recording, *copy)
+        except SilencingError:
+            log.exception("call %s", record.info.call_id)
+            return
+        record.redacted = target
+
+    async def playable(self, record: CallRecord) -> Path | None:
+        """The audio to serve for a call. With redaction on, a recording still being analysed is served
+        once its analysis is done (only then is it known what to silence), as its redacted copy if it
+        has redactions; None if it has but the copy could not be made (it must not be served as is)."""
+        if not self._settings.redact or record.path is None or record.live is not None:
+            return record.path
+        if not record.log.closed:
+            await asyncio.shield(self.ensure_analysed(record.info.call_id))
+        unsilenced = record.redacted is None and record.info.source == "file"
+        if unsilenced and any(isinstance(e, Redaction) for e in record.log.events):
+            return None
+        return record.redacted or record.path
 
     def _finished(self, record: CallRecord, ended: CallEnded, **changes: Any) -> None:
         record.info = ended_info(replace(record.info, **changes), record.log.events, ended)

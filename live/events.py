@@ -30,6 +30,8 @@ T = typing.TypeVar("T")
 Speaker: TypeAlias = Literal["agent", "customer", "mixed"]
 Polarity: TypeAlias = Literal["coach", "praise"]
 Role: TypeAlias = Literal["coach", "lead", "admin"]  # what an account may do (see live/accounts.py)
+# What a redaction hid: a card number, the CVV or expiry read after it, a US SSN, another long number.
+RedactionKind: TypeAlias = Literal["card", "cvv", "expiry", "ssn", "number"]
 SPEAKERS: tuple[Speaker, ...] = ("agent", "customer", "mixed")
 
 
@@ -189,6 +191,18 @@ class Error:
     message: str
     fatal: bool = False
     at_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """Personal data a speaker said between ``start_s`` and ``end_s``, hidden: the transcript says
+    ``[kind]`` there instead, and the stored recording is silent there on that speaker's channel."""
+
+    TYPE: ClassVar[str] = "redaction"
+    speaker: Speaker
+    kind: RedactionKind
+    start_s: float
+    end_s: float
 
 
 # --- Messages between a coach's page and the server (the events above travel inside the same envelope) ---
@@ -406,9 +420,10 @@ Message: TypeAlias = (
     | PlaybackSync
 )
 MESSAGE_TYPES: tuple[type[Message], ...] = typing.get_args(Message)
-Event: TypeAlias = Frame | CallStarted | CallEnded | Transcript | Speech | Alert | Error | Message
+Event: TypeAlias = Frame | CallStarted | CallEnded | Transcript | Speech | Alert | Error | Redaction | Message
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.TYPE: cls for cls in (Frame, CallStarted, CallEnded, Transcript, Speech, Alert, Error, *MESSAGE_TYPES)
+    cls.TYPE: cls
+    for cls in (Frame, CallStarted, CallEnded, Transcript, Speech, Alert, Error, Redaction, *MESSAGE_TYPES)
 }
 CLIENT_MESSAGES: tuple[type[Event], ...] = (Subscribe, Unsubscribe, Playback)
 # What a page sends in a listening session.
@@ -602,7 +617,7 @@ def moment_s(event: Event) -> float:
     """
     if isinstance(event, Alert):
         return event.detected_s
-    if isinstance(event, Transcript):
+    if isinstance(event, Transcript | Redaction):
         return event.end_s
     if isinstance(event, Speech):
         return event.start_s if event.end_s is None else event.end_s

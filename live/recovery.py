@@ -18,8 +18,19 @@ import soundfile as sf
 
 from callcoach.detectors.alerts import clock
 from callcoach.live.eventlog import latest_alerts
-from callcoach.live.events import CallEnded, CallInfo, Error, Event, Note, Pin, moment_s
+from callcoach.live.events import (
+    CallEnded,
+    CallInfo,
+    CallStarted,
+    Error,
+    Event,
+    Note,
+    Pin,
+    Redaction,
+    moment_s,
+)
 from callcoach.live.recording import repair
+from callcoach.live.silencing import SilencingError, silence_live
 from callcoach.live.storage import StoredCall
 
 log = logging.getLogger(__name__)
@@ -58,6 +69,20 @@ def repair_recording(stored: StoredCall) -> None:
             log.info("repaired the header of %s, cut off by a crash", stored.recording)
     except OSError as exc:
         log.warning("the recording of call %s cannot be opened: %s", stored.info.call_id, exc)
+
+
+def silence_redactions(stored: StoredCall) -> None:
+    """Silence every redacted span of an interrupted call again: the server may have died between logging
+    a redaction and silencing it (silencing twice changes nothing)."""
+    started = next((e for e in stored.events if isinstance(e, CallStarted)), None)
+    if stored.recording is None or started is None:
+        return
+    for event in stored.events:
+        if isinstance(event, Redaction):
+            try:
+                silence_live(stored.recording, started.speakers, event)
+            except SilencingError:
+                log.exception("call %s: a redacted span could not be silenced", stored.info.call_id)
 
 
 def interrupted(stored: StoredCall) -> bool:

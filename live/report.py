@@ -9,7 +9,7 @@ import textwrap
 from collections.abc import Sequence
 
 from callcoach.live.eventlog import final_transcripts, latest_alerts
-from callcoach.live.events import Alert, CallEnded, CallStarted, Error, Event, wire_text
+from callcoach.live.events import Alert, CallEnded, CallStarted, Error, Event, Redaction, wire_text
 
 _WIDTH = 100
 _LABEL = {"coach": "COACH ", "praise": "PRAISE"}
@@ -35,6 +35,10 @@ def timeline(events: Sequence[Event]) -> list[str]:
     lines += [f"  {clock(t.start_s)}–{clock(t.end_s)}  {t.speaker:<8}  {t.text}" for t in finals]
     if not finals:
         lines.append("  (no speech recognised)")
+    hidden = [e for e in events if isinstance(e, Redaction)]
+    if hidden:
+        spans = ", ".join(f"{r.kind} {clock(r.start_s)}–{clock(r.end_s)} ({r.speaker})" for r in hidden)
+        lines += _wrapped(spans, "hidden")
     alerts = sorted(latest_alerts(events), key=lambda a: (a.start_s, a.detected_s))
     counts = {p: sum(a.polarity == p for a in alerts) for p in ("coach", "praise")}
     lines += ["", f"Alerts: {counts['coach']} to coach, {counts['praise']} to praise"]

@@ -6,6 +6,9 @@ activity runs at once (cheap, on the loop), each speaker's Vosk decodes in the e
 audio time and ticks them with the end of the step. Everything it produces goes into the
 call's :class:`EventLog`. Live calls and recordings run exactly this code; only the source differs.
 
+With redaction on (the default), every event passes through the call's :class:`Redactor` on its way
+to the log, so card numbers and the like never reach the log, the detectors, storage or the pages.
+
 Whatever happens, the log ends with a ``CallEnded`` (as Home Assistant's pipeline always emits its end
 event): a source that breaks, bad audio, or a decoder failure become ``Error`` events, and everything
 already received stays in the log.
@@ -26,6 +29,7 @@ from callcoach.detectors.registry import create_detectors
 from callcoach.live.decoding import OrderedDecoding
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallEnded, CallStarted, Error, Event, Frame
+from callcoach.live.redaction import Redactor
 from callcoach.live.settings import Settings
 from callcoach.live.transcriber import SpeakerTranscriber
 
@@ -55,6 +59,7 @@ class CallSession:
         self._transcribers = [SpeakerTranscriber(model, s) for s in started.speakers]
         self._vads = [VoiceActivity(s) for s in started.speakers]
         self._detectors: list[Detector] = create_detectors(settings.detectors)
+        self._redactor = Redactor() if settings.redact else None
         # How far one speaker's recognizer may run ahead of the other's: longer than a typical turn, so that
         # while one speaker talks the other's (quick, silent) audio never waits; a few MiB of frames at most.
         self._depth = max(settings.queue_frames, round(DECODE_AHEAD_S / settings.frame_s))
@@ -103,6 +108,9 @@ class CallSession:
         self._now_s = max(self._now_s, end_s)
         for event in events:
             self._emit(event)
+        if self._redactor is not None:  # lines held back in case a number went on are due
+            for event in self._redactor.tick(self._now_s):
+                self._log(event)
         self._tick(self._now_s)
 
     async def _finish(self, reason: Literal["completed", "dropped", "error"]) -> CallEnded:
@@ -119,6 +127,8 @@ class CallSession:
             events.append(Error("internal_error", f"the last words could not be decoded: {exc!r}"))
         for event in events:
             self._emit(event)
+        for event in self._redactor.finish() if self._redactor is not None else []:
+            self._log(event)
         # Detectors close what is still open (an ongoing silence) before the log's last word, CallEnded.
         for detector in self._detectors:
             for alert in detector.finish(end_s):
@@ -129,6 +139,11 @@ class CallSession:
         return ended
 
     def _emit(self, event: Event) -> None:
+        """An event of the call, redacted (a transcript line may be held back a moment) and logged."""
+        for out in self._redactor.feed(event) if self._redactor is not None else [event]:
+            self._log(out)
+
+    def _log(self, event: Event) -> None:
         """Log an event, then let every detector see it and log what they raise."""
         self.log.append(event)
         for detector in self._detectors:

@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 
 from callcoach.live.call_writer import CallWriter
 from callcoach.live.eventlog import EventLog
-from callcoach.live.events import CallEnded, CallInfo, CallStarted, Note, Transcript
+from callcoach.live.events import CallEnded, CallInfo, CallStarted, Note, Redaction, Transcript
 from callcoach.live.recording import SAMPLE_RATE, repair
-from callcoach.live.storage import Storage
+from callcoach.live.recovery import silence_redactions
+from callcoach.live.storage import Storage, StoredCall
 
 _CRASH = """
 import os, sys
@@ -182,3 +183,21 @@ async def test_a_live_calls_events_are_stored_while_it_goes_on(tmp_path: Path) -
     await asyncio.wait_for(writer, 10)  # it ends with the log, everything written
     [stored] = storage.load_all()
     assert list(stored.events) == [STARTED, line, line, CallEnded(3.0, "completed")]
+
+
+def test_an_interrupted_calls_redactions_are_silenced_again(tmp_path: Path) -> None:
+    """The server may die between logging a redaction and silencing it: recovery silences every one."""
+    path = repair_and_return(crashed_recording(tmp_path / "c.wav", 30))  # 3 s, both speakers loud
+    started = CallStarted("c", "twilio", "2026-11-30T10:00:00+00:00", ("agent", "customer"))
+    info = CallInfo("c", "Call", "twilio", started.started_at, None, live=True, status="live")
+    stored = StoredCall(info, (started, Redaction("customer", "card", 1.0, 2.0)), path)
+    silence_redactions(stored)
+    audio, rate = sf.read(str(path), dtype="int16")
+    inside = audio[int(1.1 * rate) : int(1.9 * rate)]
+    assert not inside[:, 1].any()  # the customer's channel is silent in the span
+    assert inside[:, 0].any() and audio[int(2.5 * rate) :, 1].any()  # the agent's and the rest are not
+
+
+def repair_and_return(path: Path) -> Path:
+    repair(path)
+    return path
