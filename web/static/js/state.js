@@ -20,6 +20,7 @@ export function momentOf(event) {
     case 'transcript': return event.end_s;
     case 'speech': return event.end_s ?? event.start_s;
     case 'call_ended': return event.end_s;
+    case 'redaction': return event.end_s;
     case 'error': return event.at_s || 0;
     case 'note':
     case 'pin': return Math.max(0, (event.at_s || 0) - ANNOTATION_EARLY_S);
