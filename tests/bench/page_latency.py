@@ -66,11 +66,11 @@ def play_through(browser: Any, base: str, call_id: str) -> list[dict[str, str]]:
         log_in(page, base)
         page.goto(f"{base}/#call={call_id}")
         page.wait_for_selector("#call:not([hidden])")
-        page.wait_for_function("document.getElementById('audio').readyState >= 3")
+        page.wait_for_function("() => document.getElementById('audio').readyState >= 3")
         page.evaluate("document.getElementById('audio').playbackRate = 1")
         page.locator("#play").click()
         duration = float(page.evaluate("document.getElementById('audio').duration"))
-        page.wait_for_function("document.getElementById('audio').ended", timeout=(duration + 30) * 1000)
+        page.wait_for_function("() => document.getElementById('audio').ended", timeout=(duration + 30) * 1000)
         cards: list[dict[str, str]] = page.eval_on_selector_all(
             "#cards .card", "cards => cards.map(c => ({...c.dataset}))"
         )
