@@ -37,6 +37,7 @@ from tests.web.test_live_ingest import (
     Plan,
     Server,
     get_calls,
+    replay,
     simulator,
     start_server,
     stop_server,
@@ -151,27 +152,6 @@ async def crash(
         await stop_server(server)
 
 
-async def _replay(server: Server, call_id: str) -> list[dict[str, Any]]:
-    """The stored call's events as a coach replaying it gets them, up to its end and the notes after."""
-    events: list[dict[str, Any]] = []
-    async with server.client() as http, http.ws_connect(server.ws_url("/ws")) as ws:
-        await ws.send_str(json.dumps({"v": 1, "type": "subscribe", "call_id": call_id, "after_seq": 0}))
-        end = {"v": 1, "type": "playback", "call_id": call_id, "position_s": 1e6, "playing": False}
-        await ws.send_str(json.dumps(end))
-        async with asyncio.timeout(20):
-            async for msg in ws:
-                data = json.loads(msg.data)
-                from_json(data)
-                if data["type"] == "subscribed":
-                    assert data["live"] is False
-                if data.get("call") == call_id:
-                    events.append(data)
-                    types = {e["type"] for e in events}
-                    if "call_ended" in types and "note" in types:
-                        break
-    return events
-
-
 def _without_seq(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The call's own events, without their numbers: a note taken live has a seq among them, while a
     stored call's notes come after its events, so the numbers after the note differ by one."""
@@ -202,7 +182,7 @@ async def test_after_the_restart_the_call_is_listed_as_dropped_where_it_stopped(
 
 
 async def test_the_replay_has_every_event_the_coach_had_seen_then_ends(crash: Crash) -> None:
-    replayed = await _replay(crash.server, crash.call_id)
+    replayed = await replay(crash.server, crash.call_id, until="note")
     seen = _without_seq(crash.seen_before(SEEN_S))
     own = _without_seq(replayed)
     assert len(seen) > 10, seen

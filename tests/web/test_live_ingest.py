@@ -382,8 +382,9 @@ async def place_calls(server: Server, plans: list[Plan], stagger_s: float = 0.0)
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def replay(server: Server, call_id: str) -> list[dict[str, Any]]:
-    """A stored call's events as a coach replaying it sees them: subscribe, play to past the end."""
+async def replay(server: Server, call_id: str, *, until: str = "call_ended") -> list[dict[str, Any]]:
+    """A stored call's events as a coach replaying it sees them: subscribe, play to past the end; read
+    until the call's end and an event of type ``until`` (a note, say, which comes after it) have come."""
     events: list[dict[str, Any]] = []
     async with server.client() as http, http.ws_connect(server.ws_url("/ws")) as ws:
         await ws.send_str(json.dumps({"v": 1, "type": "subscribe", "call_id": call_id, "after_seq": 0}))
@@ -398,7 +399,7 @@ async def replay(server: Server, call_id: str) -> list[dict[str, Any]]:
                     assert data["live"] is False
                 if data.get("call") == call_id:
                     events.append(data)
-                    if data["type"] == "call_ended":
+                    if {"call_ended", until} <= {e["type"] for e in events}:
                         break
     return events
 
