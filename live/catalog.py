@@ -27,18 +27,8 @@ from typing import Any
 
 from callcoach.audio.errors import AudioError
 from callcoach.live.call_writer import CallWriter
-from callcoach.live.eventlog import EventLog
-from callcoach.live.events import (
-    Alert,
-    CallEnded,
-    CallInfo,
-    CallStarted,
-    Error,
-    Note,
-    Pin,
-    Redaction,
-    moment_s,
-)
+from callcoach.live.eventlog import EventLog, moment_s
+from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Error, Note, Pin, Redaction
 from callcoach.live.live_call import LiveCall
 from callcoach.live.recovery import ended_info, interrupted, recover, repair_recording, silence_redactions
 from callcoach.live.session import CallSession

@@ -8,7 +8,8 @@ problem: a reader with a cursor.
 Coaches' notes and pins are annotations: they join the same numbered log (so everyone on the call gets
 them in one order), and, unlike the pipeline's events, may still be added after the call has ended. Each
 event's wire text is made once and shared by every reader, so a call followed by hundreds of pages costs
-one encoding per event.
+one encoding per event. :func:`moment_s` says from which point in the call each logged event exists, which
+is what a replay of the log releases by.
 """
 
 from __future__ import annotations
@@ -16,7 +17,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
-from callcoach.live.events import Alert, Event, Note, Pin, Transcript, wire_text
+from callcoach.live.codec import Wire, wire_text
+from callcoach.live.events import (
+    Alert,
+    CallEnded,
+    Error,
+    Event,
+    Frame,
+    Note,
+    Pin,
+    Redaction,
+    Speech,
+    Transcript,
+)
 
 ANNOTATIONS = (Note, Pin)
 
@@ -122,3 +135,26 @@ def final_transcripts(events: Sequence[Event]) -> list[Transcript]:
     """The final transcript lines, ordered by when they were spoken."""
     finals = [e for e in events if isinstance(e, Transcript) and e.final]
     return sorted(finals, key=lambda t: (t.start_s, t.speaker))
+
+
+def moment_s(event: Wire) -> float:
+    """The point in the call at which an event exists: a replay releases it when playback gets there.
+
+    An alert exists once it could be detected; a transcript line once it was said; a speech segment at
+    its start, then again at its end. A page's message is not in the call: it exists from the start.
+    """
+    if isinstance(event, Alert):
+        return event.detected_s
+    if isinstance(event, Transcript | Redaction):
+        return event.end_s
+    if isinstance(event, Speech):
+        return event.start_s if event.end_s is None else event.end_s
+    if isinstance(event, CallEnded):
+        return event.end_s
+    if isinstance(event, Error):
+        return event.at_s or 0.0
+    if isinstance(event, Frame):
+        return event.start_s
+    if isinstance(event, Note | Pin):
+        return event.at_s
+    return 0.0

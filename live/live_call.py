@@ -23,7 +23,8 @@ import numpy.typing as npt
 from callcoach.audio.errors import AudioError
 from callcoach.audio.framing import Step
 from callcoach.audio.live_input import PIPELINE_RATE, LiveInput
-from callcoach.live.events import CallStarted, Speaker, wire_text
+from callcoach.live.codec import wire_text
+from callcoach.live.events import CallStarted, Speaker
 from callcoach.live.recording import RecordingWriter
 from callcoach.live.session import SourceDropped
 from callcoach.live.settings import Settings

@@ -17,18 +17,8 @@ from typing import Literal
 import soundfile as sf
 
 from callcoach.detectors.alerts import clock
-from callcoach.live.eventlog import latest_alerts
-from callcoach.live.events import (
-    CallEnded,
-    CallInfo,
-    CallStarted,
-    Error,
-    Event,
-    Note,
-    Pin,
-    Redaction,
-    moment_s,
-)
+from callcoach.live.eventlog import latest_alerts, moment_s
+from callcoach.live.events import CallEnded, CallInfo, CallStarted, Error, Event, Note, Pin, Redaction
 from callcoach.live.recording import repair
 from callcoach.live.silencing import SilencingError, silence_live
 from callcoach.live.storage import StoredCall

@@ -8,8 +8,9 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
+from callcoach.live.codec import wire_text
 from callcoach.live.eventlog import final_transcripts, latest_alerts
-from callcoach.live.events import Alert, CallEnded, CallStarted, Error, Event, Redaction, wire_text
+from callcoach.live.events import Alert, CallEnded, CallStarted, Error, Event, Redaction
 
 _WIDTH = 100
 _LABEL = {"coach": "COACH ", "praise": "PRAISE"}

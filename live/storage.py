@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from callcoach.live.events import CallInfo, Event, Note, Pin, from_fields, from_json, to_json
+from callcoach.live.codec import from_fields, from_json, to_json
+from callcoach.live.events import CallInfo, Event, Note, Pin
 
 log = logging.getLogger(__name__)
 _SCHEMA = """
@@ -198,10 +199,13 @@ def _rows(call_id: str, events: Sequence[Event], after_seq: int) -> list[tuple[s
 def _decoded(rows: Sequence[tuple[str]], where: str) -> list[Event]:
     """The rows' events; one that no longer decodes (an older server stored a value this one refuses,
     such as a NaN) is left in the database and skipped with a warning, so that it never stops a start."""
-    events = []
+    events: list[Event] = []
     for (text,) in rows:
         try:
-            events.append(from_json(json.loads(text)))
+            event = from_json(json.loads(text))
+            if not isinstance(event, Event):  # only a call's events are stored: a page's message is not one
+                raise ValueError(f"a {event.TYPE!r} message is not an event of a call")
+            events.append(event)
         except ValueError as exc:
             log.warning("%s is skipped: it does not decode (%s)", where, exc)
     return events

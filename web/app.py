@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from callcoach.live.catalog import CallCatalog
-from callcoach.live.events import CallList
+from callcoach.live.messages import CallList
 from callcoach.live.settings import Settings
 from callcoach.live.storage import Storage
 from callcoach.web.audit_routes import coach_opened, recording_fetched, setup_audit

@@ -22,8 +22,17 @@ from aiohttp import WSMsgType, web
 
 from callcoach.live.accounts import User
 from callcoach.live.catalog import CallCatalog, CallRecord
-from callcoach.live.events import CallList, Error, Playback, Subscribe, Subscribed, Unsubscribe, Welcome
-from callcoach.web.protocol import ClientMessage, ProtocolError, outgoing, parse_client_message
+from callcoach.live.events import Error
+from callcoach.live.messages import (
+    CallList,
+    ClientMessage,
+    Playback,
+    Subscribe,
+    Subscribed,
+    Unsubscribe,
+    Welcome,
+)
+from callcoach.web.protocol import ProtocolError, outgoing, parse_client_message
 from callcoach.web.replay import ReplayGate
 from callcoach.web.sessions import SessionHub
 

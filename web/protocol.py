@@ -1,8 +1,8 @@
 """The coach websocket's wire rules, sans I/O: text in, a typed message or a typed refusal out.
 
-What a page may send is :data:`callcoach.live.events.CLIENT_MESSAGES`; everything the server sends is an
-event or message from the same module inside the envelope. Limits are explicit here so that the server and
-its tests agree on them.
+What a page may send is :data:`callcoach.live.messages.CLIENT_MESSAGES`; everything the server sends is a
+call's event (:mod:`callcoach.live.events`) or a message inside the envelope (:mod:`callcoach.live.codec`).
+Limits are explicit here so that the server and its tests agree on them.
 """
 
 from __future__ import annotations
@@ -10,25 +10,9 @@ from __future__ import annotations
 import json
 import reprlib
 
-from callcoach.live.events import (
-    CLIENT_MESSAGES,
-    PROTOCOL_VERSION,
-    SESSION_MESSAGES,
-    AddNote,
-    Error,
-    Event,
-    EventDecodeError,
-    JoinSession,
-    LeaveSession,
-    Playback,
-    SessionPlayback,
-    SetPin,
-    StartSession,
-    Subscribe,
-    Unsubscribe,
-    from_json,
-    wire_text,
-)
+from callcoach.live.codec import PROTOCOL_VERSION, EventDecodeError, Wire, from_json, wire_text
+from callcoach.live.events import Error
+from callcoach.live.messages import CLIENT_MESSAGES, ClientMessage, Subscribe
 
 # Nothing a page sends is more than a few hundred bytes; 64 KiB refuses abuse without refusing anyone.
 # A message over it gets a `too_large` error and the socket stays usable.
@@ -38,9 +22,6 @@ MAX_MESSAGE_BYTES = 64 * 1024
 MAX_FRAME_BYTES = 1024 * 1024
 # Ping every 20 s; a page that does not answer within the next interval is closed (aiohttp's heartbeat).
 HEARTBEAT_S = 20.0
-
-SessionMessage = StartSession | JoinSession | LeaveSession | AddNote | SetPin | SessionPlayback
-ClientMessage = Subscribe | Unsubscribe | Playback | SessionMessage
 
 
 class ProtocolError(ValueError):
@@ -73,7 +54,7 @@ def parse_client_message(text: str) -> ClientMessage:
             f'protocol version {reprlib.repr(version)} is not spoken here; send "v": {PROTOCOL_VERSION}',
         )
     kind = data.get("type")
-    allowed = {cls.TYPE: cls for cls in (*CLIENT_MESSAGES, *SESSION_MESSAGES)}
+    allowed = {cls.TYPE: cls for cls in CLIENT_MESSAGES}
     if not isinstance(kind, str) or kind not in allowed:  # a list or object is no type (nor hashable)
         names = ", ".join(sorted(allowed))
         raise ProtocolError(
@@ -112,6 +93,6 @@ def _load(text: str) -> object:
         ) from exc
 
 
-def outgoing(event: Event, *, seq: int | None = None, call_id: str | None = None) -> str:
+def outgoing(event: Wire, *, seq: int | None = None, call_id: str | None = None) -> str:
     """The text frame for a server → page message: the envelope, then the event's fields."""
     return wire_text(event, seq=seq, call_id=call_id)

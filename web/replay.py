@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from callcoach.live.eventlog import check_cursor
-from callcoach.live.events import Event, Note, Pin, moment_s
+from callcoach.live.eventlog import check_cursor, moment_s
+from callcoach.live.events import Event, Note, Pin
 
 # How far ahead of the player events are released: covers the page's report interval and network delay,
 # and the pipeline's small reordering (a transcript final is logged a little after its last word).

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from callcoach.live.accounts import User
-from callcoach.live.events import AddNote, Note, Participant, Pin, PlaybackSync, Presence, SetPin
+from callcoach.live.events import Note, Pin
+from callcoach.live.messages import AddNote, Participant, PlaybackSync, Presence, SetPin
 
 C = TypeVar("C", bound=Hashable)  # the caller's key for a connection
 LEADS = ("lead", "admin")

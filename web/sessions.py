@@ -20,17 +20,18 @@ from typing import Protocol
 
 from callcoach.live.accounts import User
 from callcoach.live.catalog import CallCatalog, CallRecord
-from callcoach.live.events import (
+from callcoach.live.messages import (
     AddNote,
     JoinSession,
     LeaveSession,
     PlaybackSync,
     Presence,
+    SessionMessage,
     SessionPlayback,
     SetPin,
     StartSession,
 )
-from callcoach.web.protocol import ProtocolError, SessionMessage, outgoing
+from callcoach.web.protocol import ProtocolError, outgoing
 from callcoach.web.rooms import RoomError, Rooms
 
 PRESENCE_DELAY_S = 0.05  # changes within this long go out as one presence

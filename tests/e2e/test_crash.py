@@ -30,7 +30,8 @@ import pytest_asyncio
 import soundfile as sf
 
 from callcoach.detectors.alerts import clock
-from callcoach.live.events import from_json, moment_s
+from callcoach.live.codec import from_json
+from callcoach.live.eventlog import moment_s
 from tests.auth_helpers import browser_cookie
 from tests.e2e.conftest import CHROMIUM, launch_browser
 from tests.web.test_live_ingest import (

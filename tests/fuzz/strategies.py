@@ -14,7 +14,8 @@ from typing import Any, Literal
 import numpy as np
 from hypothesis import strategies as st
 
-from callcoach.live.events import EVENT_TYPES, Alert, Event, Frame
+from callcoach.live.codec import EVENT_TYPES
+from callcoach.live.events import Alert, Event, Frame
 
 # Every code point, surrogates included (Hypothesis leaves category Cs out unless told).
 TEXT = st.text(st.characters(exclude_categories=()), max_size=40)

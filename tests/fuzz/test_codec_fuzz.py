@@ -9,18 +9,8 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from callcoach.live.events import (
-    EVENT_TYPES,
-    CallStarted,
-    Event,
-    EventDecodeError,
-    Note,
-    Quote,
-    envelope,
-    from_json,
-    to_json,
-    wire_text,
-)
+from callcoach.live.codec import EVENT_TYPES, EventDecodeError, envelope, from_json, to_json, wire_text
+from callcoach.live.events import CallStarted, Event, Note, Quote
 from tests.fuzz.strategies import BY_TYPE, EVENTS, JSON, TEXT
 
 

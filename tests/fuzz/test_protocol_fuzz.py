@@ -10,12 +10,14 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from callcoach.live.events import CLIENT_MESSAGES, SESSION_MESSAGES, Event, Subscribe, to_json
+from callcoach.live.codec import to_json
+from callcoach.live.events import Event
+from callcoach.live.messages import CLIENT_MESSAGES, Subscribe
 from callcoach.web.protocol import MAX_MESSAGE_BYTES, ProtocolError, outgoing, parse_client_message
 from tests.fuzz.strategies import BY_TYPE, JSON, TEXT
 from tests.fuzz.test_codec_fuzz import strict_json
 
-PAGE_TYPES = sorted(cls.TYPE for cls in (*CLIENT_MESSAGES, *SESSION_MESSAGES))
+PAGE_TYPES = sorted(cls.TYPE for cls in CLIENT_MESSAGES)
 PAGE_MESSAGES = st.one_of(*(BY_TYPE[kind] for kind in PAGE_TYPES))
 
 

@@ -13,17 +13,7 @@ import pytest
 import soundfile as sf
 
 from callcoach.live.catalog import CallCatalog
-from callcoach.live.events import (
-    Alert,
-    CallEnded,
-    CallInfo,
-    CallStarted,
-    Error,
-    Event,
-    Note,
-    Pin,
-    Transcript,
-)
+from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Error, Event, Note, Pin, Transcript
 from callcoach.live.settings import Settings
 from callcoach.live.storage import Storage
 

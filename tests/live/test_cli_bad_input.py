@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callcoach.live.events import Error, Transcript, from_json
+from callcoach.live.codec import from_json
+from callcoach.live.events import Error, Transcript
 
 EXIT_USAGE = 2
 COLD = "bereavement_cold.wav"

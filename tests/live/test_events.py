@@ -7,44 +7,41 @@ import json
 import numpy as np
 import pytest
 
+from callcoach.live.codec import EVENT_TYPES, EventDecodeError, Wire, envelope, from_json, to_json
 from callcoach.live.events import (
-    EVENT_TYPES,
-    AddNote,
     Alert,
     CallEnded,
     CallInfo,
-    CallList,
     CallStarted,
     Error,
-    Event,
-    EventDecodeError,
     Frame,
+    Note,
+    Pin,
+    Quote,
+    Redaction,
+    Speech,
+    Transcript,
+    Word,
+)
+from callcoach.live.messages import (
+    AddNote,
+    CallList,
     JoinSession,
     LeaveSession,
-    Note,
     Participant,
-    Pin,
     Playback,
     PlaybackSync,
     Presence,
-    Quote,
-    Redaction,
     SessionPlayback,
     SetPin,
-    Speech,
     StartSession,
     Subscribe,
     Subscribed,
-    Transcript,
     Unsubscribe,
     Welcome,
-    Word,
-    envelope,
-    from_json,
-    to_json,
 )
 
-EXAMPLES: list[Event] = [
+EXAMPLES: list[Wire] = [
     Frame("agent", 1.5, 16000, np.array([0, 1, -1, 32767, -32768], dtype=np.int16)),
     CallStarted("c1", "file", "2026-11-25T10:00:00+00:00", ("agent", "customer"), "c1.wav", 24.6),
     CallEnded(24.6, "dropped"),
@@ -105,7 +102,7 @@ def test_examples_cover_every_type() -> None:
 
 
 @pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: type(e).TYPE)
-def test_round_trip_through_json_text(event: Event) -> None:
+def test_round_trip_through_json_text(event: Wire) -> None:
     text = json.dumps(envelope(event, seq=7, call_id="c1"))
     data = json.loads(text)
     assert (data["v"], data["seq"], data["call"], data["type"]) == (1, 7, "c1", type(event).TYPE)

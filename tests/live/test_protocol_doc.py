@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from callcoach.live.events import EVENT_TYPES, from_json, to_json
+from callcoach.live.codec import EVENT_TYPES, from_json, to_json
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 

@@ -24,7 +24,7 @@ import pytest
 import pytest_asyncio
 
 from callcoach.live.accounts import Accounts
-from callcoach.live.events import from_json
+from callcoach.live.codec import from_json
 from callcoach.web.auth import COOKIE
 from tests.web.test_live_ingest import Plan, Server, simulator, start_server, stop_server
 

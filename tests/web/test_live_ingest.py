@@ -39,7 +39,7 @@ import pytest
 import pytest_asyncio
 import soundfile as sf
 
-from callcoach.live.events import from_json
+from callcoach.live.codec import from_json
 from callcoach.live.settings import Settings
 from callcoach.web import simulate
 from callcoach.web.ingest.audiosocket import AudioSocketEncoder

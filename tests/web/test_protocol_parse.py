@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from callcoach.live.events import Alert, Playback, Subscribe, Unsubscribe, from_json
+from callcoach.live.codec import from_json
+from callcoach.live.events import Alert
+from callcoach.live.messages import Playback, Subscribe, Unsubscribe
 from callcoach.web.protocol import ProtocolError, outgoing, parse_client_message
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from callcoach.live.accounts import User
-from callcoach.live.events import AddNote, Quote, SetPin
+from callcoach.live.events import Quote
+from callcoach.live.messages import AddNote, SetPin
 from callcoach.web.rooms import RoomError, Rooms
 
 LEAD = User(1, "ana", "Ana", "lead", ("north",))

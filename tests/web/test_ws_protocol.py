@@ -20,16 +20,10 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
-from callcoach.live.events import (
-    Alert,
-    CallList,
-    Error,
-    Event,
-    Note,
-    Subscribed,
-    from_json,
-    moment_s,
-)
+from callcoach.live.codec import Wire, from_json
+from callcoach.live.eventlog import moment_s
+from callcoach.live.events import Alert, Error, Note
+from callcoach.live.messages import CallList, Subscribed
 from callcoach.live.model import load_model
 from callcoach.live.settings import Settings
 from callcoach.web.app import STATIC, create_app
@@ -51,14 +45,14 @@ class Page:
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send_str(json.dumps(message))
 
-    async def receive(self, wait_s: float = 10.0) -> tuple[dict[str, Any], Event]:
+    async def receive(self, wait_s: float = 10.0) -> tuple[dict[str, Any], Wire]:
         msg = await self.ws.receive(timeout=wait_s)
         assert msg.type == aiohttp.WSMsgType.TEXT, f"expected a text frame, got {msg.type!r} {msg.data!r}"
         data = json.loads(msg.data)
         assert data["v"] == 1
         return data, from_json(data)  # every server message decodes
 
-    async def until(self, kind: str, wait_s: float = 10.0) -> tuple[dict[str, Any], Event]:
+    async def until(self, kind: str, wait_s: float = 10.0) -> tuple[dict[str, Any], Wire]:
         """Frames up to and including the next of type ``kind`` (calls lists in between are skipped)."""
         async with asyncio.timeout(wait_s):
             while True:
@@ -66,9 +60,9 @@ class Page:
                 if data["type"] == kind:
                     return data, event
 
-    async def collect(self, for_s: float) -> list[tuple[dict[str, Any], Event]]:
+    async def collect(self, for_s: float) -> list[tuple[dict[str, Any], Wire]]:
         """Every frame (but call lists and the welcome) that arrives within the next ``for_s`` s."""
-        out: list[tuple[dict[str, Any], Event]] = []
+        out: list[tuple[dict[str, Any], Wire]] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + for_s
         while (left := deadline - loop.time()) > 0:
@@ -80,9 +74,9 @@ class Page:
                 out.append((data, event))
         return out
 
-    async def drain(self, quiet_s: float = QUIET_S) -> list[tuple[dict[str, Any], Event]]:
+    async def drain(self, quiet_s: float = QUIET_S) -> list[tuple[dict[str, Any], Wire]]:
         """Every frame until the socket is quiet for ``quiet_s`` (call lists and the welcome left out)."""
-        out: list[tuple[dict[str, Any], Event]] = []
+        out: list[tuple[dict[str, Any], Wire]] = []
         while True:
             try:
                 data, event = await self.receive(quiet_s)
