@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from callcoach.live.catalog import CallCatalog
+from callcoach.live.codec import wire_text
 from callcoach.live.messages import CallList
 from callcoach.live.settings import Settings
 from callcoach.live.storage import Storage
@@ -24,7 +25,7 @@ from callcoach.web.audit_routes import coach_opened, recording_fetched, setup_au
 from callcoach.web.auth import USER, authorize_socket, setup_auth, still_logged_in
 from callcoach.web.coach import CoachConnection
 from callcoach.web.ingest_routes import audiofork_socket, start_audiosocket, twilio_socket
-from callcoach.web.protocol import HEARTBEAT_S, MAX_FRAME_BYTES, outgoing
+from callcoach.web.protocol import HEARTBEAT_S, MAX_FRAME_BYTES
 from callcoach.web.retention import setup_retention
 from callcoach.web.sessions import SessionHub
 
@@ -126,7 +127,7 @@ async def _index(_request: web.Request) -> web.FileResponse:
 async def _calls(request: web.Request) -> web.Response:
     user = request[USER]
     calls = CallList(tuple(c for c in request.app[CATALOG].calls() if user.can_see(c.team)))
-    return web.Response(text=outgoing(calls), content_type="application/json")
+    return web.Response(text=wire_text(calls), content_type="application/json")
 
 
 async def _recording(request: web.Request) -> web.FileResponse:

@@ -22,6 +22,7 @@ from aiohttp import WSMsgType, web
 
 from callcoach.live.accounts import User
 from callcoach.live.catalog import CallCatalog, CallRecord
+from callcoach.live.codec import wire_text
 from callcoach.live.events import Error
 from callcoach.live.messages import (
     CallList,
@@ -32,7 +33,7 @@ from callcoach.live.messages import (
     Unsubscribe,
     Welcome,
 )
-from callcoach.web.protocol import ProtocolError, outgoing, parse_client_message
+from callcoach.web.protocol import ProtocolError, parse_client_message
 from callcoach.web.replay import ReplayGate
 from callcoach.web.sessions import SessionHub
 
@@ -95,7 +96,7 @@ class CoachConnection:
 
     async def run(self) -> None:
         user = self.user
-        await self._out.put(outgoing(Welcome(user.username, user.display_name, user.role, user.teams)))
+        await self._out.put(wire_text(Welcome(user.username, user.display_name, user.role, user.teams)))
         writer = asyncio.create_task(self._write())
         lister = asyncio.create_task(self._push_calls())
         guard = asyncio.create_task(self._watch_login())
@@ -124,7 +125,7 @@ class CoachConnection:
         while await asyncio.sleep(SESSION_RECHECK_S, True) and await self._logged_in():
             pass
         message = "your login session ended (logged out, password changed or account removed): log in again"
-        await self._ws.send_str(outgoing(Error("logged_out", message, fatal=True)))  # ahead of any backlog
+        await self._ws.send_str(wire_text(Error("logged_out", message, fatal=True)))  # ahead of any backlog
         await self._ws.close(code=LOGGED_OUT, message=b"logged out")
 
     async def _watch_stall(self) -> None:
@@ -149,10 +150,10 @@ class CoachConnection:
                 try:
                     await self._handle(parse_client_message(msg.data))
                 except ProtocolError as exc:
-                    await self._out.put(outgoing(exc.as_event()))
+                    await self._out.put(wire_text(exc.as_event()))
             elif msg.type == WSMsgType.BINARY:
                 await self._out.put(
-                    outgoing(Error("bad_message", "binary frames are not part of this protocol"))
+                    wire_text(Error("bad_message", "binary frames are not part of this protocol"))
                 )
             elif msg.type == WSMsgType.ERROR:
                 log.info("coach socket closed with %r", self._ws.exception())
@@ -188,7 +189,7 @@ class CoachConnection:
         live = record.info.live
         if self._opened is not None:
             await self._opened(message.call_id, live and message.audio)
-        await self._out.put(outgoing(Subscribed(message.call_id, live, record.info.duration_s)))
+        await self._out.put(wire_text(Subscribed(message.call_id, live, record.info.duration_s)))
         if live:
             follower = self._follow_live(record, message.after_seq)
             if record.live is not None and message.audio:
@@ -254,7 +255,7 @@ class CoachConnection:
             await self._calls_dirty.wait()
             self._calls_dirty.clear()
             visible = tuple(c for c in self._catalog.calls() if self.user.can_see(c.team))
-            await self._out.put(outgoing(CallList(visible)))
+            await self._out.put(wire_text(CallList(visible)))
 
     async def _write(self) -> None:
         while True:

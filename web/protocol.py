@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import reprlib
 
-from callcoach.live.codec import PROTOCOL_VERSION, EventDecodeError, Wire, from_json, wire_text
+from callcoach.live.codec import PROTOCOL_VERSION, EventDecodeError, from_json
 from callcoach.live.events import Error
 from callcoach.live.messages import CLIENT_MESSAGES, ClientMessage, Subscribe
 
@@ -91,8 +91,3 @@ def _load(text: str) -> object:
         raise ProtocolError(
             "bad_json", "the message has a number thousands of digits long; no field takes one"
         ) from exc
-
-
-def outgoing(event: Wire, *, seq: int | None = None, call_id: str | None = None) -> str:
-    """The text frame for a server → page message: the envelope, then the event's fields."""
-    return wire_text(event, seq=seq, call_id=call_id)

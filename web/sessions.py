@@ -20,6 +20,7 @@ from typing import Protocol
 
 from callcoach.live.accounts import User
 from callcoach.live.catalog import CallCatalog, CallRecord
+from callcoach.live.codec import wire_text
 from callcoach.live.messages import (
     AddNote,
     JoinSession,
@@ -31,7 +32,7 @@ from callcoach.live.messages import (
     SetPin,
     StartSession,
 )
-from callcoach.web.protocol import ProtocolError, outgoing
+from callcoach.web.protocol import ProtocolError
 from callcoach.web.rooms import RoomError, Rooms
 
 PRESENCE_DELAY_S = 0.05  # changes within this long go out as one presence
@@ -71,7 +72,7 @@ class SessionHub:
             self._announce(rooms.join(message.session_id, record.info.team, user, member))
             sync = rooms.last_sync(message.session_id)
             if sync is not None:  # start where the lead is
-                member.push(outgoing(sync))
+                member.push(wire_text(sync))
         elif isinstance(message, LeaveSession):
             presence = rooms.leave(message.session_id, member)
             if presence is not None:
@@ -118,7 +119,7 @@ class SessionHub:
                 self._send(presence)
 
     def _send(self, message: Presence | PlaybackSync, *, skip: Member | None = None) -> None:
-        text = outgoing(message)
+        text = wire_text(message)
         for member in self._rooms.members(message.session_id):
             if member is not skip:
                 member.push(text)

@@ -10,10 +10,10 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from callcoach.live.codec import to_json
+from callcoach.live.codec import to_json, wire_text
 from callcoach.live.events import Event
 from callcoach.live.messages import CLIENT_MESSAGES, Subscribe
-from callcoach.web.protocol import MAX_MESSAGE_BYTES, ProtocolError, outgoing, parse_client_message
+from callcoach.web.protocol import MAX_MESSAGE_BYTES, ProtocolError, parse_client_message
 from tests.fuzz.strategies import BY_TYPE, JSON, TEXT
 from tests.fuzz.test_codec_fuzz import strict_json
 
@@ -26,11 +26,11 @@ def parsed_or_refused(text: str) -> None:
         message = parse_client_message(text)
     except ProtocolError as refusal:
         assert refusal.code in {"too_large", "bad_json", "bad_message", "unsupported_version", "unknown_type"}
-        strict_json(outgoing(refusal.as_event()))  # the answer itself reaches the page
+        strict_json(wire_text(refusal.as_event()))  # the answer itself reaches the page
         return
     if isinstance(message, Subscribe):
         assert message.after_seq >= 0
-    strict_json(outgoing(message))
+    strict_json(wire_text(message))
 
 
 @given(st.text(st.characters(exclude_categories=())))
@@ -64,7 +64,7 @@ def test_every_page_message_round_trips(message: Event, head: dict[str, Any]) ->
     if len(text.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
         return
     assert parse_client_message(text) == message
-    assert parse_client_message(outgoing(message)) == message
+    assert parse_client_message(wire_text(message)) == message
 
 
 @given(TEXT)

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from callcoach.live.codec import from_json
+from callcoach.live.codec import from_json, wire_text
 from callcoach.live.events import Alert
 from callcoach.live.messages import Playback, Subscribe, Unsubscribe
-from callcoach.web.protocol import ProtocolError, outgoing, parse_client_message
+from callcoach.web.protocol import ProtocolError, parse_client_message
 
 
 @pytest.mark.parametrize(
@@ -57,11 +57,11 @@ def test_refusals_name_the_problem(text: str, code: str, named: str) -> None:
     assert caught.value.as_event().code == code
 
 
-def test_outgoing_envelope_decodes_back() -> None:
+def test_wire_text_envelope_decodes_back() -> None:
     alert = Alert(
         "silence-1", 1, "silence", "coach", None, 16.0, 21.5, 21.0, "5.5 s of silence", "", "w", "s"
     )
-    data = json.loads(outgoing(alert, seq=4, call_id="c1"))
+    data = json.loads(wire_text(alert, seq=4, call_id="c1"))
     assert (data["v"], data["seq"], data["call"]) == (1, 4, "c1")
     assert from_json(data) == alert
 
