@@ -23,6 +23,7 @@ from aiohttp import WSMsgType, web
 from callcoach.live.accounts import User
 from callcoach.live.catalog import CallCatalog, CallRecord
 from callcoach.live.codec import wire_text
+from callcoach.live.errors import CallcoachError
 from callcoach.live.events import Error
 from callcoach.live.messages import (
     CallList,
@@ -33,7 +34,7 @@ from callcoach.live.messages import (
     Unsubscribe,
     Welcome,
 )
-from callcoach.web.protocol import ProtocolError, parse_client_message
+from callcoach.web.protocol import parse_client_message
 from callcoach.web.replay import ReplayGate
 from callcoach.web.sessions import SessionHub
 
@@ -149,7 +150,7 @@ class CoachConnection:
             if msg.type == WSMsgType.TEXT:
                 try:
                     await self._handle(parse_client_message(msg.data))
-                except ProtocolError as exc:
+                except CallcoachError as exc:
                     await self._out.put(wire_text(exc.as_event()))
             elif msg.type == WSMsgType.BINARY:
                 await self._out.put(
@@ -176,11 +177,11 @@ class CoachConnection:
     async def _subscribe(self, message: Subscribe) -> None:
         record = self._catalog.get(message.call_id)
         if record is None:
-            raise ProtocolError(
+            raise CallcoachError(
                 "unknown_call", f"there is no call {message.call_id!r}; pick one from the list"
             )
         if not self.user.can_see(record.info.team):
-            raise ProtocolError(
+            raise CallcoachError(
                 "forbidden_call",
                 f"call {message.call_id!r} belongs to team {record.info.team!r}, which you are not in: "
                 "ask an admin to add you to it",
@@ -213,7 +214,7 @@ class CoachConnection:
     def _playback(self, message: Playback) -> None:
         entry = self._gates.get(message.call_id)
         if entry is None:
-            raise ProtocolError(
+            raise CallcoachError(
                 "not_subscribed", f"subscribe to {message.call_id!r} before reporting playback"
             )
         gate, wake = entry

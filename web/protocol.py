@@ -11,7 +11,7 @@ import json
 import reprlib
 
 from callcoach.live.codec import PROTOCOL_VERSION, EventDecodeError, from_json
-from callcoach.live.events import Error
+from callcoach.live.errors import CallcoachError
 from callcoach.live.messages import CLIENT_MESSAGES, ClientMessage, Subscribe
 
 # Nothing a page sends is more than a few hundred bytes; 64 KiB refuses abuse without refusing anyone.
@@ -24,32 +24,20 @@ MAX_FRAME_BYTES = 1024 * 1024
 HEARTBEAT_S = 20.0
 
 
-class ProtocolError(ValueError):
-    """A message the server cannot act on. ``code`` is stable; ``message`` says what to send instead."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def as_event(self) -> Error:
-        return Error(self.code, self.message)
-
-
 def parse_client_message(text: str) -> ClientMessage:
-    """Decode one text frame from a page, or raise :class:`ProtocolError` naming the problem."""
+    """Decode one text frame from a page, or raise :class:`CallcoachError` naming the problem."""
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_MESSAGE_BYTES:
-        raise ProtocolError(
+        raise CallcoachError(
             "too_large",
             f"the message is {size} bytes; a page's messages must be at most {MAX_MESSAGE_BYTES} bytes",
         )
     data = _load(text)
     if not isinstance(data, dict):
-        raise ProtocolError("bad_message", 'a message must be a JSON object with a "type"')
+        raise CallcoachError("bad_message", 'a message must be a JSON object with a "type"')
     version = data.get("v", PROTOCOL_VERSION)
     if version != PROTOCOL_VERSION:
-        raise ProtocolError(
+        raise CallcoachError(
             "unsupported_version",
             f'protocol version {reprlib.repr(version)} is not spoken here; send "v": {PROTOCOL_VERSION}',
         )
@@ -57,17 +45,17 @@ def parse_client_message(text: str) -> ClientMessage:
     allowed = {cls.TYPE: cls for cls in CLIENT_MESSAGES}
     if not isinstance(kind, str) or kind not in allowed:  # a list or object is no type (nor hashable)
         names = ", ".join(sorted(allowed))
-        raise ProtocolError(
+        raise CallcoachError(
             "unknown_type", f"unknown message type {reprlib.repr(kind)}; a page may send: {names}"
         )
     try:
         message = from_json(data)
     except EventDecodeError as exc:
-        raise ProtocolError("bad_message", str(exc)) from exc
+        raise CallcoachError("bad_message", str(exc)) from exc
     assert isinstance(message, ClientMessage)
     if isinstance(message, Subscribe) and message.after_seq < 0:
         # Sequence numbers start at 1: a negative cursor would index the call's log from its end.
-        raise ProtocolError(
+        raise CallcoachError(
             "bad_message",
             f"subscribe.after_seq must be 0 (from the start) or the last seq the page has, "
             f"got {message.after_seq}",
@@ -80,14 +68,14 @@ def _load(text: str) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ProtocolError(
+        raise CallcoachError(
             "bad_json", f"the message is not JSON ({exc.msg} at character {exc.pos})"
         ) from exc
     except RecursionError as exc:  # a 64 KiB message can nest 30,000 deep; no message nests past 4
-        raise ProtocolError(
+        raise CallcoachError(
             "bad_json", "the message nests lists or objects too deeply; a page's messages are flat"
         ) from exc
     except ValueError as exc:  # a whole number of more than 4300 digits (Python's conversion limit)
-        raise ProtocolError(
+        raise CallcoachError(
             "bad_json", "the message has a number thousands of digits long; no field takes one"
         ) from exc

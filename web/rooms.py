@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from callcoach.live.accounts import User
+from callcoach.live.errors import CallcoachError
 from callcoach.live.events import Note, Pin
 from callcoach.live.messages import AddNote, Participant, PlaybackSync, Presence, SetPin
 
@@ -22,15 +23,6 @@ C = TypeVar("C", bound=Hashable)  # the caller's key for a connection
 LEADS = ("lead", "admin")
 MAX_NOTE_CHARS = 2000
 MIN_RATE, MAX_RATE = 0.25, 4.0
-
-
-class RoomError(ValueError):
-    """A request refused; ``code`` is stable, ``message`` says why and what to do."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -54,7 +46,9 @@ class Rooms(Generic[C]):
     def start(self, call_id: str, team: str, user: User, conn: C) -> Presence:
         _may_see(user, team, call_id)
         if user.role not in LEADS:
-            raise RoomError("not_a_lead", "only a lead can start a listening session: ask your team lead")
+            raise CallcoachError(
+                "not_a_lead", "only a lead can start a listening session: ask your team lead"
+            )
         session: _Session[C] = _Session(f"s{next(self._ids)}-{call_id}", call_id, user.username)
         self._sessions[session.session_id] = session
         session.members[conn] = user
@@ -103,9 +97,9 @@ class Rooms(Generic[C]):
         session = self._get(session_id)
         user = session.members.get(conn)
         if user is None:
-            raise RoomError("not_in_session", f"join session {session_id!r} before steering it")
+            raise CallcoachError("not_in_session", f"join session {session_id!r} before steering it")
         if user.username != session.lead:
-            raise RoomError("not_the_lead", "only the session's lead moves everyone's playback")
+            raise CallcoachError("not_the_lead", "only the session's lead moves everyone's playback")
         speed = min(MAX_RATE, max(MIN_RATE, rate))  # what a player can do
         session.sync = PlaybackSync(session_id, max(0.0, position_s), playing, user.username, speed)
         return session.sync
@@ -114,7 +108,7 @@ class Rooms(Generic[C]):
         _may_see(user, team, request.call_id)
         text = request.text.strip()
         if not text or len(text) > MAX_NOTE_CHARS:
-            raise RoomError("bad_note", f"a note needs 1 to {MAX_NOTE_CHARS} characters of text")
+            raise CallcoachError("bad_note", f"a note needs 1 to {MAX_NOTE_CHARS} characters of text")
         return Note(
             id=f"note-{self._note_prefix}{next(self._notes)}-{user.username}",
             at_s=max(0.0, request.at_s),
@@ -131,9 +125,9 @@ class Rooms(Generic[C]):
         is checked before the target, so that nobody learns anything of a call they may not see."""
         _may_see(user, team, request.call_id)
         if user.role not in LEADS:
-            raise RoomError("not_a_lead", "only a lead pins moments to cover with the agent")
+            raise CallcoachError("not_a_lead", "only a lead pins moments to cover with the agent")
         if at_s is None:
-            raise RoomError(
+            raise CallcoachError(
                 "unknown_target",
                 f"call {request.call_id!r} has no alert or note {request.target_id!r} to pin",
             )
@@ -142,7 +136,7 @@ class Rooms(Generic[C]):
     def _get(self, session_id: str) -> _Session[C]:
         session = self._sessions.get(session_id)
         if session is None:
-            raise RoomError(
+            raise CallcoachError(
                 "unknown_session", f"there is no listening session {session_id!r} (it may have ended)"
             )
         return session
@@ -158,4 +152,6 @@ class Rooms(Generic[C]):
 
 def _may_see(user: User, team: str, call_id: str) -> None:
     if not user.can_see(team):
-        raise RoomError("forbidden_call", f"call {call_id!r} belongs to team {team!r}, which you are not in")
+        raise CallcoachError(
+            "forbidden_call", f"call {call_id!r} belongs to team {team!r}, which you are not in"
+        )

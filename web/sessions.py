@@ -21,6 +21,7 @@ from typing import Protocol
 from callcoach.live.accounts import User
 from callcoach.live.catalog import CallCatalog, CallRecord
 from callcoach.live.codec import wire_text
+from callcoach.live.errors import CallcoachError
 from callcoach.live.messages import (
     AddNote,
     JoinSession,
@@ -32,8 +33,7 @@ from callcoach.live.messages import (
     SetPin,
     StartSession,
 )
-from callcoach.web.protocol import ProtocolError
-from callcoach.web.rooms import RoomError, Rooms
+from callcoach.web.rooms import Rooms
 
 PRESENCE_DELAY_S = 0.05  # changes within this long go out as one presence
 
@@ -56,13 +56,7 @@ class SessionHub:
         self._flush: asyncio.TimerHandle | None = None
 
     async def handle(self, member: Member, message: SessionMessage) -> None:
-        """Act on one session message from ``member``; a refusal raises :class:`ProtocolError`."""
-        try:
-            await self._handle(member, message)
-        except RoomError as exc:
-            raise ProtocolError(exc.code, exc.message) from exc
-
-    async def _handle(self, member: Member, message: SessionMessage) -> None:
+        """Act on one session message from ``member``; a refusal raises :class:`CallcoachError`."""
         rooms, user = self._rooms, member.user
         if isinstance(message, StartSession):
             record = self._record(message.call_id)
@@ -103,7 +97,7 @@ class SessionHub:
     def _record(self, call_id: str) -> CallRecord:
         record = self._catalog.get(call_id)
         if record is None:
-            raise ProtocolError("unknown_call", f"there is no call {call_id!r}; pick one from the list")
+            raise CallcoachError("unknown_call", f"there is no call {call_id!r}; pick one from the list")
         return record
 
     def _announce(self, presence: Presence) -> None:

@@ -1,5 +1,5 @@
 """The coach websocket's parser (``web/protocol.py``), fuzzed: any text a page sends is a client message or
-a :class:`ProtocolError`, never another exception (which would end the page's socket); every valid message
+a :class:`CallcoachError`, never another exception (which would end the page's socket); every valid message
 round-trips field for field."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from callcoach.live.codec import to_json, wire_text
+from callcoach.live.errors import CallcoachError
 from callcoach.live.events import Event
 from callcoach.live.messages import CLIENT_MESSAGES, Subscribe
-from callcoach.web.protocol import MAX_MESSAGE_BYTES, ProtocolError, parse_client_message
+from callcoach.web.protocol import MAX_MESSAGE_BYTES, parse_client_message
 from tests.fuzz.strategies import BY_TYPE, JSON, TEXT
 from tests.fuzz.test_codec_fuzz import strict_json
 
@@ -24,7 +25,7 @@ PAGE_MESSAGES = st.one_of(*(BY_TYPE[kind] for kind in PAGE_TYPES))
 def parsed_or_refused(text: str) -> None:
     try:
         message = parse_client_message(text)
-    except ProtocolError as refusal:
+    except CallcoachError as refusal:
         assert refusal.code in {"too_large", "bad_json", "bad_message", "unsupported_version", "unknown_type"}
         strict_json(wire_text(refusal.as_event()))  # the answer itself reaches the page
         return
@@ -72,7 +73,7 @@ def test_a_message_over_the_limit_is_too_large_whatever_it_holds(filler: str) ->
     text = json.dumps({"type": "subscribe", "call_id": "c", "x": "y" * MAX_MESSAGE_BYTES + filler})
     try:
         parse_client_message(text)
-    except ProtocolError as refusal:
+    except CallcoachError as refusal:
         assert refusal.code == "too_large"
     else:
         raise AssertionError("a message over the limit was accepted")

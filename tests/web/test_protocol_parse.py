@@ -7,9 +7,10 @@ import json
 import pytest
 
 from callcoach.live.codec import from_json, wire_text
+from callcoach.live.errors import CallcoachError
 from callcoach.live.events import Alert
 from callcoach.live.messages import Playback, Subscribe, Unsubscribe
-from callcoach.web.protocol import ProtocolError, parse_client_message
+from callcoach.web.protocol import parse_client_message
 
 
 @pytest.mark.parametrize(
@@ -50,7 +51,7 @@ def test_client_messages(text: str, expected: object) -> None:
     ],
 )
 def test_refusals_name_the_problem(text: str, code: str, named: str) -> None:
-    with pytest.raises(ProtocolError) as caught:
+    with pytest.raises(CallcoachError) as caught:
         parse_client_message(text)
     assert caught.value.code == code
     assert named in caught.value.message
@@ -66,8 +67,8 @@ def test_wire_text_envelope_decodes_back() -> None:
     assert from_json(data) == alert
 
 
-def _refusal(text: str) -> ProtocolError:
-    with pytest.raises(ProtocolError) as caught:
+def _refusal(text: str) -> CallcoachError:
+    with pytest.raises(CallcoachError) as caught:
         parse_client_message(text)
     return caught.value
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from callcoach.live.accounts import User
+from callcoach.live.errors import CallcoachError
 from callcoach.live.events import Quote
 from callcoach.live.messages import AddNote, SetPin
-from callcoach.web.rooms import RoomError, Rooms
+from callcoach.web.rooms import Rooms
 
 LEAD = User(1, "ana", "Ana", "lead", ("north",))
 COACH = User(2, "bo", "Bo", "coach", ("north",))
@@ -28,13 +29,13 @@ def test_presence_follows_joins_and_leaves() -> None:
     assert names(rooms.leave(sid, "ws-bo")) == [("ana", True), ("bo", False)]  # still in another tab
     assert names(rooms.disconnect("ws-bo-tab2")[0]) == [("ana", True)]
     assert rooms.leave(sid, "ws-ana") is None
-    with pytest.raises(RoomError, match="no listening session"):
+    with pytest.raises(CallcoachError, match="no listening session"):
         rooms.join(sid, "north", COACH, "ws-bo")
 
 
 def test_only_leads_start_and_only_the_sessions_lead_steers() -> None:
     rooms: Rooms[str] = Rooms()
-    with pytest.raises(RoomError) as refused:
+    with pytest.raises(CallcoachError) as refused:
         rooms.start("c1", "north", COACH, "ws-bo")
     assert refused.value.code == "not_a_lead"
     sid = rooms.start("c1", "north", LEAD, "ws-ana").session_id
@@ -45,14 +46,14 @@ def test_only_leads_start_and_only_the_sessions_lead_steers() -> None:
     assert rooms.playback(sid, "ws-ana", 15.0, True, rate=100.0).rate == 4.0  # what a player can do
     latest = rooms.playback(sid, "ws-ana", 16.0, False)
     assert rooms.last_sync(sid) == latest  # where a joiner starts
-    with pytest.raises(RoomError, match="only the session's lead"):
+    with pytest.raises(CallcoachError, match="only the session's lead"):
         rooms.playback(sid, "ws-bo", 3.0, False)
 
 
 def test_team_walls() -> None:
     rooms: Rooms[str] = Rooms()
     sid = rooms.start("c1", "north", LEAD, "ws-ana").session_id
-    with pytest.raises(RoomError) as refused:
+    with pytest.raises(CallcoachError) as refused:
         rooms.join(sid, "north", OUTSIDER, "ws-cy")
     assert refused.value.code == "forbidden_call" and "team 'north'" in refused.value.message
 
@@ -68,11 +69,11 @@ def test_notes_and_pins() -> None:
         quote,
         "coach",
     )
-    with pytest.raises(RoomError, match="1 to 2000 characters"):
+    with pytest.raises(CallcoachError, match="1 to 2000 characters"):
         rooms.note(AddNote("c1", 1.0, "praise", "   "), "north", COACH, "t0")
     pin = rooms.pin(SetPin("c1", note.id, True), "north", LEAD, note.at_s)
     assert (pin.target_id, pin.pinned, pin.by) == (note.id, True, "ana")
-    with pytest.raises(RoomError, match="only a lead pins"):
+    with pytest.raises(CallcoachError, match="only a lead pins"):
         rooms.pin(SetPin("c1", note.id, True), "north", COACH, 1.0)
 
 
