@@ -31,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from callcoach.audio.framing import PIPELINE_RATE_HZ
+
 
 class _Lane:
     """One track's samples not yet stepped out, and where in the call they end."""
@@ -58,7 +60,7 @@ class StepAligner:
     def __init__(
         self,
         tracks: tuple[str, ...],
-        sample_rate: int = 16000,
+        sample_rate: int = PIPELINE_RATE_HZ,
         frame_samples: int = 1600,
         max_lag_s: float = 0.3,
         jitter_s: float = 0.01,

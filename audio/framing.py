@@ -8,12 +8,16 @@ no rounding error from adding up float durations can creep in over an hour-long 
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from callcoach.live.events import Frame, Speaker
+
+# The one rate of the pipeline's audio: every source is resampled to it, and voice activity, recognition
+# and the stored recordings all take it.
+PIPELINE_RATE_HZ: Final = 16000
 
 Step: TypeAlias = tuple[Frame, ...]
 """One frame per speaker, all covering the same stretch of the call, in speaker order."""
@@ -23,7 +27,7 @@ class Framer:
     """Cut ``(n, len(speakers))`` int16 blocks into steps of ``frame_samples`` samples per speaker."""
 
     def __init__(
-        self, speakers: tuple[Speaker, ...], sample_rate: int = 16000, frame_samples: int = 1600
+        self, speakers: tuple[Speaker, ...], sample_rate: int = PIPELINE_RATE_HZ, frame_samples: int = 1600
     ) -> None:
         if not speakers:
             raise ValueError("a Framer needs at least one speaker")

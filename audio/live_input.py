@@ -29,11 +29,10 @@ import numpy.typing as npt
 
 from callcoach.audio.aligner import StepAligner
 from callcoach.audio.errors import CALL_TOO_LONG, AudioError
-from callcoach.audio.framing import Framer, Step
+from callcoach.audio.framing import PIPELINE_RATE_HZ, Framer, Step
 from callcoach.audio.resample import StreamResampler
 from callcoach.live.events import Speaker
 
-PIPELINE_RATE = 16000
 # Asterisk's signed-linear rates (slin to slin192): every rate a telephony platform (Twilio 8000, the audio
 # fork 8000/16000, AudioSocket all of these) or a sound card (44100, 48000 and up) sends.
 ACCEPTED_RATES_HZ: Final = (8000, 12000, 16000, 24000, 32000, 44100, 48000, 96000, 192000)
@@ -56,7 +55,7 @@ def rate_refusal(sample_rate: object) -> str | None:
 class _Speaker:
     def __init__(self, sample_rate: int, max_gap_s: float) -> None:
         self.sample_rate = sample_rate
-        self.resampler = StreamResampler(sample_rate, PIPELINE_RATE, 1)
+        self.resampler = StreamResampler(sample_rate, PIPELINE_RATE_HZ, 1)
         self.samples_in = 0  # input samples taken so far, silence fill included: this speaker's clock
         self.skipped = 0  # input samples of timestamp gaps not filled: where its timestamps are ahead
         self._cap = round(max_gap_s * sample_rate)
@@ -101,14 +100,14 @@ class LiveInput:
         max_gap_s: float = MAX_GAP_S,
     ) -> None:
         self.speakers = speakers
-        self._aligner = StepAligner(speakers, PIPELINE_RATE, frame_samples, max_lag_s)
-        self._framer = Framer(speakers, PIPELINE_RATE, frame_samples)
+        self._aligner = StepAligner(speakers, PIPELINE_RATE_HZ, frame_samples, max_lag_s)
+        self._framer = Framer(speakers, PIPELINE_RATE_HZ, frame_samples)
         self._inputs: dict[Speaker, _Speaker] = {}
         self._max_gap_s = max_gap_s
         self._max_call_s = max_call_s
         # Steps the call may have: the one that reaches max_call_s is the last.
         self._max_steps = (
-            None if max_call_s is None else -(-round(max_call_s * PIPELINE_RATE) // frame_samples)
+            None if max_call_s is None else -(-round(max_call_s * PIPELINE_RATE_HZ) // frame_samples)
         )
         self._steps_out = 0
         self.fault: AudioError | None = None  # the call went past max_call_s: end it with this
@@ -169,7 +168,7 @@ class LiveInput:
             return steps
         kept = steps[: self._max_steps - self._steps_out]
         self._steps_out = self._max_steps
-        end_s = round(self._max_steps * self._framer.frame_samples / PIPELINE_RATE, 3)
+        end_s = round(self._max_steps * self._framer.frame_samples / PIPELINE_RATE_HZ, 3)
         self.fault = AudioError(
             CALL_TOO_LONG,
             f"the call ran past {self._max_call_s:g} s, the longest a live call may be (--max-call-s, "

@@ -14,15 +14,12 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
-from typing import Final
 
 from callcoach.audio.channels import ChannelMap, channel_map, select
 from callcoach.audio.decode import AudioInfo, probe, read_blocks
 from callcoach.audio.errors import TRUNCATED_AUDIO, AudioError
-from callcoach.audio.framing import Framer, Step
+from callcoach.audio.framing import PIPELINE_RATE_HZ, Framer, Step
 from callcoach.audio.resample import StreamResampler
-
-SAMPLE_RATE: Final = 16000  # what recognition and voice activity expect
 
 
 class FileFrames:
@@ -40,23 +37,23 @@ class FileFrames:
         customer_channel: str | None = None,
         frame_s: float = 0.1,
     ) -> None:
-        self.frame_samples = round(frame_s * SAMPLE_RATE)
+        self.frame_samples = round(frame_s * PIPELINE_RATE_HZ)
         if self.frame_samples < 1:
-            raise ValueError(f"frame_s must be at least one sample at {SAMPLE_RATE} Hz, got {frame_s}")
+            raise ValueError(f"frame_s must be at least one sample at {PIPELINE_RATE_HZ} Hz, got {frame_s}")
         self.info: AudioInfo = probe(path)
         self.channel_map: ChannelMap = channel_map(self.info.channels, agent_channel, customer_channel)
 
     @property
     def sample_rate(self) -> int:
         """The rate of every frame's samples."""
-        return SAMPLE_RATE
+        return PIPELINE_RATE_HZ
 
     def __iter__(self) -> Iterator[Step]:
         speakers = self.channel_map.speakers
-        resampler = StreamResampler(self.info.sample_rate, SAMPLE_RATE, len(speakers))
-        framer = Framer(speakers, SAMPLE_RATE, self.frame_samples)
+        resampler = StreamResampler(self.info.sample_rate, PIPELINE_RATE_HZ, len(speakers))
+        framer = Framer(speakers, PIPELINE_RATE_HZ, self.frame_samples)
         # Read about one frame's worth of the file at a time, so frames come out as the file is read.
-        block_frames = math.ceil(self.frame_samples * self.info.sample_rate / SAMPLE_RATE)
+        block_frames = math.ceil(self.frame_samples * self.info.sample_rate / PIPELINE_RATE_HZ)
         truncated: AudioError | None = None
         try:
             for block in read_blocks(self.info.path, block_frames):

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
+from callcoach.audio.framing import PIPELINE_RATE_HZ
 from callcoach.live.events import Frame, Speaker, Speech
 
 _WINDOW_S: Final = 0.02
@@ -42,7 +43,7 @@ class VoiceActivity:
     def __init__(
         self,
         speaker: Speaker,
-        sample_rate: int = 16000,
+        sample_rate: int = PIPELINE_RATE_HZ,
         *,
         margin_db: float = 10.0,
         hold_margin_db: float = 6.0,

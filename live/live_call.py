@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from callcoach.audio.errors import AudioError
-from callcoach.audio.framing import Step
-from callcoach.audio.live_input import PIPELINE_RATE, LiveInput
+from callcoach.audio.framing import PIPELINE_RATE_HZ, Step
+from callcoach.audio.live_input import LiveInput
 from callcoach.live.codec import wire_text
 from callcoach.live.events import CallStarted, Speaker
 from callcoach.live.recording import RecordingWriter
@@ -43,7 +43,7 @@ class LiveCall:
         self.recording = recording
         self._input = LiveInput(
             started.speakers,
-            frame_samples=round(settings.frame_s * PIPELINE_RATE),
+            frame_samples=round(settings.frame_s * PIPELINE_RATE_HZ),
             max_call_s=settings.max_call_s,
         )
         self._queue: asyncio.Queue[Step | _End] = asyncio.Queue(settings.queue_frames)

@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from callcoach.audio.framing import Step
+from callcoach.audio.framing import PIPELINE_RATE_HZ, Step
 
-SAMPLE_RATE = 16000
 _HEADER_MAX = 4096  # where the data chunk must have begun: libsndfile's PCM header is 44 bytes
 
 
@@ -27,7 +26,7 @@ class RecordingWriter:
     def __init__(self, path: Path, channels: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file = sf.SoundFile(path, "w", samplerate=SAMPLE_RATE, channels=channels, subtype="PCM_16")
+        self._file = sf.SoundFile(path, "w", samplerate=PIPELINE_RATE_HZ, channels=channels, subtype="PCM_16")
 
     def write(self, step: Step) -> None:
         """One step: the speakers' frames side by side, in the call's speaker order."""

@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from callcoach.audio.framing import PIPELINE_RATE_HZ
 from callcoach.live.events import Frame, Speaker, Transcript, Word
-
-SAMPLE_RATE = 16000
 
 
 class SpeakerTranscriber:
@@ -26,7 +25,7 @@ class SpeakerTranscriber:
 
         self.speaker: Speaker = speaker
         self._offset_s = offset_s
-        self._recognizer = vosk.KaldiRecognizer(model, SAMPLE_RATE)
+        self._recognizer = vosk.KaldiRecognizer(model, PIPELINE_RATE_HZ)
         self._recognizer.SetWords(True)
         self._recognizer.SetPartialWords(True)
         self._last_partial = ""
@@ -34,8 +33,10 @@ class SpeakerTranscriber:
 
     def accept(self, frame: Frame) -> list[Transcript]:
         """Decode one frame; return a final when Vosk ends an utterance, else a partial if it changed."""
-        if frame.sample_rate != SAMPLE_RATE:
-            raise ValueError(f"the transcriber takes {SAMPLE_RATE} Hz frames, got {frame.sample_rate} Hz")
+        if frame.sample_rate != PIPELINE_RATE_HZ:
+            raise ValueError(
+                f"the transcriber takes {PIPELINE_RATE_HZ} Hz frames, got {frame.sample_rate} Hz"
+            )
         if self._recognizer.AcceptWaveform(frame.pcm.tobytes()):
             return self._final(self._recognizer.Result(), frame.end_s)
         return self._partial(self._recognizer.PartialResult(), frame.end_s)

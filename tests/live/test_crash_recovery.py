@@ -18,10 +18,11 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from callcoach.audio.framing import PIPELINE_RATE_HZ
 from callcoach.live.call_writer import CallWriter
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallEnded, CallInfo, CallStarted, Note, Redaction, Transcript
-from callcoach.live.recording import SAMPLE_RATE, repair
+from callcoach.live.recording import repair
 from callcoach.live.recovery import silence_redactions
 from callcoach.live.storage import Storage, StoredCall
 
@@ -75,7 +76,7 @@ def test_repair_gives_the_header_the_sizes_of_the_data_after_it(tmp_path: Path) 
     size = wav.stat().st_size
     assert header_sizes(wav) == (size - 8, size - 44)
     audio, rate = sf.read(str(wav), dtype="int16")
-    assert rate == SAMPLE_RATE
+    assert rate == PIPELINE_RATE_HZ
     np.testing.assert_array_equal(audio, expected_audio(30))
     assert repair(wav) is False  # mended once: left alone after
 
@@ -93,7 +94,7 @@ def test_a_frame_cut_mid_sample_is_dropped(tmp_path: Path) -> None:
 
 def test_a_closed_recording_cut_short_is_mended_too(tmp_path: Path) -> None:
     wav = tmp_path / "call.wav"
-    sf.write(str(wav), expected_audio(10), SAMPLE_RATE, subtype="PCM_16")
+    sf.write(str(wav), expected_audio(10), PIPELINE_RATE_HZ, subtype="PCM_16")
     with wav.open("r+b") as file:  # a copy that stopped part way, one byte into a frame
         file.truncate(44 + 5 * 1600 * 4 + 1)
     assert repair(wav) is True
@@ -103,13 +104,13 @@ def test_a_closed_recording_cut_short_is_mended_too(tmp_path: Path) -> None:
 
 def test_sound_files_are_left_as_they_are(tmp_path: Path) -> None:
     whole = tmp_path / "whole.wav"
-    sf.write(str(whole), expected_audio(3), SAMPLE_RATE, subtype="PCM_16")
+    sf.write(str(whole), expected_audio(3), PIPELINE_RATE_HZ, subtype="PCM_16")
     with_list = tmp_path / "tagged.wav"  # libsndfile puts the title in a LIST chunk before the data
-    with sf.SoundFile(str(with_list), "w", SAMPLE_RATE, 2, "PCM_16") as file:
+    with sf.SoundFile(str(with_list), "w", PIPELINE_RATE_HZ, 2, "PCM_16") as file:
         file.title = "a call"
         file.write(expected_audio(3))
     flac = tmp_path / "call.flac"
-    sf.write(str(flac), expected_audio(3), SAMPLE_RATE)
+    sf.write(str(flac), expected_audio(3), PIPELINE_RATE_HZ)
     not_audio = tmp_path / "notes.wav"
     not_audio.write_text("not a wav at all")
     for path in (whole, with_list, flac, not_audio):
@@ -130,7 +131,7 @@ def test_any_cut_off_wav_comes_back_whole_frames_only(
 ) -> None:
     wav = tmp_path / "any.wav"
     audio = (np.arange(frames * channels) % 30000).astype(np.int16).reshape(frames, channels)
-    sf.write(str(wav), audio, SAMPLE_RATE, subtype="PCM_16")
+    sf.write(str(wav), audio, PIPELINE_RATE_HZ, subtype="PCM_16")
     body = bytearray(wav.read_bytes())
     data = body.index(b"data")
     struct.pack_into("<I", body, 4, header[0])
