@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from callcoach.audio.errors import AudioError
+from callcoach.audio.framing import Step
 from callcoach.audio.source import FileFrames
-from callcoach.live.events import CallStarted, Frame
+from callcoach.live.events import CallStarted
 from callcoach.live.settings import Settings
 
-Step = tuple[Frame, ...]
 _BATCH = 10  # steps decoded per trip to the worker thread: amortises the hand-over
 
 
