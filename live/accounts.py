@@ -20,6 +20,7 @@ from typing import get_args
 
 import argon2
 
+from callcoach.live.errors import CallcoachError
 from callcoach.live.events import Role
 
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -56,7 +57,20 @@ class User:
     teams: tuple[str, ...]
 
     def can_see(self, team: str) -> bool:
-        return self.role == "admin" or team in self.teams
+        """Whether this user may see the calls of ``team``: the one rule for every list, socket and file."""
+        return sees_every_team(self.role) or team in self.teams
+
+    def check_can_see(self, team: str, call_id: str, fix: str = "") -> None:
+        """Refuse (``forbidden_call``) a request about a call of a team this user may not see; ``fix`` is
+        appended to the message when the caller knows what the user can do about it."""
+        if not self.can_see(team):
+            refusal = f"call {call_id!r} belongs to team {team!r}, which you are not in"
+            raise CallcoachError("forbidden_call", f"{refusal}: {fix}" if fix else refusal)
+
+
+def sees_every_team(role: Role) -> bool:
+    """Admins see the calls of every team (they need no team of their own); others only their teams'."""
+    return role == "admin"
 
 
 class Accounts:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from callcoach.live import settings as settings_mod
-from callcoach.live.accounts import INVITE_TTL_S, ROLES, AccountError, Accounts
+from callcoach.live.accounts import INVITE_TTL_S, ROLES, AccountError, Accounts, sees_every_team
 from callcoach.live.errors import UserError
 from callcoach.live.settings import Settings
 
@@ -93,7 +93,7 @@ def _accounts(settings: Settings) -> Iterator[Accounts]:
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:
-    if args.role != "admin" and not args.teams:
+    if not sees_every_team(args.role) and not args.teams:
         raise UserError(
             f"a {args.role} needs at least one --team (the teams whose calls they see), e.g. --team default"
         )

@@ -180,12 +180,7 @@ class CoachConnection:
             raise CallcoachError(
                 "unknown_call", f"there is no call {message.call_id!r}; pick one from the list"
             )
-        if not self.user.can_see(record.info.team):
-            raise CallcoachError(
-                "forbidden_call",
-                f"call {message.call_id!r} belongs to team {record.info.team!r}, which you are not in: "
-                "ask an admin to add you to it",
-            )
+        self.user.check_can_see(record.info.team, message.call_id, fix="ask an admin to add you to it")
         self._unsubscribe(message.call_id)
         live = record.info.live
         if self._opened is not None:

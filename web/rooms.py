@@ -44,7 +44,7 @@ class Rooms(Generic[C]):
         self._note_prefix = f"{note_prefix}-" if note_prefix else ""
 
     def start(self, call_id: str, team: str, user: User, conn: C) -> Presence:
-        _may_see(user, team, call_id)
+        user.check_can_see(team, call_id)
         if user.role not in LEADS:
             raise CallcoachError(
                 "not_a_lead", "only a lead can start a listening session: ask your team lead"
@@ -56,7 +56,7 @@ class Rooms(Generic[C]):
 
     def join(self, session_id: str, team: str, user: User, conn: C) -> Presence:
         session = self._get(session_id)
-        _may_see(user, team, session.call_id)
+        user.check_can_see(team, session.call_id)
         session.members[conn] = user
         return self._presence(session)
 
@@ -105,7 +105,7 @@ class Rooms(Generic[C]):
         return session.sync
 
     def note(self, request: AddNote, team: str, user: User, created_at: str) -> Note:
-        _may_see(user, team, request.call_id)
+        user.check_can_see(team, request.call_id)
         text = request.text.strip()
         if not text or len(text) > MAX_NOTE_CHARS:
             raise CallcoachError("bad_note", f"a note needs 1 to {MAX_NOTE_CHARS} characters of text")
@@ -123,7 +123,7 @@ class Rooms(Generic[C]):
     def pin(self, request: SetPin, team: str, user: User, at_s: float | None) -> Pin:
         """A lead's pin on the alert or note at ``at_s`` (None: the call has no such target). Who may pin
         is checked before the target, so that nobody learns anything of a call they may not see."""
-        _may_see(user, team, request.call_id)
+        user.check_can_see(team, request.call_id)
         if user.role not in LEADS:
             raise CallcoachError("not_a_lead", "only a lead pins moments to cover with the agent")
         if at_s is None:
@@ -148,10 +148,3 @@ class Rooms(Generic[C]):
                 user.username, user.display_name, user.role, user.username == session.lead
             )
         return Presence(session.session_id, session.call_id, tuple(seen.values()))
-
-
-def _may_see(user: User, team: str, call_id: str) -> None:
-    if not user.can_see(team):
-        raise CallcoachError(
-            "forbidden_call", f"call {call_id!r} belongs to team {team!r}, which you are not in"
-        )
