@@ -1,4 +1,4 @@
-"""The event codec (``live/events.py``), fuzzed: every valid event round-trips through its JSON and its wire
+"""The event codec (``live/codec.py``), fuzzed: every valid event round-trips through its JSON and its wire
 text, which is strict JSON a page can parse; anything else is refused with :class:`EventDecodeError`."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The coach websocket against the real server on loopback, with the real Vosk model.
 
 One server per module (the call is analysed once): a recordings folder holding the bereavement_cold sample.
-Every frame the server sends is decoded with ``callcoach.live.events.from_json``. The test client logs in
+Every frame the server sends is decoded with ``callcoach.live.codec.from_json``. The test client logs in
 once (an admin in the server's temporary data folder); its cookie jar sends the session from then on.
 """
 

@@ -13,7 +13,7 @@ import { $ } from './dom.js';
 // little before their `at_s` for everyone to see them at once. The server releases events a second ahead.
 export const ANNOTATION_EARLY_S = 0.5;
 
-/** The point in the call at which an event exists: twin of `moment_s` in live/events.py. */
+/** The point in the call at which an event exists: twin of `moment_s` in live/eventlog.py. */
 export function momentOf(event) {
   switch (event.type) {
     case 'alert': return event.detected_s;
