@@ -168,4 +168,3 @@ CLIENT_MESSAGES: tuple[type[ClientMessage], ...] = typing.get_args(ClientMessage
 # What the server sends a page besides a call's events.
 ServerMessage: TypeAlias = Welcome | CallList | Subscribed | Presence | PlaybackSync
 Message: TypeAlias = ClientMessage | ServerMessage
-MESSAGE_TYPES: tuple[type[Message], ...] = typing.get_args(Message)
