@@ -30,8 +30,9 @@ from pathlib import Path
 import aiohttp
 
 from callcoach.live.model import default_model_dir
+from tests.helpers.calls import Plan, simulate_call_argv
+from tests.helpers.server import Server, clean_env, start_server, stop_server
 from tests.web.test_group_listening import Listener, connect, create_users
-from tests.web.test_live_ingest import Plan, Server, clean_env, simulate_call_argv, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLCOACH = Path(sys.executable).parent / "callcoach"

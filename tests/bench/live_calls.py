@@ -1,6 +1,6 @@
 """``make bench``: N live calls at once against one server in real time; prints figures, asserts nothing.
 
-One ``callcoach serve`` (a subprocess, as in ``tests/web/test_live_ingest.py``, whose helpers this uses)
+One ``callcoach serve`` (a subprocess, through the helpers ``tests/web/test_live_ingest.py`` uses)
 takes N simulated Twilio calls at once, N = 1, 2, 4, 8, 12 in turn, each the cold bereavement sample at
 normal speed, each followed by a coach's websocket (which also receives the call's audio frames). Calls
 start one after another as each is listed, a fraction of a second apart: their busy stretches coincide,
@@ -35,7 +35,8 @@ from pathlib import Path
 import aiohttp
 import soundfile as sf
 
-from tests.web.test_live_ingest import Plan, Trace, place_calls, start_server, stop_server
+from tests.helpers.calls import Plan, Trace, place_calls
+from tests.helpers.server import start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLCOACH = Path(sys.executable).parent / "callcoach"

@@ -23,15 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import (
-    DESKTOP,
-    call_log,
-    latest_alerts,
-    launch_browser,
-    log_in,
-    running_server,
-    wait_until_analysed,
-)
+from tests.helpers.browser import DESKTOP, launch_browser
+from tests.helpers.page_server import call_log, latest_alerts, log_in, running_server, wait_until_analysed
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"

@@ -32,17 +32,10 @@ import soundfile as sf
 from callcoach.detectors.alerts import clock
 from callcoach.live.codec import from_json
 from callcoach.live.eventlog import moment_s
-from tests.auth_helpers import browser_cookie
-from tests.e2e.conftest import CHROMIUM, launch_browser
-from tests.web.test_live_ingest import (
-    Plan,
-    Server,
-    get_calls,
-    replay,
-    simulator,
-    start_server,
-    stop_server,
-)
+from tests.helpers.auth import browser_cookie
+from tests.helpers.browser import CHROMIUM, launch_browser
+from tests.helpers.calls import Plan, replay, simulator
+from tests.helpers.server import Server, get_calls, start_server, stop_server
 
 pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
 CALL = "bereavement_cold"

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import get_json, running_server, wait_until_analysed
+from tests.helpers.page_server import get_json, running_server, wait_until_analysed
 
 pytestmark = [pytest.mark.browser, pytest.mark.vosk]
 TOKEN = "live-page-test-token"

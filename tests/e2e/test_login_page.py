@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from callcoach.live.accounts import Accounts
-from tests.auth_helpers import PASSWORD, USERNAME, browser_cookie, login_cookie
-from tests.e2e.conftest import DESKTOP, PHONE, server_data
+from tests.helpers.auth import PASSWORD, USERNAME, browser_cookie, login_cookie
+from tests.helpers.browser import DESKTOP, PHONE
+from tests.helpers.page_server import server_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.vosk]
 LISTED = ".call-item[data-call-id]"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import call_log, latest_alerts
+from tests.helpers.page_server import call_log, latest_alerts
 
 pytestmark = [pytest.mark.browser, pytest.mark.vosk]
 COLD = "bereavement_cold"

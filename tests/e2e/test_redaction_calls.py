@@ -32,15 +32,8 @@ import pytest_asyncio
 import soundfile as sf
 
 from callcoach.live.silencing import PAD_S
-from tests.web.test_live_ingest import (
-    Plan,
-    Server,
-    clean_env,
-    place_calls,
-    start_server,
-    stop_server,
-    wait_stored,
-)
+from tests.helpers.calls import Plan, place_calls, wait_stored
+from tests.helpers.server import Server, clean_env, start_server, stop_server
 
 pytestmark = [pytest.mark.vosk]
 

@@ -23,7 +23,8 @@ import pytest
 
 from callcoach.live.accounts import Accounts
 from callcoach.live.events import Role
-from tests.e2e.conftest import DESKTOP, PHONE, running_server, server_data, wait_until_analysed
+from tests.helpers.browser import DESKTOP, PHONE
+from tests.helpers.page_server import running_server, server_data, wait_until_analysed
 
 pytestmark = [pytest.mark.browser, pytest.mark.vosk]
 COLD = "bereavement_cold"

@@ -47,9 +47,8 @@ from callcoach.live.model import load_model
 from callcoach.live.session import CallSession
 from callcoach.live.settings import Settings
 from callcoach.live.soundcard import SoundCardCapture, capture_started
-from tests.auth_helpers import cookie_header, create_user, login_cookie_async
-from tests.e2e.conftest import free_ports
-from tests.web.test_live_ingest import clean_env
+from tests.helpers.auth import cookie_header, create_user, login_cookie_async
+from tests.helpers.server import clean_env, free_ports
 
 pytestmark = pytest.mark.vosk
 CALL = "bereavement_cold"

@@ -1,6 +1,6 @@
 """The audit trail and retention in the real ``callcoach serve`` (a subprocess, the real model loaded, on
 loopback), with ``CALLCOACH_RETENTION_DAYS=90`` and a data folder holding two stored calls: one saved 120
-days ago, one 10 days ago. Accounts: the test admin (``coach``, see tests/auth_helpers.py) and ``bo``, a
+days ago, one 10 days ago. Accounts: the test admin (``coach``, see tests/helpers/auth.py) and ``bo``, a
 coach of the default team.
 
 Retention must have purged the old call before the server answered anyone; a coach who opens the other
@@ -26,9 +26,9 @@ import pytest_asyncio
 from callcoach.live.audit import utc_iso
 from callcoach.live.settings import Settings
 from callcoach.web import simulate
-from tests.auth_helpers import USERNAME, cookie_header, create_user, login_cookie_async
+from tests.helpers.auth import USERNAME, cookie_header, create_user, login_cookie_async
+from tests.helpers.server import Server, clean_env, get_calls, start_server, stop_server
 from tests.helpers.stored_calls import rows, store_call, write_wav
-from tests.web.test_live_ingest import Server, clean_env, get_calls, start_server, stop_server
 
 pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
 

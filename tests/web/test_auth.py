@@ -29,7 +29,7 @@ from callcoach.web import coach
 from callcoach.web.app import create_app
 from callcoach.web.auth import COOKIE
 from callcoach.web.throttle import LoginThrottle
-from tests.auth_helpers import cookie_header, session_token
+from tests.helpers.auth import cookie_header, session_token
 
 PASSWORDS = {"root": "root-password", "ana": "ana-password"}
 ANA = {"user": "ana", "name": "Ana Lead", "role": "lead", "teams": ["billing"]}

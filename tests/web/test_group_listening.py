@@ -26,7 +26,8 @@ import pytest_asyncio
 from callcoach.live.accounts import Accounts
 from callcoach.live.codec import from_json
 from callcoach.web.auth import COOKIE
-from tests.web.test_live_ingest import Plan, Server, simulator, start_server, stop_server
+from tests.helpers.calls import Plan, simulator
+from tests.helpers.server import Server, start_server, stop_server
 
 pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
 

@@ -32,8 +32,8 @@ import pytest_asyncio
 import soundfile as sf
 
 from callcoach.web.coach import SEND_QUEUE, STALL_DROP_S
-from tests.auth_helpers import cookie_header
-from tests.web.test_live_ingest import Server, get_calls, start_server, stop_server
+from tests.helpers.auth import cookie_header
+from tests.helpers.server import Server, get_calls, start_server, stop_server
 
 pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
 CALL = "short_call"

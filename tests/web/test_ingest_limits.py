@@ -32,7 +32,8 @@ from callcoach.web import simulate
 from callcoach.web.ingest.audiofork import AudioForkEncoder
 from callcoach.web.ingest.audiosocket import AudioSocketEncoder
 from callcoach.web.ingest.twilio import TwilioEncoder
-from tests.web.test_live_ingest import Server, get_calls, replay, start_server, stop_server, wait_stored
+from tests.helpers.calls import replay, wait_stored
+from tests.helpers.server import Server, get_calls, start_server, stop_server
 
 pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
 

@@ -29,7 +29,7 @@ from callcoach.live.settings import Settings
 from callcoach.web.app import STATIC, create_app
 from callcoach.web.protocol import MAX_MESSAGE_BYTES
 from callcoach.web.replay import LEAD_S
-from tests.auth_helpers import PASSWORD, USERNAME, create_user
+from tests.helpers.auth import PASSWORD, USERNAME, create_user
 
 pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
 CALL = "bereavement_cold"
