@@ -17,7 +17,7 @@ from callcoach.detectors.alerts import AlertIds, clock, joined, quote_of, secs, 
 from callcoach.detectors.bad_news_table import TABLE, BadNewsTable, Category
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.text import words
-from callcoach.live.events import Alert, Event, Polarity, Quote, Speech, Transcript
+from callcoach.live.events import Alert, AlertKind, Event, Quote, Speech, Transcript
 
 COLD = "cold_reply_to_bad_news"
 EMPATHY = "empathy_shown"
@@ -58,7 +58,10 @@ class BadNewsDetector:
     """Judges the agent's reply to each piece of the customer's bad news, once."""
 
     name = "bad_news"
-    KINDS: ClassVar[dict[str, Polarity]] = {COLD: "coach", EMPATHY: "praise"}
+    KINDS: ClassVar[dict[str, AlertKind]] = {
+        COLD: AlertKind(COLD, "Cold reply", "coach", "bulb"),
+        EMPATHY: AlertKind(EMPATHY, "Empathy", "praise", "star"),
+    }
 
     def __init__(self, config: DetectorConfig, table: BadNewsTable = TABLE) -> None:
         self._window_s = config.reply_window_s
@@ -221,7 +224,7 @@ class BadNewsDetector:
             id=self._ids.next(kind),
             revision=0,
             kind=kind,
-            polarity=self.KINDS[kind],
+            polarity=self.KINDS[kind].polarity,
             speaker="agent",
             start_s=replied[0].start_s,
             end_s=replied[-1].end_s,

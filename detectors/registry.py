@@ -1,8 +1,8 @@
 """Which detectors exist: names to classes, kinds to polarity, and a fresh set per call.
 
 Owns the list of detectors the pipeline runs. Adding a detector means writing its class (with ``name``
-and a ``KINDS`` table of the alert kinds it emits) and adding it to :data:`DETECTORS`; the page reads
-:data:`KINDS` to list what it may be shown.
+and a ``KINDS`` table of the alert kinds it emits, each an :class:`AlertKind` with its label and icon)
+and adding it to :data:`DETECTORS`; the page learns :data:`KINDS` from the server's ``welcome``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from callcoach.detectors.bad_news import BadNewsDetector
 from callcoach.detectors.base import Detector
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.silence import SilenceDetector
-from callcoach.live.events import Polarity
+from callcoach.live.events import AlertKind
 
 
 class DetectorClass(Protocol):
     """A detector class: built from the config, and saying up front which alert kinds it emits."""
 
-    KINDS: dict[str, Polarity]
+    KINDS: dict[str, AlertKind]
 
     def __call__(self, config: DetectorConfig) -> Detector: ...
 
@@ -30,8 +30,8 @@ DETECTORS: dict[str, DetectorClass] = {
     BadNewsDetector.name: BadNewsDetector,
 }
 
-# Alert kind -> polarity, for every kind any detector emits.
-KINDS: dict[str, Polarity] = {kind: pol for cls in DETECTORS.values() for kind, pol in cls.KINDS.items()}
+# Every kind any detector emits, by name.
+KINDS: dict[str, AlertKind] = {name: kind for cls in DETECTORS.values() for name, kind in cls.KINDS.items()}
 
 
 def create_detectors(config: DetectorConfig) -> list[Detector]:

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from callcoach.detectors.alerts import AlertIds, clock, quote_of, secs
 from callcoach.detectors.config import DetectorConfig
-from callcoach.live.events import Alert, Event, Polarity, Speaker, Speech, Transcript
+from callcoach.live.events import Alert, AlertKind, Event, Speaker, Speech, Transcript
 
 KIND = "silence"
 # Ticks land on float multiples of 0.1 s; 4.9999999 must count as 5.0.
@@ -54,7 +54,7 @@ class SilenceDetector:
     """Fires once per silence of ``config.silence_threshold_s`` or more; works for any speakers."""
 
     name = "silence"
-    KINDS: ClassVar[dict[str, Polarity]] = {KIND: "coach"}
+    KINDS: ClassVar[dict[str, AlertKind]] = {KIND: AlertKind(KIND, "Silence", "coach", "bulb")}
 
     def __init__(self, config: DetectorConfig) -> None:
         self._threshold_s = config.silence_threshold_s

@@ -127,6 +127,18 @@ class Speech:
 
 
 @dataclass(frozen=True)
+class AlertKind:
+    """A kind of alert as a coach reads it: its label, which way it points, and the page's icon for it.
+    Each detector declares the kinds it raises; the page learns them from the server (``welcome``), so a
+    new detector needs no change to the page."""
+
+    kind: str
+    label: str
+    polarity: Polarity
+    icon: str  # a name from the page's icon set (web/static/js/dom.js): bulb, star, ...
+
+
+@dataclass(frozen=True)
 class Alert:
     """A moment worth a coach's attention, to praise or to correct.
 

@@ -11,7 +11,7 @@ import typing
 from dataclasses import dataclass
 from typing import ClassVar, TypeAlias
 
-from callcoach.live.events import CallInfo, Polarity, Quote, Role
+from callcoach.live.events import AlertKind, CallInfo, Polarity, Quote, Role
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Welcome:
     name: str
     role: Role
     teams: tuple[str, ...]
+    kinds: tuple[AlertKind, ...] = ()  # every kind of alert the server's detectors raise
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import WSMsgType, web
 
+from callcoach.detectors.registry import KINDS
 from callcoach.live.accounts import User
 from callcoach.live.catalog import CallCatalog, CallRecord
 from callcoach.live.codec import wire_text
@@ -97,7 +98,9 @@ class CoachConnection:
 
     async def run(self) -> None:
         user = self.user
-        await self._out.put(wire_text(Welcome(user.username, user.display_name, user.role, user.teams)))
+        await self._out.put(
+            wire_text(Welcome(user.username, user.display_name, user.role, user.teams, tuple(KINDS.values())))
+        )
         writer = asyncio.create_task(self._write())
         lister = asyncio.create_task(self._push_calls())
         guard = asyncio.create_task(self._watch_login())

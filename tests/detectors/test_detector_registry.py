@@ -13,7 +13,13 @@ def test_detectors_by_name() -> None:
 
 
 def test_kinds_and_polarity() -> None:
-    assert KINDS == {"silence": "coach", "cold_reply_to_bad_news": "coach", "empathy_shown": "praise"}
+    assert {name: kind.polarity for name, kind in KINDS.items()} == {
+        "silence": "coach",
+        "cold_reply_to_bad_news": "coach",
+        "empathy_shown": "praise",
+    }
+    assert all(name == kind.kind and kind.label and kind.icon for name, kind in KINDS.items())
+    assert KINDS["cold_reply_to_bad_news"].label == "Cold reply"
 
 
 def test_create_detectors_builds_a_fresh_set_per_call() -> None:

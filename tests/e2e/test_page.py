@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from callcoach.detectors.registry import KINDS
 from tests.helpers.page_server import call_log, latest_alerts
 
 pytestmark = [pytest.mark.browser, pytest.mark.vosk]
@@ -148,6 +149,9 @@ def test_replay_shows_each_alert_when_the_audio_reaches_it(
     assert cold["last"]["suggestion"] == cold_card.locator(".advice p").inner_text()
     assert cold["last"]["title"] == cold_card.locator(".card-title").inner_text()
     assert cold_card.locator(".pill").text_content() == "Coach"
+    # The kind's label and icon come from the server's welcome (the detectors' AlertKind), not the page.
+    assert cold_card.locator(".kind").inner_text() == KINDS["cold_reply_to_bad_news"].label
+    assert cold_card.locator(".pill svg path").count() >= 1  # the named icon exists in the page's set
     assert page.locator("#tl-layer .tl-marker").count() == 2
     # Screen readers hear it too.
     page.wait_for_function("() => document.getElementById('announcer').textContent.includes('Cold reply')")

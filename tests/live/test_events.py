@@ -10,6 +10,7 @@ import pytest
 from callcoach.live.codec import EVENT_TYPES, EventDecodeError, Wire, envelope, from_json, to_json
 from callcoach.live.events import (
     Alert,
+    AlertKind,
     CallEnded,
     CallInfo,
     CallStarted,
@@ -86,6 +87,9 @@ EXAMPLES: list[Wire] = [
     Note("note-2", 3.0, "coach", "Slow start", "bo", "Bo"),
     Pin("note-1", True, 21.6, "ana"),
     Welcome("ana", "Ana Lead", "lead", ("billing", "retention")),
+    Welcome(
+        "ana", "Ana Lead", "lead", ("billing",), (AlertKind("empathy_shown", "Empathy", "praise", "star"),)
+    ),
     Presence("s1", "c1", (Participant("ana", "Ana", "lead", True), Participant("bo", "Bo", "coach"))),
     StartSession("c1"),
     JoinSession("s1"),

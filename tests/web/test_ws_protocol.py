@@ -20,10 +20,11 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
+from callcoach.detectors.registry import KINDS
 from callcoach.live.codec import Wire, from_json
 from callcoach.live.eventlog import moment_s
 from callcoach.live.events import Alert, Error, Note
-from callcoach.live.messages import CallList, Subscribed
+from callcoach.live.messages import CallList, Subscribed, Welcome
 from callcoach.live.model import load_model
 from callcoach.live.settings import Settings
 from callcoach.web.app import STATIC, create_app
@@ -137,8 +138,9 @@ def moments(frames: list[dict[str, Any]]) -> list[float]:
 
 async def test_connect_gets_the_call_list(page: Page) -> None:
     data, event = await page.receive()
-    if data["type"] == "welcome":  # who is logged in comes first
+    if data["type"] == "welcome":  # who is logged in comes first, and the kinds of alert there are
         assert data["user"] == USERNAME
+        assert isinstance(event, Welcome) and event.kinds == tuple(KINDS.values())
         data, event = await page.receive()
     assert data["type"] == "calls" and isinstance(event, CallList)
     (info,) = event.calls

@@ -3,7 +3,7 @@
 // toggles on both (pins.js); and the coach/praise counts above them.
 
 import { $, h, icon, setText } from './dom.js';
-import { clock, secs, kindLabel, POLARITY } from './format.js';
+import { clock, secs, kindIcon, kindLabel, POLARITY } from './format.js';
 import { announce } from './notices.js';
 import { view } from './state.js';
 import { replayMoment } from './player.js';
@@ -120,7 +120,7 @@ function fillCard(card, alert, t) {
   const quotes = quoteNodes(alert, ongoing);
   card.replaceChildren(...[
     h('header', { class: 'card-head' },
-      h('span', { class: 'pill' }, icon(pol.icon), pol.label),
+      h('span', { class: 'pill' }, icon(kindIcon(alert.kind, alert.polarity)), pol.label),
       h('span', { class: 'kind', text: kindLabel(alert.kind) }),
       h('button', {
         class: 'time-btn', type: 'button', 'data-seek-s': alert.start_s,

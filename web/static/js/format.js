@@ -3,11 +3,14 @@
 
 export const SOURCE_LABELS = { twilio: 'Twilio', freeswitch: 'FreeSWITCH', asterisk: 'Asterisk', soundcard: 'sound card' };
 
-const KIND_LABELS = {
-  silence: 'Silence',
-  cold_reply_to_bad_news: 'Cold reply',
-  empathy_shown: 'Empathy',
-};
+// The kinds of alert the server's detectors raise (label, polarity, icon), as its `welcome` lists them: a
+// new detector needs no change here.
+let KINDS = {};
+
+/** Take the server's list of alert kinds (from `welcome`). */
+export function setKinds(kinds) {
+  KINDS = Object.fromEntries((Array.isArray(kinds) ? kinds : []).map((k) => [k.kind, k]));
+}
 
 export const SPEAKER_LABELS = { agent: 'Agent', customer: 'Customer', mixed: 'Both speakers' };
 export const POLARITY = {
@@ -23,8 +26,13 @@ export function clock(seconds) {
 
 export const secs = (seconds) => `${seconds.toFixed(1)} s`;
 
+/** The icon the server names for an alert's kind, else its polarity's. */
+export function kindIcon(kind, polarity) {
+  return KINDS[kind]?.icon || (POLARITY[polarity] || POLARITY.coach).icon;
+}
+
 export function kindLabel(kind) {
-  if (KIND_LABELS[kind]) return KIND_LABELS[kind];
+  if (KINDS[kind]?.label) return KINDS[kind].label;
   const words = String(kind).replace(/[_-]+/g, ' ').trim();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }

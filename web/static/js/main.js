@@ -9,6 +9,7 @@
 // relative, so the modules load from wherever the page serves this one.
 
 import { notify } from './notices.js';
+import { setKinds } from './format.js';
 import { state, view, dataFor } from './state.js';
 import { startSocket } from './socket.js';
 import { reportPlayback, setupPlayer, setupKeyboard } from './player.js';
@@ -28,6 +29,7 @@ import { setupNotes } from './notes.js';
 function handleMessage(msg) {
   switch (msg.type) {
     case 'welcome':
+      setKinds(msg.kinds);
       setMe(msg);
       return;
     case 'presence':
