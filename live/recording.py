@@ -19,7 +19,7 @@ import soundfile as sf
 
 from callcoach.audio.framing import PIPELINE_RATE_HZ, Step
 
-_HEADER_MAX = 4096  # where the data chunk must have begun: libsndfile's PCM header is 44 bytes
+HEADER_MAX = 4096  # where the data chunk must have begun: libsndfile's PCM header is 44 bytes
 
 
 class RecordingWriter:
@@ -42,7 +42,7 @@ def repair(path: Path) -> bool:
     whose header already agrees with its length, or that is not a PCM WAV, is left as it is. True if the
     file was changed."""
     with path.open("r+b") as file:
-        wav = _layout(file.read(_HEADER_MAX))
+        wav = wav_layout(file.read(HEADER_MAX))
         if wav is None:
             return False
         size = file.seek(0, 2)
@@ -58,25 +58,34 @@ def repair(path: Path) -> bool:
 
 
 @dataclass(frozen=True)
-class _Layout:
+class WavLayout:
+    """A WAV header as written, read without trusting its sizes (a crash leaves them stale)."""
+
+    format_tag: int  # 1: PCM, 0xFFFE: extensible
+    channels: int
+    sample_rate: int
+    bits: int  # per sample
+    block_align: int  # bytes per sample frame (every channel's sample)
     riff_size: int  # what the header says follows its first 8 bytes
     data_start: int  # where the samples begin
     data_size: int  # what the header says the samples take
-    block_align: int  # bytes per sample frame (every channel's sample)
 
 
-def _layout(head: bytes) -> _Layout | None:
-    """The header's sizes; None unless ``head`` begins a WAV with a format chunk before its data chunk."""
+def wav_layout(head: bytes) -> WavLayout | None:
+    """The header at the start of a file (its first :data:`HEADER_MAX` bytes); None unless it begins a
+    WAV with a format chunk before its data chunk."""
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return None
-    block_align, pos = 0, 12
+    fmt, pos = None, 12
     while pos + 8 <= len(head):
         chunk, size = head[pos : pos + 4], struct.unpack_from("<I", head, pos + 4)[0]
-        if chunk == b"fmt " and pos + 22 <= len(head):
-            block_align = struct.unpack_from("<H", head, pos + 20)[0]
+        if chunk == b"fmt " and pos + 24 <= len(head):
+            fmt = struct.unpack_from("<HHI4xHH", head, pos + 8)  # tag, channels, rate, align, bits
         elif chunk == b"data":
-            if not block_align:
+            if fmt is None or not fmt[3]:
                 return None
-            return _Layout(struct.unpack_from("<I", head, 4)[0], pos + 8, size, block_align)
+            tag, channels, rate, align, bits = fmt
+            riff_size = struct.unpack_from("<I", head, 4)[0]
+            return WavLayout(tag, channels, rate, bits, align, riff_size, pos + 8, size)
         pos += 8 + size + (size & 1)  # chunks are padded to an even length
     return None

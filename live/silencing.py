@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ import soundfile as sf
 from callcoach.audio.channels import channel_map
 from callcoach.audio.errors import AudioError
 from callcoach.live.events import Redaction, Speaker
+from callcoach.live.recording import HEADER_MAX, WavLayout, wav_layout
 
 PAD_S = 0.1
 _BLOCK_FRAMES = 65536
@@ -40,13 +40,6 @@ class Span:
     channel: int
     start_s: float
     end_s: float
-
-
-@dataclass(frozen=True)
-class _Layout:
-    channels: int
-    sample_rate: int
-    data_offset: int
 
 
 class SilencingError(Exception):
@@ -79,16 +72,16 @@ def silence_in_place(path: Path, span: Span) -> int:
     """Zero the span's samples (padded) in a 16-bit PCM WAV being written; returns how many frames."""
     with path.open("r+b") as f:
         layout = _wav_layout(f, path)
-        frame_bytes = 2 * layout.channels
-        available = (f.seek(0, os.SEEK_END) - layout.data_offset) // frame_bytes
+        frame_bytes = layout.block_align
+        available = (f.seek(0, os.SEEK_END) - layout.data_start) // frame_bytes
         first, last = _frames(span, layout.sample_rate, available)
         if last <= first:
             return 0
-        f.seek(layout.data_offset + first * frame_bytes)
+        f.seek(layout.data_start + first * frame_bytes)
         block = np.frombuffer(f.read((last - first) * frame_bytes), dtype="<i2").reshape(-1, layout.channels)
         block = block.copy()
         block[:, span.channel] = 0
-        f.seek(layout.data_offset + first * frame_bytes)
+        f.seek(layout.data_start + first * frame_bytes)
         f.write(block.astype("<i2").tobytes())
         return last - first
 
@@ -122,21 +115,12 @@ def _frames(span: Span, sample_rate: int, available: int) -> tuple[int, int]:
     return first, last
 
 
-def _wav_layout(f: BinaryIO, path: Path) -> _Layout:
-    """Where the samples start: walk the RIFF chunks to ``data`` (its size may not be final yet, so it
-    is not trusted: the samples run to the end of the file)."""
-    riff, _size, wave = struct.unpack("<4sI4s", f.read(12))
-    if riff != b"RIFF" or wave != b"WAVE":
-        raise ValueError(f"{path} is not a WAV file")
-    fmt: tuple[int, int, int, int] | None = None
-    while header := f.read(8):
-        chunk, size = struct.unpack("<4sI", header)
-        if chunk == b"data":
-            if fmt is None or fmt[0] not in (1, 0xFFFE) or fmt[3] != 16:  # PCM, plain or extensible
-                raise ValueError(f"{path} is not 16-bit PCM: cannot silence it in place")
-            return _Layout(channels=fmt[1], sample_rate=fmt[2], data_offset=f.tell())
-        body = f.read(size + (size & 1))  # chunks are padded to an even length
-        if chunk == b"fmt ":
-            tag, channels, rate = struct.unpack("<HHI", body[:8])
-            fmt = (tag, channels, rate, struct.unpack("<H", body[14:16])[0])
-    raise ValueError(f"{path} has no data chunk")
+def _wav_layout(f: BinaryIO, path: Path) -> WavLayout:
+    """Where the samples start (the data chunk's size may not be final yet, so it is not trusted: the
+    samples run to the end of the file)."""
+    layout = wav_layout(f.read(HEADER_MAX))
+    if layout is None:
+        raise ValueError(f"{path} is not a WAV file with its format before its data")
+    if layout.format_tag not in (1, 0xFFFE) or layout.bits != 16:  # PCM, plain or extensible
+        raise ValueError(f"{path} is not 16-bit PCM: cannot silence it in place")
+    return layout
