@@ -129,10 +129,11 @@ class LiveCall:
                 if writer is not None:
                     await loop.run_in_executor(None, writer.write, item)
                 yield item
-            if item.fault is not None:
-                raise item.fault
+            if item.fault is not None:  # a limit: the call is cut there, and kept like a dropped one
+                raise SourceDropped(item.fault.message, item.fault.code, item.fault.at_s)
             if item.reason == "dropped":
-                raise SourceDropped(item.detail or "the platform's connection closed before the call ended")
+                detail = item.detail or "the platform's connection closed before the call ended"
+                raise SourceDropped(f"the call's connection dropped: {detail}")
         finally:
             if writer is not None:
                 with contextlib.suppress(OSError):

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import Executor
 from typing import Any, Literal
 
-from callcoach.audio.errors import CALL_TOO_LONG, AudioError
+from callcoach.audio.errors import AudioError
 from callcoach.audio.vad import VoiceActivity
 from callcoach.detectors.base import Detector
 from callcoach.detectors.registry import create_detectors
@@ -38,7 +38,14 @@ DECODE_AHEAD_S = 30.0
 
 
 class SourceDropped(Exception):
-    """Raised by a live source whose connection broke before the call ended properly."""
+    """Raised by a live source that stopped before the call ended properly: its connection broke
+    (``call_dropped``), or the call ran into a limit (``call_too_long``). Either way the call is a good
+    replay up to there, so it ends ``dropped``; ``message`` says why, ``at_s`` where (default: as far as
+    the source got)."""
+
+    def __init__(self, message: str, code: str = "call_dropped", at_s: float | None = None) -> None:
+        super().__init__(message)
+        self.message, self.code, self.at_s = message, code, at_s
 
 
 class CallSession:
@@ -77,13 +84,10 @@ class CallSession:
                 async for step in frames:
                     await self._push(decoding, step)
             except AudioError as exc:
-                # A call cut at --max-call-s is a good replay up to the cut, as a dropped call is; any
-                # other audio fault means the call could not be analysed.
-                reason = "dropped" if exc.code == CALL_TOO_LONG else "error"
-                fault = Error(exc.code, exc.message, fatal=True, at_s=exc.at_s)
+                reason, fault = "error", Error(exc.code, exc.message, fatal=True, at_s=exc.at_s)
             except SourceDropped as exc:
-                reason = "dropped"
-                fault = Error("call_dropped", f"the call's connection dropped: {exc}", True, self._fed_s)
+                at_s = self._fed_s if exc.at_s is None else exc.at_s
+                reason, fault = "dropped", Error(exc.code, exc.message, fatal=True, at_s=at_s)
             await decoding.drain()  # whatever arrived before a fault is still decoded and judged
         except Exception as exc:  # one bad call must never take the server down
             log.exception("call %s failed", self.started.call_id)
