@@ -11,3 +11,5 @@ class DetectorConfig:
     silence_threshold_s: float = 5.0
     # How long after the customer's bad news the agent's reply is still "the next turn".
     reply_window_s: float = 30.0
+    # The agent talking this long with no customer turn (backchannels aside) is a monologue.
+    monologue_s: float = 60.0

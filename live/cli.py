@@ -52,8 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     analyze = sub.add_parser("analyze", help="run a recorded call through the pipeline and print it")
     analyze.add_argument("file", type=Path, help="WAV, FLAC or OGG recording (mono or stereo)")
     analyze.add_argument("--json", action="store_true", help="print one JSON event per line")
+    detector_settings = ("silence_threshold_s", "monologue_s", "rules_file")
     settings_mod.add_arguments(
-        analyze, "model_dir", "agent_channel", "customer_channel", "silence_threshold_s", "frame_s", "redact"
+        analyze, "model_dir", "agent_channel", "customer_channel", *detector_settings, "frame_s", "redact"
     )
     analyze.set_defaults(command=_analyze)
 
@@ -65,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         "model_dir",
         "agent_channel",
         "customer_channel",
-        "silence_threshold_s",
+        *detector_settings,
         "ingest_token",
         "audiosocket_port",
         "audiosocket_agent_port",

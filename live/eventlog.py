@@ -27,6 +27,7 @@ from callcoach.live.events import (
     Note,
     Pin,
     Redaction,
+    Sentiment,
     Speech,
     Transcript,
 )
@@ -145,7 +146,7 @@ def moment_s(event: Wire) -> float:
     """
     if isinstance(event, Alert):
         return event.detected_s
-    if isinstance(event, Transcript | Redaction):
+    if isinstance(event, Transcript | Redaction | Sentiment):
         return event.end_s
     if isinstance(event, Speech):
         return event.start_s if event.end_s is None else event.end_s

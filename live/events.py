@@ -163,10 +163,24 @@ class Alert:
     suggestion: str
     quotes: tuple[Quote, ...] = ()
     pause_s: float | None = None
+    rule: str | None = None  # for ``kind == "rule"``: the coach-defined rule's name
 
     @property
     def duration_s(self) -> float | None:
         return None if self.end_s is None else round(self.end_s - self.start_s, 3)
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """How positive or negative one final line of a speaker sounded: ``score`` from -1 (very negative)
+    through 0 (neutral) to 1 (very positive), scored from the words of the line between ``start_s`` and
+    ``end_s``. The page draws the customer's as a thin line on the timeline."""
+
+    TYPE: ClassVar[str] = "sentiment"
+    speaker: Speaker
+    start_s: float
+    end_s: float
+    score: float
 
 
 @dataclass(frozen=True)
@@ -246,5 +260,5 @@ class Pin:
 
 
 Event: TypeAlias = (
-    Frame | CallStarted | CallEnded | Transcript | Speech | Alert | Error | Redaction | Note | Pin
+    Frame | CallStarted | CallEnded | Transcript | Speech | Sentiment | Alert | Error | Redaction | Note | Pin
 )

@@ -68,6 +68,8 @@ class Settings:
     redact: bool = True
     # Calls, recordings and their events older than this many days are deleted daily; None keeps them.
     retention_days: int | None = None
+    # The coach-defined rules (TOML, see rules.example.toml); re-read when the file changes. None: no rules.
+    rules_file: Path | None = None
 
 
 def _comma_list(raw: str) -> tuple[str, ...]:
@@ -92,6 +94,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "queue_frames": ("CALLCOACH_QUEUE_FRAMES", int),
     "decode_threads": ("CALLCOACH_DECODE_THREADS", int),
     "silence_threshold_s": ("CALLCOACH_SILENCE_S", float),
+    "monologue_s": ("CALLCOACH_MONOLOGUE_S", float),
     "host": ("CALLCOACH_HOST", str),
     "port": ("CALLCOACH_PORT", int),
     "recordings_dir": ("CALLCOACH_RECORDINGS", Path),
@@ -111,6 +114,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "ingest_idle_s": ("CALLCOACH_INGEST_IDLE_S", float),
     "redact": ("CALLCOACH_REDACT", _flag),
     "retention_days": ("CALLCOACH_RETENTION_DAYS", int),
+    "rules_file": ("CALLCOACH_RULES", Path),
 }
 
 
@@ -131,6 +135,14 @@ def add_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
         "silence_threshold_s": (
             "--silence-s",
             {"type": float, "metavar": "S", "help": "silence worth an alert, in seconds (default 5.0)"},
+        ),
+        "monologue_s": (
+            "--monologue-s",
+            {"type": float, "metavar": "S", "help": "agent talking this long unbroken is a monologue (60)"},
+        ),
+        "rules_file": (
+            "--rules",
+            {"type": Path, "metavar": "FILE", "help": "coach-defined rules (TOML), re-read when it changes"},
         ),
         "host": ("--host", {"help": "address to listen on (default 127.0.0.1)"}),
         "port": ("--port", {"type": int, "help": "port to listen on (default 8080)"}),
@@ -198,9 +210,10 @@ def from_sources(args: argparse.Namespace | None = None, env: Mapping[str, str] 
             values[name] = given[name]
         elif env.get(var):
             values[name] = _parse(var, env[var], parse)
-    silence = values.pop("silence_threshold_s", None)
-    if silence is not None:
-        values["detectors"] = dataclasses.replace(DetectorConfig(), silence_threshold_s=silence)
+    # The detectors' tunables travel in their own config; the flags and variables name them flat.
+    tunables = {k: values.pop(k) for k in ("silence_threshold_s", "monologue_s") if k in values}
+    if tunables:
+        values["detectors"] = dataclasses.replace(DetectorConfig(), **tunables)
     settings = Settings(**values)
     _validate(settings)
     return settings
@@ -224,6 +237,11 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(
             f"the silence threshold {settings.detectors.silence_threshold_s} s is not positive: "
             "give --silence-s (or CALLCOACH_SILENCE_S) a number of seconds above 0, e.g. 5"
+        )
+    if settings.detectors.monologue_s <= 0:
+        raise SettingsError(
+            f"the monologue threshold {settings.detectors.monologue_s} s is not positive: "
+            "give --monologue-s (or CALLCOACH_MONOLOGUE_S) a number of seconds above 0, e.g. 60"
         )
     if settings.twilio_agent_track not in ("inbound", "outbound"):
         raise SettingsError("CALLCOACH_TWILIO_AGENT_TRACK must be inbound or outbound")

@@ -20,6 +20,7 @@ from callcoach.live.events import (
     Pin,
     Quote,
     Redaction,
+    Sentiment,
     Speech,
     Transcript,
     Word,
@@ -69,6 +70,7 @@ EXAMPLES: list[Wire] = [
     Alert("silence-1", 1, "silence", "coach", None, 10.0, None, 15.0, "Silence", "", "why", "try"),
     Error("truncated_audio", "x.wav is cut short", fatal=True, at_s=3.2),
     Redaction("customer", "card", 9.1, 13.2),
+    Sentiment("customer", 11.2, 13.9, -0.51),
     CallList(
         (
             CallInfo(
