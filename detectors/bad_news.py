@@ -16,7 +16,7 @@ from typing import ClassVar
 from callcoach.detectors.alerts import AlertIds, clock, joined, quote_of, secs, spoken_end, spoken_start
 from callcoach.detectors.bad_news_table import TABLE, BadNewsTable, Category
 from callcoach.detectors.config import DetectorConfig
-from callcoach.detectors.text import words
+from callcoach.detectors.text import BACKCHANNEL, words
 from callcoach.live.events import Alert, AlertKind, Event, Quote, Speech, Transcript
 
 COLD = "cold_reply_to_bad_news"
@@ -26,10 +26,6 @@ _REPLY_WORDS = 6
 # Earlier lines of the customer's turn quoted with the news, for context ("I know you needed...").
 _CONTEXT_S = 10.0
 _CONTEXT_LINES = 3
-# Fillers and backchannels: an agent "mhm" while the customer is still going is not a reply.
-_BACKCHANNEL = frozenset(
-    ("mhm", "mm", "hmm", "uh", "huh", "um", "ah", "ok", "okay", "yeah", "yes", "yep", "right", "sure")
-)
 
 
 @dataclass
@@ -133,7 +129,7 @@ class BadNewsDetector:
 
     @staticmethod
     def _backchannel(news: _News) -> bool:
-        return all(w in _BACKCHANNEL for w in news.reply_words)
+        return all(w in BACKCHANNEL for w in news.reply_words)
 
     def _context(self, line: Transcript) -> list[Transcript]:
         """The customer's earlier lines of this turn, close enough to the news to quote with it."""

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# Fillers and backchannels: a listener's "mhm" while the other speaker goes on is not a turn of their own.
+BACKCHANNEL = frozenset(
+    ("mhm", "mm", "hmm", "uh", "huh", "um", "ah", "ok", "okay", "yeah", "yes", "yep", "right", "sure")
+)
 
 
 def normalise(text: str) -> str:
