@@ -3,6 +3,8 @@
 Owns the list of detectors the pipeline runs. Adding a detector means writing its class (with ``name``
 and a ``KINDS`` table of the alert kinds it emits, each an :class:`AlertKind` with its label and icon)
 and adding it to :data:`DETECTORS`; the page learns :data:`KINDS` from the server's ``welcome``.
+Coach-defined rules (:class:`RuleDetector`) come from a file rather than the config, so a call's set gets
+one built from the rules it started with, after the others.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Protocol
 from callcoach.detectors.bad_news import BadNewsDetector
 from callcoach.detectors.base import Detector
 from callcoach.detectors.config import DetectorConfig
+from callcoach.detectors.rule_detector import RuleDetector
+from callcoach.detectors.rules import NO_RULES, RuleSet
 from callcoach.detectors.silence import SilenceDetector
 from callcoach.live.events import AlertKind
 
@@ -31,9 +35,14 @@ DETECTORS: dict[str, DetectorClass] = {
 }
 
 # Every kind any detector emits, by name.
-KINDS: dict[str, AlertKind] = {name: kind for cls in DETECTORS.values() for name, kind in cls.KINDS.items()}
+KINDS: dict[str, AlertKind] = {
+    **{name: kind for cls in DETECTORS.values() for name, kind in cls.KINDS.items()},
+    **RuleDetector.KINDS,
+}
 
 
-def create_detectors(config: DetectorConfig) -> list[Detector]:
-    """A fresh detector of every kind for one call: detectors keep per-call state and are not reused."""
-    return [cls(config) for cls in DETECTORS.values()]
+def create_detectors(config: DetectorConfig, rules: RuleSet = NO_RULES) -> list[Detector]:
+    """A fresh detector of every kind for one call: detectors keep per-call state and are not reused.
+    With ``rules``, the call's coach-defined rules too."""
+    detectors: list[Detector] = [cls(config) for cls in DETECTORS.values()]
+    return [*detectors, RuleDetector(rules)] if rules else detectors

@@ -5,6 +5,7 @@ from __future__ import annotations
 from callcoach.detectors.bad_news import BadNewsDetector
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.registry import DETECTORS, KINDS, create_detectors
+from callcoach.detectors.rules import parse_rules
 from callcoach.detectors.silence import SilenceDetector
 
 
@@ -17,6 +18,7 @@ def test_kinds_and_polarity() -> None:
         "silence": "coach",
         "cold_reply_to_bad_news": "coach",
         "empathy_shown": "praise",
+        "rule": "coach",  # a coach-defined rule's alerts carry their own rule's polarity
     }
     assert all(name == kind.kind and kind.label and kind.icon for name, kind in KINDS.items())
     assert KINDS["cold_reply_to_bad_news"].label == "Cold reply"
@@ -30,3 +32,11 @@ def test_create_detectors_builds_a_fresh_set_per_call() -> None:
     for d in first:
         assert d.tick(0.0) == []
     assert [a.detected_s for a in first[0].tick(3.0)] == [3.0]  # the config reaches the detector
+
+
+def test_create_detectors_adds_the_rules_of_the_call() -> None:
+    rules = parse_rules(
+        '[[rule]]\nname = "calm_down"\nspeaker = "agent"\nsay = ["calm down"]\nwhen = "said"\n'
+        'polarity = "coach"\ntitle = "t"\nwhy = "w"\nsuggestion = "s"\n'
+    )
+    assert [d.name for d in create_detectors(DetectorConfig(), rules)] == [*DETECTORS, "rules"]

@@ -11,6 +11,7 @@ const ICONS = {
   pin: '<path d="M9.5 3.5h5l-.8 5.2 3.3 3.3v1.5H7v-1.5l3.3-3.3z"/><path d="M12 13.5V21"/>',
   note: '<path d="M5 5.5h14a1.5 1.5 0 0 1 1.5 1.5v8.5a1.5 1.5 0 0 1-1.5 1.5h-7.5L7 20.5V17H5a1.5 1.5 0 0 1-1.5-1.5V7A1.5 1.5 0 0 1 5 5.5z"/><path d="M8 10h8M8 13h5"/>',
   plus: '<path d="M12 5v14M5 12h14"/>',
+  flag: '<path d="M6 21V4"/><path d="M6 4.5h11.5l-2.6 4 2.6 4H6"/>',
 };
 
 export const $ = (id) => document.getElementById(id);
