@@ -19,18 +19,20 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from callcoach.audio.errors import AudioError
+from callcoach.detectors.rules import NO_RULES
 from callcoach.live.call_writer import CallWriter
 from callcoach.live.eventlog import EventLog, moment_s
-from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Error, Note, Pin, Redaction
+from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Error, Frame, Note, Pin, Redaction
 from callcoach.live.live_call import LiveCall
 from callcoach.live.recovery import ended_info, interrupted, recover, repair_recording, silence_redactions
+from callcoach.live.rules_file import RulesReloader
 from callcoach.live.session import CallSession
 from callcoach.live.settings import Settings
 from callcoach.live.silencing import SilencingError, silence_live, silence_recording
@@ -53,9 +55,16 @@ class CallRecord:
 
 class CallCatalog:
     def __init__(
-        self, settings: Settings, model: Any, executor: Executor, storage: Storage | None = None
+        self,
+        settings: Settings,
+        model: Any,
+        executor: Executor,
+        storage: Storage | None = None,
+        rules: RulesReloader | None = None,
     ) -> None:
         self._settings = settings
+        self._rules = rules  # the coach-defined rules in force, when the server has a rules file
+        self._running: dict[str, CallSession] = {}  # the calls whose sessions are running, by id
         self._model = model
         self._executor = executor
         self._storage = storage
@@ -159,16 +168,14 @@ class CallCatalog:
         return live
 
     async def _run_live(self, record: CallRecord, live: LiveCall) -> None:
-        session = CallSession(
-            live.started, model=self._model, settings=self._settings, executor=self._executor, log=record.log
-        )
+        session = self._session(live.started, record)
         counting = asyncio.create_task(self._count_alerts(record))
         writing = None
         if self._storage is not None:  # kept as it goes: a crash loses at most the last moment
             writer = CallWriter(self._storage, record.log)
             writing = asyncio.create_task(writer.run(record.info, live.recording))
         silencing = asyncio.create_task(self._silence_live(record, live))
-        ended = await session.run(live.frames())
+        ended = await self._run(session, live.frames())
         await counting
         await silencing
         if writing is not None:
@@ -238,12 +245,36 @@ class CallCatalog:
             return
         started = source.started(record.info.call_id)
         self._update(record, started_at=started.started_at, duration_s=started.duration_s)
-        session = CallSession(
-            started, model=self._model, settings=self._settings, executor=self._executor, log=record.log
-        )
-        ended = await session.run(source.frames())
+        ended = await self._run(self._session(started, record), source.frames())
         await self._silence_copy(record)
         self._finished(record, ended)
+
+    def _session(self, started: CallStarted, record: CallRecord) -> CallSession:
+        """A call's session, with the rules in force as it starts (kept to its end) and, while the rules
+        file is broken, the error saying so."""
+        rules, problem = (self._rules.rules, self._rules.problem) if self._rules else (NO_RULES, None)
+        return CallSession(
+            started,
+            model=self._model,
+            settings=self._settings,
+            executor=self._executor,
+            log=record.log,
+            rules=rules,
+            notices=(problem,) if problem is not None else (),
+        )
+
+    async def _run(self, session: CallSession, frames: AsyncIterator[Sequence[Frame]]) -> CallEnded:
+        call_id = session.started.call_id
+        self._running[call_id] = session
+        try:
+            return await session.run(frames)
+        finally:
+            del self._running[call_id]
+
+    def notify_running(self, error: Error) -> None:
+        """Tell the coaches of every call in progress (live, or a recording being analysed) ``error``."""
+        for session in self._running.values():
+            session.notice(error)
 
     async def _silence_live(self, record: CallRecord, live: LiveCall) -> None:
         """Silence each redacted span in the live call's recording as it is logged: its audio is on disk

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from callcoach.audio.errors import AudioError
+from callcoach.detectors.rules import NO_RULES, RuleSet
 from callcoach.live import audit_cli, user_cli
 from callcoach.live import settings as settings_mod
 from callcoach.live.errors import UserError
@@ -21,6 +22,7 @@ from callcoach.live.eventlog import EventLog
 from callcoach.live.events import Error
 from callcoach.live.model import ModelError, fetch_model, load_model
 from callcoach.live.report import json_line, timeline
+from callcoach.live.rules_file import load_rules
 from callcoach.live.session import CallSession
 from callcoach.live.settings import Settings, SettingsError
 from callcoach.live.sources import FileSource
@@ -143,9 +145,11 @@ def _model_fetch(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _analyze(args: argparse.Namespace, settings: Settings) -> int:
-    source = FileSource(args.file, settings)  # bad audio is reported before the model loads
+    source = FileSource(args.file, settings)  # bad audio and bad rules are reported before the model loads
+    rules = load_rules(settings.rules_file) if settings.rules_file is not None else NO_RULES
     model = load_model(settings.model_dir)
-    events = asyncio.run(analyze(source, settings, model, out=sys.stdout if args.json else None))
+    out = sys.stdout if args.json else None
+    events = asyncio.run(analyze(source, settings, model, out=out, rules=rules))
     if not args.json:
         print("\n".join(timeline(events.events)))
     faults = [e for e in events.events if isinstance(e, Error) and e.fatal]
@@ -155,12 +159,17 @@ def _analyze(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def analyze(
-    source: FileSource, settings: Settings, model: Any, *, out: TextIO | None = None
+    source: FileSource,
+    settings: Settings,
+    model: Any,
+    *,
+    out: TextIO | None = None,
+    rules: RuleSet = NO_RULES,
 ) -> EventLog:
     """Run one recording through a :class:`CallSession`; with ``out``, stream JSON lines as events happen."""
     started = source.started()
     with ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vosk") as executor:
-        session = CallSession(started, model=model, settings=settings, executor=executor)
+        session = CallSession(started, model=model, settings=settings, executor=executor, rules=rules)
         printer = asyncio.create_task(_print_json(session.log, out)) if out else None
         await session.run(source.frames())
         if printer:

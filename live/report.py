@@ -65,7 +65,8 @@ def _header(events: Sequence[Event]) -> list[str]:
 
 def _alert(alert: Alert) -> list[str]:
     span = clock(alert.start_s) + (f"–{clock(alert.end_s)}" if alert.end_s is not None else "–…")
-    out = [f"  [{_LABEL[alert.polarity]}] {span}  {alert.title}"]
+    rule = f"  (rule {alert.rule})" if alert.rule else ""  # a coach-defined rule: which one, for its lead
+    out = [f"  [{_LABEL[alert.polarity]}] {span}  {alert.title}{rule}"]
     if alert.quotes:
         for q in alert.quotes:
             out += _wrapped(f'{q.speaker} at {clock(q.start_s)}: "{q.text}"', "said")

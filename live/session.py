@@ -17,6 +17,7 @@ already received stays in the log.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import Executor
@@ -26,6 +27,7 @@ from callcoach.audio.errors import AudioError
 from callcoach.audio.vad import VoiceActivity
 from callcoach.detectors.base import Detector
 from callcoach.detectors.registry import create_detectors
+from callcoach.detectors.rules import NO_RULES, RuleSet
 from callcoach.live.decoding import OrderedDecoding
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallEnded, CallStarted, Error, Event, Frame
@@ -59,13 +61,16 @@ class CallSession:
         settings: Settings,
         executor: Executor,
         log: EventLog | None = None,
+        rules: RuleSet = NO_RULES,
+        notices: Sequence[Error] = (),
     ) -> None:
         self.started = started
+        self._notices = tuple(notices)  # said right after the start (a broken rules file, say)
         self.log = log if log is not None else EventLog(started.call_id)
         self._executor = executor
         self._transcribers = [SpeakerTranscriber(model, s) for s in started.speakers]
         self._vads = [VoiceActivity(s) for s in started.speakers]
-        self._detectors: list[Detector] = create_detectors(settings.detectors)
+        self._detectors: list[Detector] = create_detectors(settings.detectors, rules)
         self._redactor = Redactor() if settings.redact else None
         # How far one speaker's recognizer may run ahead of the other's: longer than a typical turn, so that
         # while one speaker talks the other's (quick, silent) audio never waits; a few MiB of frames at most.
@@ -76,6 +81,8 @@ class CallSession:
     async def run(self, frames: AsyncIterator[Sequence[Frame]]) -> CallEnded:
         """Consume the source to its end; always close the log with a ``CallEnded``."""
         self._emit(self.started)
+        for notice in self._notices:
+            self._emit(notice)
         decoding = OrderedDecoding(self._transcribers, self._executor, self._depth, self._release)
         reason: Literal["completed", "dropped", "error"] = "completed"
         fault: Error | None = None
@@ -98,6 +105,10 @@ class CallSession:
         if fault is not None:
             self._emit(fault)
         return await self._finish(reason)
+
+    def notice(self, error: Error) -> None:
+        """Something the call's coaches should see now (the rules file broke mid-call), at this point."""
+        self._emit(dataclasses.replace(error, at_s=round(self._now_s, 3)))
 
     async def _push(self, decoding: OrderedDecoding, frames: Sequence[Frame]) -> None:
         """Voice activity now (cheap, on the loop); recognition queued per speaker."""

@@ -19,6 +19,7 @@ from aiohttp import hdrs, web
 from callcoach.live.catalog import CallCatalog
 from callcoach.live.codec import wire_text
 from callcoach.live.messages import CallList
+from callcoach.live.rules_file import RulesReloader, load_rules, stamp_of, watch_rules
 from callcoach.live.settings import Settings
 from callcoach.live.storage import Storage
 from callcoach.web.audit_routes import coach_opened, recording_fetched, setup_audit
@@ -61,9 +62,13 @@ SESSIONS: web.AppKey[SessionHub] = web.AppKey("sessions", SessionHub)
 
 
 def create_app(settings: Settings, model: Any) -> web.Application:
-    """The whole server for one process: one model, one decoding pool, one catalog of calls."""
+    """The whole server for one process: one model, one decoding pool, one catalog of calls.
+
+    A rules file (``--rules``) is read here, so a missing or broken one stops the server before it starts.
+    """
     app = web.Application()
-    app.cleanup_ctx.append(_catalog_ctx(settings, model))
+    rules = _rules(settings.rules_file) if settings.rules_file is not None else None
+    app.cleanup_ctx.append(_catalog_ctx(settings, model, rules))
     setup_auth(app, settings)
     setup_audit(app, settings)  # who opened, heard, exported which call
     setup_retention(app, settings, CATALOG)  # --retention-days: purge at start, then daily
@@ -97,11 +102,20 @@ async def _revalidate_static(request: web.Request, response: web.StreamResponse)
         response.headers.setdefault("Cache-Control", "no-cache")
 
 
-def _catalog_ctx(settings: Settings, model: Any) -> Any:
+def _rules(path: Path) -> RulesReloader:
+    """The rules file's watcher core, with the file as it is now (a settings error if unusable)."""
+    stamp = stamp_of(path)
+    return RulesReloader(path, load_rules(path), stamp)
+
+
+def _catalog_ctx(settings: Settings, model: Any, rules: RulesReloader | None) -> Any:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         storage = Storage(settings.data_dir / "calls.sqlite3", settings.data_dir / "recordings")
         with ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vosk") as executor:
-            catalog = CallCatalog(settings, model, executor, storage)
+            catalog = CallCatalog(settings, model, executor, storage, rules)
+            # Edits to the rules file apply to calls that start after them; a broken edit is told to
+            # the calls in progress.
+            watching = asyncio.create_task(watch_rules(rules, catalog.notify_running)) if rules else None
             catalog.load_stored()
             catalog.scan()
             app[CATALOG] = catalog
@@ -111,9 +125,11 @@ def _catalog_ctx(settings: Settings, model: Any) -> Any:
             yield
             for server in audiosockets:
                 server.close()
-            analysis.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await analysis
+            for task in (analysis, watching):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await catalog.end_live_calls("the server stopped")
         storage.close()
 
