@@ -82,7 +82,7 @@ class CallSession:
         """Consume the source to its end; always close the log with a ``CallEnded``."""
         self._emit(self.started)
         for notice in self._notices:
-            self._emit(notice)
+            self.notice(notice)
         decoding = OrderedDecoding(self._transcribers, self._executor, self._depth, self._release)
         reason: Literal["completed", "dropped", "error"] = "completed"
         fault: Error | None = None
