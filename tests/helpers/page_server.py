@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +57,14 @@ def running_server(
     *,
     timeout_s: float = 60,
     ingest_token: str = "",
+    args: Sequence[str] = (),
 ) -> Iterator[str]:
     """``callcoach serve`` on a free loopback port, as a user runs it; yields its base URL.
 
     Live calls are kept in a temporary folder (never the user's own), AudioSocket legs are taken on free
     ports (so that it runs beside any other server), and ``ingest_token``, when given, is its ingest token.
     Its data folder has an admin account, made with ``callcoach user add``; :func:`session` is its login.
+    ``args`` are more flags for ``serve`` (``--rules FILE``, say).
     """
     port, customer_leg, agent_leg = free_ports(3)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCOACH_")}
@@ -88,6 +90,7 @@ def running_server(
         ]
         if ingest_token:
             argv += ["--ingest-token", ingest_token]
+        argv += args
         add_user = [str(callcoach), "user", "add", USERNAME, "--role", "admin", "--password-stdin"]
         added = subprocess.run(
             [*add_user, "--data", data_dir], input=PASSWORD, text=True, env=env, capture_output=True

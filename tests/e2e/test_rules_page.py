@@ -1,0 +1,111 @@
+"""A coach-defined rule's alert on the coach's page: a real ``callcoach serve --rules`` analyses a generated
+call (espeak-ng, in a temporary folder), and in chromium the rule's card appears when playback reaches the
+moment the phrase was said, worded as the team lead wrote it, labelled as a team rule.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.page_server import call_log, latest_alerts, running_server, wait_until_analysed
+from tests.helpers.synth import synthesise_call
+
+pytestmark = [pytest.mark.browser, pytest.mark.vosk]
+CALL = "rules_call"
+RULES = """
+[[rule]]
+name = "thanks_for_patience"
+speaker = "agent"
+say = ["thank you for your patience", "thanks for your patience"]
+when = "said"
+polarity = "praise"
+title = "Thanked the customer for their patience"
+why = "Thanking people for waiting keeps them on side."
+suggestion = "Keep thanking people after every wait."
+
+[[rule]]
+name = "recording_disclosure"
+speaker = "agent"
+say = ["this call may be recorded", "recorded for quality*"]
+when = "missing"
+within_s = [0, 6]
+polarity = "coach"
+title = "No recording disclosure in the first 6 s"
+why = "Callers must hear that the call is recorded."
+suggestion = "Say it in the greeting."
+"""
+TURNS = [
+    ("agent", "Thank you for calling Northwind, this is Sam.", 0.0),
+    ("customer", "Hi Sam, I have been waiting on hold for an hour.", 0.6),
+    ("agent", "Thank you for your patience. Let me look at your account.", 0.8),
+    ("customer", "Fine.", 0.6),
+    ("agent", "Thanks for calling. Goodbye.", 0.8),
+]
+
+
+@pytest.fixture(scope="module")
+def rules_server(callcoach: Path, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("rules-page")
+    recordings = folder / "recordings"
+    recordings.mkdir()
+    synthesise_call(recordings / f"{CALL}.wav", TURNS)
+    rules = folder / "rules.toml"
+    rules.write_text(RULES)
+    with running_server(callcoach, recordings, model_dir, args=["--rules", str(rules)]) as base:
+        wait_until_analysed(base)
+        yield base
+
+
+@pytest.fixture
+def site(rules_server: str) -> str:
+    """The ``page`` fixture logs in to the rules server (not the samples' one)."""
+    return rules_server
+
+
+def card(page: Any, alert_id: str) -> dict[str, Any]:
+    """currentTime and the card's data attributes and text, in one go (``card`` None while absent)."""
+    state: dict[str, Any] = page.evaluate(
+        """id => {
+            const card = document.querySelector(`#cards .card[data-alert-id="${id}"]`);
+            return {
+                t: document.getElementById('audio').currentTime,
+                card: card ? {...card.dataset} : null,
+                text: card ? card.innerText : null,
+            };
+        }""",
+        alert_id,
+    )
+    return state
+
+
+def test_a_rule_alert_appears_at_its_moment_of_playback(page: Any, rules_server: str) -> None:
+    alerts = {a["last"]["rule"]: a["last"] for a in latest_alerts(call_log(rules_server, CALL)).values()}
+    praise, missing = alerts["thanks_for_patience"], alerts["recording_disclosure"]
+    assert praise["kind"] == "rule" and missing["detected_s"] == 6.0  # the agent is not speaking then
+
+    page.goto(rules_server + "/")
+    page.locator(f'.call-item[data-call-id="{CALL}"] button').click()
+    page.wait_for_selector("#call:not([hidden])")
+    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    page.keyboard.press("Space")
+    page.wait_for_selector('#play[aria-label="Pause"]', timeout=5000)
+
+    # Each card is absent until the audio reaches its moment, then shown within a second of it.
+    for alert in sorted((missing, praise), key=lambda a: float(a["detected_s"])):
+        deadline = time.monotonic() + 60
+        while (state := card(page, alert["id"]))["card"] is None:
+            assert state["t"] < alert["detected_s"] + 1.0, f"{alert['rule']} card did not appear in time"
+            assert time.monotonic() < deadline, "playback stalled"
+            page.wait_for_timeout(20)
+        shown = state["card"]
+        assert float(shown["shownAtS"]) >= float(alert["detected_s"]) - 0.05
+        assert float(shown["shownAtS"]) - float(alert["detected_s"]) <= 1.0
+        assert shown["kind"] == "rule" and shown["polarity"] == alert["polarity"]
+        assert alert["title"] in state["text"] and alert["suggestion"] in state["text"]
+        assert "Team rule" in state["text"]
+    assert "thank you for your patience" in card(page, praise["id"])["text"]
