@@ -141,16 +141,16 @@ def parse_rules(text: str) -> RuleSet:
     seen: set[str] = set()
     for position, entry in enumerate(entries, start=1):
         rule, found = _rule(entry, position)
-        problems += found
-        if rule is not None and rule.name in seen:
-            found = [
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+        if isinstance(name, str) and name in seen:
+            found.append(
                 RuleProblem(_label(entry, position), "name", "is used by an earlier rule: make it unique")
-            ]
-            problems += found
+            )
+        if isinstance(name, str):
+            seen.add(name)
+        problems += found
         if rule is not None and not found:
             rules.append(rule)
-        if rule is not None:
-            seen.add(rule.name)
     if problems:
         raise RulesError(problems)
     return RuleSet(tuple(rules))
@@ -197,7 +197,7 @@ def _rule(entry: Any, position: int) -> tuple[Rule | None, list[RuleProblem]]:
         if key in entry and (fix := check(entry[key])):
             problems.append(RuleProblem(label, key, fix))
     if problems:
-        return (None if "name" not in entry or _check_name(entry["name"]) else _placeholder(entry)), problems
+        return None, problems
     say = tuple(entry["say"])
     window = entry.get("within_s")
     return Rule(
@@ -212,11 +212,6 @@ def _rule(entry: Any, position: int) -> tuple[Rule | None, list[RuleProblem]]:
         within_s=(float(window[0]), float(window[1])) if window is not None else None,
         pattern=compile_say(say),
     ), []
-
-
-def _placeholder(entry: Mapping[str, Any]) -> Rule:
-    """A broken rule that has a good name: kept only so a later rule of the same name is still caught."""
-    return Rule(entry["name"], "any", (), "said", "coach", "", "", "")
 
 
 _HINTS = {

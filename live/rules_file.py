@@ -52,6 +52,10 @@ def read_text(path: Path) -> str | None:
 
 def load_rules(path: Path) -> RuleSet:
     """The rules at start-up (``analyze``, ``serve``); a missing or broken file is a settings error."""
+    if path.exists() and not path.is_file():
+        raise SettingsError(
+            f"the rules file {path} is a folder, not a file: give --rules the TOML file itself"
+        )
     if not path.is_file():
         raise SettingsError(
             f"the rules file {path} does not exist: create it (rules.example.toml shows the format), "

@@ -107,6 +107,8 @@ def test_a_file_that_is_gone_keeps_the_rules() -> None:
 def test_load_rules_at_start_missing_or_broken(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="does not exist: create it"):
         load_rules(tmp_path / "nope.toml")
+    with pytest.raises(SettingsError, match="is a folder, not a file"):
+        load_rules(tmp_path)
     broken = tmp_path / "rules.toml"
     broken.write_text(BROKEN)
     with pytest.raises(SettingsError, match=r'not usable: rule "second", speaker'):
