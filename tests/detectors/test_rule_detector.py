@@ -182,3 +182,10 @@ def test_a_final_without_word_times_still_matches() -> None:
     line = final("agent", "calm down", 1.0, 2.0)
     (alert,) = detector.feed(type(line)("agent", "Calm down!", 1.0, 2.0, final=True))
     assert (alert.start_s, alert.end_s) == (1.0, 2.0)
+
+
+def test_said_with_a_window_counts_only_phrases_starting_inside_it() -> None:
+    early = CALM.replace('when = "said"', 'when = "said"\nwithin_s = [0, 10]')
+    events = [*say("agent", "calm down", 2.0, 3.0), *say("agent", "calm down", 12.0, 13.0)]
+    (out,) = run(early, events, 20.0)
+    assert out.alert.start_s == 2.0
