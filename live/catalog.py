@@ -10,6 +10,8 @@ With redaction on, what the redactor hid is silenced in the audio too: in place 
 recording as each ``redaction`` is logged, and in a copy (in the data folder) of a recording from the
 recordings folder, which is served instead of the user's own file.
 Coaches' notes and pins go into a call's log and storage through :meth:`CallCatalog.annotate`, at any time.
+A call runs with the coach-defined rules in force when it starts (:mod:`live.rules_file`); a broken edit
+of the rules file is told to every call still running (:meth:`CallCatalog.notify_running`).
 Listeners are told when the list changes.
 """
 
