@@ -13,6 +13,7 @@ from callcoach.detectors.bad_news import BadNewsDetector
 from callcoach.detectors.base import Detector
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.silence import SilenceDetector
+from callcoach.detectors.turned_around import TurnedAroundDetector
 from callcoach.live.events import AlertKind
 
 
@@ -28,6 +29,7 @@ class DetectorClass(Protocol):
 DETECTORS: dict[str, DetectorClass] = {
     SilenceDetector.name: SilenceDetector,
     BadNewsDetector.name: BadNewsDetector,
+    TurnedAroundDetector.name: TurnedAroundDetector,
 }
 
 # Every kind any detector emits, by name.

@@ -6,10 +6,15 @@ from callcoach.detectors.bad_news import BadNewsDetector
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.registry import DETECTORS, KINDS, create_detectors
 from callcoach.detectors.silence import SilenceDetector
+from callcoach.detectors.turned_around import TurnedAroundDetector
 
 
 def test_detectors_by_name() -> None:
-    assert {"silence": SilenceDetector, "bad_news": BadNewsDetector} == DETECTORS
+    assert {
+        "silence": SilenceDetector,
+        "bad_news": BadNewsDetector,
+        "turned_around": TurnedAroundDetector,
+    } == DETECTORS
 
 
 def test_kinds_and_polarity() -> None:
@@ -17,6 +22,7 @@ def test_kinds_and_polarity() -> None:
         "silence": "coach",
         "cold_reply_to_bad_news": "coach",
         "empathy_shown": "praise",
+        "turned_around": "praise",
     }
     assert all(name == kind.kind and kind.label and kind.icon for name, kind in KINDS.items())
     assert KINDS["cold_reply_to_bad_news"].label == "Cold reply"
