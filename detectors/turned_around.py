@@ -10,9 +10,10 @@ mean taking it back. So the verdict is given once, in :meth:`TurnedAroundDetecto
 Thresholds, read from VADER's scores of Vosk's text:
 
 - *Clearly negative for a stretch*: customer lines scoring ``<= -0.25`` within ``_STRETCH_S`` of each
-  other whose scores add up to ``<= -1.0``. One line cannot do it, so a customer who only describes a
-  problem ("there's a problem with my bill", -0.40; "i lost my card", -0.32) is not an unhappy one, and
-  neither is a bare "no" (-0.30); two plainly angry lines ("i'm furious ...", "this is unacceptable") are.
+  other, with no clearly positive line between them, whose scores add up to ``<= -1.0``. One line cannot
+  do it, so a customer who only describes a problem ("there's a problem with my bill", -0.40; "i lost my
+  card", -0.32) is not an unhappy one, and neither is a bare "no" (-0.30); two plainly angry lines ("i'm
+  furious ...", "this is unacceptable") are.
 - *Ends clearly positive*: after the low stretch, one of the customer's last ``_CLOSE_LINES`` scored lines
   reaches ``>= 0.5`` and nothing the customer says after it is negative again (``<= -0.25``). A polite
   "thank you" (+0.36) is how every call ends, so it is not enough alone; "that's great, thank you"
@@ -95,6 +96,8 @@ class TurnedAroundDetector:
         found: tuple[list[_Scored], int] = ([], -1)
         stretch: list[_Scored] = []
         for i, line in enumerate(self._lines):
+            if line.score >= _POSITIVE:
+                stretch = []  # a clearly happy line in between: what follows is a new stretch
             if line.score > _NEGATIVE:
                 continue
             if stretch and line.sentiment.start_s - stretch[-1].sentiment.end_s > _STRETCH_S:
