@@ -1,67 +1,26 @@
 """The customer's sentiment and ``turned_around`` end to end: real Vosk on synthesised calls.
 
-The calls are made in a temporary folder by ``samples/make_samples.py``'s own synthesis (espeak-ng, sox;
-stereo 16 kHz, agent left, customer right), never committed. In the first the customer is angry early
-and thankful at the end; ``callcoach analyze --json`` must log a ``sentiment`` event right after each of
-the customer's final lines (none for the agent), negative early, positive late, and praise the call as
-turned around. The control call dips and stays negative: no praise. The first call's opening mixed down
-to mono has no sentiment at all (nobody knows who spoke).
+The calls (``tests/helpers/sentiment_calls.py``) are synthesised into a temporary folder, never committed.
+In the first the customer is angry early and thankful at the end; ``callcoach analyze --json`` must log a
+``sentiment`` event right after each of the customer's final lines (none for the agent), negative early,
+positive late, and praise the call as turned around. The control call dips and stays negative: no praise.
+The first call's opening mixed down to mono has no sentiment at all (nobody knows who spoke).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-import numpy as np
 import pytest
 
+from tests.helpers.sentiment_calls import STAYS_NEGATIVE, TURNED_AROUND, synthesise, to_mono, write_wav
 from tests.helpers.server import clean_env
 
 pytestmark = [pytest.mark.vosk]
-
-ROOT = Path(__file__).resolve().parents[2]
-VOICES = {"agent": ("en-us+m3", 150), "customer": ("en-gb-x-rp+f3", 150)}
-# (speaker, what they say, the silence before it in seconds); the agent's lines kept short (Vosk's time).
-TURNED = [
-    ("customer", "I am really fed up, it is a complete mess and frankly unacceptable.", 0.0),
-    ("agent", "Let me fix that for you now.", 0.8),
-    ("customer", "I'm so angry, you people keep getting it wrong every single month.", 0.8),
-    ("agent", "Done, I have removed the charge.", 0.8),
-    ("customer", "Oh wow, thank you so much. You have been really helpful, I appreciate it.", 0.8),
-]
-STAYS_NEGATIVE = [
-    ("customer", "I'm furious. You cut off my gas without any warning and it is freezing.", 0.0),
-    ("agent", "I can't reconnect it until the balance is paid.", 0.8),
-    ("customer", "That's terrible. This is the worst service I have ever had, I am disgusted.", 0.8),
-    ("agent", "Anything else?", 0.8),
-    ("customer", "No. Thanks for nothing.", 0.8),
-]
-
-
-def _make_samples() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "samples" / "make_samples.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while being made
-    spec.loader.exec_module(module)
-    return module
-
-
-def synthesise(name: str, turns: list[tuple[str, str, float]]) -> Any:
-    """The call's stereo samples (agent left, customer right), as make_samples renders them."""
-    ms = _make_samples()
-    voices = {who: ms.Voice(voice, speed) for who, (voice, speed) in VOICES.items()}
-    script = ms.Script(lead_s=0.5, tail_s=1.0, voices=voices, calls={name: tuple(ms.Turn(*t) for t in turns)})
-    clips = [ms.synthesise(text, voices[who]) for who, text, _pause in turns]
-    stereo, _truth = ms.render(name, script, clips)
-    return ms, stereo
 
 
 def analyze(callcoach: Path, model_dir: Path, path: Path) -> list[dict[str, Any]]:
@@ -79,17 +38,17 @@ def analyze(callcoach: Path, model_dir: Path, path: Path) -> list[dict[str, Any]
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory, callcoach: Path, model_dir: Path) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("sentiment")
-    ms, turned = synthesise("turned", TURNED)
-    _, stays = synthesise("stays_negative", STAYS_NEGATIVE)
-    # The turned-around call's opening on one channel: both voices, nobody known (short: Vosk's time).
-    opening = turned[: 10 * ms.SAMPLE_RATE]
-    mono = np.round(opening.astype(np.float64).mean(axis=1)).astype(np.int16)[:, None]
-    calls = {"turned": turned, "stays_negative": stays, "mono": mono}
-    for name, samples in calls.items():
-        (folder / f"{name}.wav").write_bytes(ms.wav_bytes(samples))
+    turned = synthesise("turned", TURNED_AROUND)
+    calls = {
+        "turned": turned,
+        "stays_negative": synthesise("stays_negative", STAYS_NEGATIVE),
+        # The first call's opening on one channel: both voices, nobody known (short: Vosk's time).
+        "mono": to_mono(turned, seconds=10.0),
+    }
+    paths = {name: write_wav(folder / f"{name}.wav", samples) for name, samples in calls.items()}
     # Each analysis is its own process: run them side by side.
     with ThreadPoolExecutor() as pool:
-        done = {name: pool.submit(analyze, callcoach, model_dir, folder / f"{name}.wav") for name in calls}
+        done = {name: pool.submit(analyze, callcoach, model_dir, path) for name, path in paths.items()}
         return {name: future.result() for name, future in done.items()}
 
 
