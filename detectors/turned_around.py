@@ -19,6 +19,11 @@ Thresholds, read from VADER's scores of Vosk's text:
   "thank you" (+0.36) is how every call ends, so it is not enough alone; "that's great, thank you"
   (+0.79), "you've been a great help" (+0.78) are.
 
+Grief is not displeasure: a line sharing bad news (a death, an illness, a lost job: the bad-news table's
+categories) scores as low as an angry one ("my husband died last week and i am devastated", -0.82), but a
+customer who is sad is not unhappy with the call, and a warm reply to them is ``empathy_shown``'s praise.
+Such lines do not count towards a low stretch.
+
 Mono calls have no customer sentiment, so this never fires on them.
 """
 
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from callcoach.detectors.alerts import AlertIds, clock, quote_of
+from callcoach.detectors.bad_news_table import TABLE, BadNewsTable
 from callcoach.detectors.config import DetectorConfig
 from callcoach.live.events import Alert, AlertKind, Event, Quote, Sentiment, Transcript
 
@@ -57,8 +63,9 @@ class TurnedAroundDetector:
     name = "turned_around"
     KINDS: ClassVar[dict[str, AlertKind]] = {KIND: AlertKind(KIND, "Turned around", "praise", "star")}
 
-    def __init__(self, config: DetectorConfig) -> None:
+    def __init__(self, config: DetectorConfig, bad_news: BadNewsTable = TABLE) -> None:
         del config  # nothing to tune yet: the thresholds follow the scorer's scale, not the call centre's
+        self._bad_news = bad_news
         self._ids = AlertIds()
         self._finals: dict[tuple[float, float], Transcript] = {}  # the customer's, by their spoken span
         self._lines: list[_Scored] = []
@@ -98,7 +105,7 @@ class TurnedAroundDetector:
         for i, line in enumerate(self._lines):
             if line.score >= _POSITIVE:
                 stretch = []  # a clearly happy line in between: what follows is a new stretch
-            if line.score > _NEGATIVE:
+            if line.score > _NEGATIVE or self._is_bad_news(line):
                 continue
             if stretch and line.sentiment.start_s - stretch[-1].sentiment.end_s > _STRETCH_S:
                 stretch = []
@@ -106,6 +113,9 @@ class TurnedAroundDetector:
             if sum(x.score for x in stretch) <= _LOW_TOTAL:
                 found = (list(stretch), i)
         return found
+
+    def _is_bad_news(self, line: _Scored) -> bool:
+        return line.quote is not None and self._bad_news.classify(line.quote.text) is not None
 
     def _alert(self, low: _Scored, close: _Scored, end_s: float) -> Alert:
         quotes = tuple(q for q in (low.quote, close.quote) if q is not None)

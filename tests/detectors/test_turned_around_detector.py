@@ -85,6 +85,16 @@ def test_describing_a_problem_is_not_an_unhappy_customer() -> None:
     assert alerts(run(call(lines))) == []
 
 
+def test_sad_news_met_warmly_is_not_a_turned_around_call() -> None:
+    # Grief scores as low as anger, but the customer is not unhappy with the call: empathy_shown's praise.
+    lines = [
+        "my husband died last week and i am devastated",
+        "the funeral is on friday and im a mess",
+        "thank you so much youve been so kind",
+    ]
+    assert alerts(run(call(lines))) == []
+
+
 def test_a_polite_thank_you_alone_is_not_a_positive_close() -> None:
     assert alerts(run(call([ANGRY_1, ANGRY_2, "okay thank you"]))) == []
 
