@@ -17,6 +17,7 @@ from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.rule_detector import RuleDetector
 from callcoach.detectors.rules import NO_RULES, RuleSet
 from callcoach.detectors.silence import SilenceDetector
+from callcoach.detectors.turned_around import TurnedAroundDetector
 from callcoach.live.events import AlertKind
 
 
@@ -32,6 +33,7 @@ class DetectorClass(Protocol):
 DETECTORS: dict[str, DetectorClass] = {
     SilenceDetector.name: SilenceDetector,
     BadNewsDetector.name: BadNewsDetector,
+    TurnedAroundDetector.name: TurnedAroundDetector,
 }
 
 # Every kind any detector emits, by name.

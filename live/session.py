@@ -28,6 +28,7 @@ from callcoach.audio.vad import VoiceActivity
 from callcoach.detectors.base import Detector
 from callcoach.detectors.registry import create_detectors
 from callcoach.detectors.rules import NO_RULES, RuleSet
+from callcoach.detectors.sentiment import SentimentScorer
 from callcoach.live.decoding import OrderedDecoding
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallEnded, CallStarted, Error, Event, Frame
@@ -72,6 +73,7 @@ class CallSession:
         self._vads = [VoiceActivity(s) for s in started.speakers]
         self._detectors: list[Detector] = create_detectors(settings.detectors, rules)
         self._redactor = Redactor() if settings.redact else None
+        self._sentiment = SentimentScorer()  # shares the process's one lexicon
         # How far one speaker's recognizer may run ahead of the other's: longer than a typical turn, so that
         # while one speaker talks the other's (quick, silent) audio never waits; a few MiB of frames at most.
         self._depth = max(settings.queue_frames, round(DECODE_AHEAD_S / settings.frame_s))
@@ -159,11 +161,16 @@ class CallSession:
             self._log(out)
 
     def _log(self, event: Event) -> None:
-        """Log an event, then let every detector see it and log what they raise."""
-        self.log.append(event)
-        for detector in self._detectors:
-            for alert in detector.feed(event):
-                self.log.append(alert)
+        """Log an event (and the sentiment of a customer's final right after it), then let every
+        detector see them in that order and log what they raise."""
+        sentiment = self._sentiment.score(event)
+        seen = [event] if sentiment is None else [event, sentiment]
+        for each in seen:
+            self.log.append(each)
+        for each in seen:
+            for detector in self._detectors:
+                for alert in detector.feed(each):
+                    self.log.append(alert)
 
     def _tick(self, now_s: float) -> None:
         for detector in self._detectors:

@@ -12,7 +12,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from callcoach.detectors.base import Detector
-from callcoach.live.events import Alert, CallEnded, CallStarted, Event, Speaker, Speech, Transcript, Word
+from callcoach.live.events import (
+    Alert,
+    CallEnded,
+    CallStarted,
+    Event,
+    Sentiment,
+    Speaker,
+    Speech,
+    Transcript,
+    Word,
+)
 
 # How late the VAD reports a speech end, and Vosk a final, after the audio they describe.
 END_LAG_S = 0.3
@@ -44,6 +54,8 @@ def arrival_s(event: Event) -> float:
         return event.start_s if event.end_s is None else event.end_s + END_LAG_S
     if isinstance(event, Transcript):
         return event.end_s + (FINAL_LAG_S if event.final else 0.0)
+    if isinstance(event, Sentiment):  # the session scores a final as it logs it
+        return event.end_s + FINAL_LAG_S
     return 0.0
 
 

@@ -7,10 +7,15 @@ from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.registry import DETECTORS, KINDS, create_detectors
 from callcoach.detectors.rules import parse_rules
 from callcoach.detectors.silence import SilenceDetector
+from callcoach.detectors.turned_around import TurnedAroundDetector
 
 
 def test_detectors_by_name() -> None:
-    assert {"silence": SilenceDetector, "bad_news": BadNewsDetector} == DETECTORS
+    assert {
+        "silence": SilenceDetector,
+        "bad_news": BadNewsDetector,
+        "turned_around": TurnedAroundDetector,
+    } == DETECTORS
 
 
 def test_kinds_and_polarity() -> None:
@@ -19,6 +24,7 @@ def test_kinds_and_polarity() -> None:
         "cold_reply_to_bad_news": "coach",
         "empathy_shown": "praise",
         "rule": "coach",  # a coach-defined rule's alerts carry their own rule's polarity
+        "turned_around": "praise",
     }
     assert all(name == kind.kind and kind.label and kind.icon for name, kind in KINDS.items())
     assert KINDS["cold_reply_to_bad_news"].label == "Cold reply"

@@ -21,6 +21,7 @@ export function momentOf(event) {
     case 'speech': return event.end_s ?? event.start_s;
     case 'call_ended': return event.end_s;
     case 'redaction': return event.end_s;
+    case 'sentiment': return event.end_s;
     case 'error': return event.at_s || 0;
     case 'note':
     case 'pin': return Math.max(0, (event.at_s || 0) - ANNOTATION_EARLY_S);
@@ -150,7 +151,9 @@ export function derive(events, t) {
   const alerts = new Map(); // id -> latest revision
   const notes = new Map(); // id -> note
   const pins = new Map(); // target_id -> the latest pin event (by seq)
+  const sentiments = new Map(); // speaker@start -> the customer's sentiment of one line
   const errors = [];
+  let speakers = null; // the call's channels, once its call_started is here
   let ended = null;
   for (const event of events) {
     if (momentOf(event) > t) continue;
@@ -183,6 +186,12 @@ export function derive(events, t) {
         if (!known || event.seq > known.seq) pins.set(event.target_id, event);
         break;
       }
+      case 'sentiment':
+        if (event.speaker === 'customer') sentiments.set(`${event.speaker}@${event.start_s}`, event);
+        break;
+      case 'call_started':
+        speakers = event.speakers;
+        break;
       case 'call_ended':
         ended = event;
         break;
@@ -198,6 +207,7 @@ export function derive(events, t) {
   const pinned = new Set([...pins.values()].filter((p) => p.pinned).map((p) => p.target_id));
   return {
     lines, segments: [...segments.values()], alerts: [...alerts.values()], notes: [...notes.values()], pinned, errors, ended,
+    sentiments: [...sentiments.values()].sort((a, b) => a.start_s - b.start_s), speakers,
   };
 }
 

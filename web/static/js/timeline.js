@@ -1,10 +1,10 @@
 // The timeline under the player: speech per speaker, pauses and flagged silences, a marker per alert and
-// per coach's note (pinned ones ringed), the playhead, the time axis; and clicking, dragging and Home/End on
-// it to seek a replay.
+// per coach's note (pinned ones ringed), the customer's sentiment as a thin line, the playhead, the time
+// axis; and clicking, dragging and Home/End on it to seek a replay.
 
 import { $, h, icon, setText, setStyle } from './dom.js';
 import { clock, secs, POLARITY } from './format.js';
-import { view, isLive } from './state.js';
+import { state, view, isLive } from './state.js';
 import { callDuration, seek, replayMoment } from './player.js';
 import { NOTE_TAGS } from './notes.js';
 
@@ -12,7 +12,15 @@ const GAP_SHOWN_S = 2.0; // gaps in the conversation at least this long are draw
 
 const tl = {
   pieces: new Map(), // key -> element in #tl-layer
+  moodFor: null, // what the sentiment line was last drawn for
 };
+
+// The sentiment band (#tl-mood) is an SVG stretched over the track: x in thousandths of the call, y from 0
+// (top) to 100; the mid-line is neutral, a score of +1 reaches MOOD_REACH above it and -1 as far below.
+const MOOD_W = 1000;
+const MOOD_MID = 50;
+const MOOD_REACH = 44;
+const SVG_NS = 'http://www.w3.org/2000/svg';
 
 function pct(seconds, duration) {
   return `${Math.min(100, Math.max(0, (seconds / duration) * 100)).toFixed(3)}%`;
@@ -40,7 +48,69 @@ export function renderTimeline(st, t) {
   renderAxis(duration);
   const now = Math.min(t, duration);
   drawPieces(st ? piecesAt(st, now) : new Map(), duration);
+  drawMood(st, duration);
   drawPlayhead(now, duration);
+}
+
+/** How a score reads: "+0.91 (positive)". Scores within ±0.05 are VADER's neutral. */
+function moodWords(score) {
+  const tone = score >= 0.05 ? 'positive' : score <= -0.05 ? 'negative' : 'neutral';
+  return `${score >= 0 ? '+' : ''}${score.toFixed(2)} (${tone})`;
+}
+
+/** What a screen reader (and a hover over the band) is told about the line so far. */
+function moodSummary(lines) {
+  if (!lines.length) return 'Customer sentiment: nothing scored yet';
+  const low = lines.reduce((a, b) => (b.score < a.score ? b : a));
+  const high = lines.reduce((a, b) => (b.score > a.score ? b : a));
+  const last = lines[lines.length - 1];
+  return `Customer sentiment over ${lines.length} line${lines.length === 1 ? '' : 's'}: lowest ${moodWords(low.score)} at ${clock(low.start_s)}, `
+    + `highest ${moodWords(high.score)} at ${clock(high.start_s)}, latest ${moodWords(last.score)} at ${clock(last.start_s)}`;
+}
+
+/**
+ * The customer's sentiment: each scored line level over its span, joined to the next, shaded towards the
+ * mid-line (green above, amber below). It grows as lines are scored live, and on a replay as playback
+ * reaches each line (the state at the instant holds only the lines said by then). A call whose channels
+ * do not tell the customer apart (mono) has no band.
+ */
+function drawMood(st, duration) {
+  const lines = st ? st.sentiments : [];
+  const mono = Boolean(st && st.speakers && !st.speakers.includes('customer'));
+  const last = lines[lines.length - 1];
+  const key = [state.currentId, duration.toFixed(2), mono, lines.length, last ? `${last.start_s}/${last.score}` : ''].join(':');
+  if (tl.moodFor === key) return;
+  tl.moodFor = key;
+  $('timeline').classList.toggle('no-mood', mono);
+  const svg = $('tl-mood');
+  const x = (seconds) => (Math.min(1, Math.max(0, seconds / duration)) * MOOD_W).toFixed(1);
+  const y = (score) => (MOOD_MID - Math.max(-1, Math.min(1, score)) * MOOD_REACH).toFixed(1);
+  const path = lines.map((s, i) => `${i ? 'L' : 'M'}${x(s.start_s)} ${y(s.score)} L${x(s.end_s)} ${y(s.score)}`).join(' ');
+  const area = lines.length
+    ? `M${x(lines[0].start_s)} ${MOOD_MID} L${path.slice(1)} L${x(last.end_s)} ${MOOD_MID} Z`
+    : '';
+  svg.querySelector('.tl-mood-line').setAttribute('d', path);
+  for (const shade of svg.querySelectorAll('.tl-mood-area')) shade.setAttribute('d', area);
+  // A hover over a line's stretch names its score; the band as a whole is summed up for screen readers.
+  const hits = lines.map((s) => {
+    const rect = document.createElementNS(SVG_NS, 'rect');
+    rect.setAttribute('class', 'tl-mood-hit');
+    rect.setAttribute('x', x(s.start_s));
+    rect.setAttribute('width', Math.max(4, x(s.end_s) - x(s.start_s)).toFixed(1));
+    rect.setAttribute('y', '0');
+    rect.setAttribute('height', '100');
+    const title = document.createElementNS(SVG_NS, 'title');
+    title.textContent = `Customer sentiment at ${clock(s.start_s)}: ${moodWords(s.score)}`;
+    rect.append(title);
+    return rect;
+  });
+  svg.querySelector('.tl-mood-hits').replaceChildren(...hits);
+  // The band is drawn inside the slider, whose children a screen reader does not read: the summary is
+  // also a visually hidden paragraph beside it.
+  const summary = moodSummary(lines);
+  svg.querySelector('title').textContent = summary;
+  setText($('tl-mood-text'), summary);
+  svg.dataset.lines = String(lines.length);
 }
 
 /** What the timeline shows at `now`: each piece by a key that stays the same while the piece grows. */

@@ -1,0 +1,152 @@
+"""TurnedAroundDetector: a customer clearly unhappy for a stretch, and a call that ends clearly positive.
+
+The timelines carry the Sentiment events the session logs after each customer final, scored by the real
+scorer (VADER), so the thresholds are tested against the scores real lines get. Customer lines are
+written the way Vosk's small model writes them: lowercase, no punctuation, with its slips.
+"""
+
+from __future__ import annotations
+
+from callcoach.detectors.config import DetectorConfig
+from callcoach.detectors.sentiment import SentimentScorer
+from callcoach.detectors.turned_around import KIND, TurnedAroundDetector
+from callcoach.live.events import Event, Sentiment, Speaker
+from tests.detectors.detector_timeline import Emitted, alerts, play, say
+
+SCORER = SentimentScorer()
+# Vosk's own hearing of an angry customer in a synthesised call ("fed up" came out "thin up").
+ANGRY_1 = "i'm really thin up it been a complete mess and frankly unacceptable"
+ANGRY_2 = "i'm so angry with you people keep getting it wrong every single month"
+THANKS = "oh wow thank you so much you have been really helpful i appreciate it"
+
+
+def scored(events: list[Event]) -> list[Event]:
+    """``events`` with the session's Sentiment event right after each customer final."""
+    out: list[Event] = []
+    for event in events:
+        out.append(event)
+        if (sentiment := SCORER.score(event)) is not None:
+            out.append(sentiment)
+    return out
+
+
+def run(events: list[Event], end_s: float = 60.0) -> list[Emitted]:
+    return play(TurnedAroundDetector(DetectorConfig()), scored(events), end_s)
+
+
+def call(
+    customer: list[str], customer_speaker: Speaker = "customer", agent: Speaker = "agent"
+) -> list[Event]:
+    """Customer and agent taking turns, 5 s each: the agent's lines are plain business."""
+    events: list[Event] = []
+    for i, text in enumerate(customer):
+        start = 1.0 + i * 10.0
+        events += say(customer_speaker, text, start, start + 4.0)
+        events += say(agent, "let me look at that for you and see what i can do", start + 5.0, start + 9.0)
+    return events
+
+
+def test_angry_then_thankful_is_praised_at_the_end_with_the_low_point_and_the_close() -> None:
+    emitted = run(call([ANGRY_1, ANGRY_2, "okay", THANKS, "thanks bye"]))
+    assert [e.at_s for e in emitted] == [60.0]  # known only once the call has ended
+    [alert] = alerts(emitted)
+    assert (alert.id, alert.revision, alert.kind, alert.polarity) == (f"{KIND}-1", 0, KIND, "praise")
+    assert alert.speaker == "agent"
+    assert [q.text for q in alert.quotes] == [ANGRY_2, THANKS]  # the lowest line, then the close
+    assert [q.speaker for q in alert.quotes] == ["customer", "customer"]
+    assert (alert.start_s, alert.end_s) == (11.0, 35.0)
+    assert alert.detected_s == 60.0
+    assert alert.quote == THANKS
+    assert alert.title == "Call turned around from 00:11"
+    assert "unhappy" in alert.why and alert.suggestion.startswith("Keep doing this")
+
+
+def test_a_call_that_dips_and_stays_negative_is_not_praised() -> None:
+    closing = ["that's terrible this is the worst service i have ever had", "no thanks for nothing"]
+    assert alerts(run(call([ANGRY_1, ANGRY_2, *closing]))) == []
+
+
+def test_a_close_that_turns_sour_again_is_not_praised() -> None:
+    assert alerts(run(call([ANGRY_1, ANGRY_2, THANKS, "actually no this is still a complete mess"]))) == []
+
+
+def test_a_call_positive_throughout_is_not_praised() -> None:
+    lines = ["hi there i hope you are well", "that's great thank you", THANKS]
+    assert alerts(run(call(lines))) == []
+
+
+def test_describing_a_problem_is_not_an_unhappy_customer() -> None:
+    # One negative line (-0.4) is a customer explaining why they called; every call ends with thanks.
+    lines = [
+        "hi i have a problem with my bill",
+        "yes that's the one",
+        "great thank you so much that's really helpful",
+    ]
+    assert alerts(run(call(lines))) == []
+
+
+def test_sad_news_met_warmly_is_not_a_turned_around_call() -> None:
+    # Grief scores as low as anger, but the customer is not unhappy with the call: empathy_shown's praise.
+    lines = [
+        "my husband died last week and i am devastated",
+        "the funeral is on friday and im a mess",
+        "thank you so much youve been so kind",
+    ]
+    assert alerts(run(call(lines))) == []
+
+
+def test_a_polite_thank_you_alone_is_not_a_positive_close() -> None:
+    assert alerts(run(call([ANGRY_1, ANGRY_2, "okay thank you"]))) == []
+
+
+def test_unhappy_lines_far_apart_are_not_one_stretch() -> None:
+    events = [
+        *say("customer", ANGRY_1, 1.0, 5.0),
+        *say("agent", "let me look at that for you", 6.0, 8.0),
+        *say("customer", ANGRY_2, 200.0, 204.0),
+        *say("agent", "i have fixed the charge for you", 205.0, 208.0),
+        *say("customer", THANKS, 209.0, 213.0),
+    ]
+    assert alerts(run(events, end_s=220.0)) == []
+
+
+def test_the_latest_low_stretch_counts() -> None:
+    lines = [
+        ANGRY_1,
+        ANGRY_2,
+        THANKS,
+        "you people are useless",
+        "this is unacceptable i'm sick of this",
+        THANKS,
+    ]
+    [alert] = alerts(run(call(lines)))
+    assert alert.quotes[0].text == "this is unacceptable i'm sick of this"
+    assert alert.start_s == 41.0
+
+
+def test_mono_calls_never_fire() -> None:
+    # The session scores no "mixed" line; a stray mixed sentiment would still not be the customer's.
+    events = call([ANGRY_1, ANGRY_2, THANKS], customer_speaker="mixed", agent="mixed")
+    assert not any(isinstance(e, Sentiment) for e in scored(events))
+    stray = [Sentiment("mixed", 1.0, 5.0, -0.8), Sentiment("mixed", 11.0, 15.0, -0.8)]
+    assert alerts(run([*events, *stray, Sentiment("mixed", 21.0, 25.0, 0.9)])) == []
+
+
+def test_sentiment_without_its_final_still_counts_but_quotes_what_it_has() -> None:
+    # A log replayed without transcripts (say, trimmed) still has the scores.
+    events: list[Event] = [
+        Sentiment("customer", 1.0, 5.0, -0.6),
+        Sentiment("customer", 11.0, 15.0, -0.7),
+        Sentiment("customer", 21.0, 25.0, 0.8),
+    ]
+    [alert] = alerts(run(events))
+    assert alert.quotes == () and (alert.start_s, alert.end_s) == (11.0, 25.0)
+
+
+def test_finish_is_final() -> None:
+    detector = TurnedAroundDetector(DetectorConfig())
+    for event in scored(call([ANGRY_1, ANGRY_2, THANKS])):
+        assert detector.feed(event) == []
+        assert detector.tick(30.0) == []
+    assert len(detector.finish(40.0)) == 1
+    assert detector.finish(41.0) == []
