@@ -12,6 +12,8 @@ from typing import Protocol
 from callcoach.detectors.bad_news import BadNewsDetector
 from callcoach.detectors.base import Detector
 from callcoach.detectors.config import DetectorConfig
+from callcoach.detectors.frustration import FrustrationDetector
+from callcoach.detectors.ownership import OwnershipDetector
 from callcoach.detectors.silence import SilenceDetector
 from callcoach.live.events import AlertKind
 
@@ -28,6 +30,8 @@ class DetectorClass(Protocol):
 DETECTORS: dict[str, DetectorClass] = {
     SilenceDetector.name: SilenceDetector,
     BadNewsDetector.name: BadNewsDetector,
+    FrustrationDetector.name: FrustrationDetector,
+    OwnershipDetector.name: OwnershipDetector,
 }
 
 # Every kind any detector emits, by name.
