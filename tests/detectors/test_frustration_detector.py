@@ -168,7 +168,8 @@ def test_one_verdict_per_show_of_frustration_and_later_ones_are_judged_again() -
     ]
     out = alerts(run(events))
     assert [(a.id, a.kind) for a in out] == [(f"{PRAISE}-1", PRAISE), (f"{COLD}-1", COLD)]
-    assert [q.text for q in out[0].quotes[:2]] == ["i've been on hold for an hour", "and it's still not fixed"]
+    said = ["i've been on hold for an hour", "and it's still not fixed"]
+    assert [q.text for q in out[0].quotes[:2]] == said
     assert "asking for a manager" in out[1].why
 
 
