@@ -64,6 +64,17 @@ FRUSTRATED = [
     ("it still hasn't been fixed", "unresolved"),
     ("you promised me a call back and nobody called", "unresolved"),
     ("the engineer never turned up", "unresolved"),
+    ("nobody ever call me back when they say they will", "unresolved"),  # Vosk: "nobody ever calls..."
+    ("you told me last week it will be fixed and it feel even", "unresolved"),
+    ("run you locked five times now and i'm still no further forward", "repeat"),  # "I've rung you lot..."
+    ("it really single time ipo hope i get to do something different", "repeat"),  # "every single time..."
+    ("in am a supervisor i can't speak to", "manager"),  # "is there a supervisor I can speak to"
+    ("that's me someone who actually knows what are doing", "manager"),
+    ("if you can't sort it out i'm leaving for another reminder", "threat"),  # "...another provider"
+    ("i've been waiting since nine this morning for someone to pick up", "waiting"),
+    ("why is it so hard to get a straight answer from you people", "anger"),
+    ("i'm not happy at all with how this has been handled", "anger"),
+    ("are you kidding me", "anger"),
 ]
 
 
@@ -97,6 +108,12 @@ DE_ESCALATIONS = [
     "i sincerely apologise, we've let you down",
     "that sounds so frustrating",
     "i hear you, and you shouldn't have had to wait that long",
+    "the understand how annoying that must be",  # Vosk: "I understand how annoying that must be"
+    "completely that's why you're upset",  # Vosk: "I completely get why you're upset"
+    "the be just as frustrated in europe and the asia",  # Vosk: "I'd be just as frustrated in your position"
+    "the can see why you frustrated lately look into this",
+    "no wonder you're annoyed",
+    "i'm sorry to hear you've been going round in circles",
 ]
 
 

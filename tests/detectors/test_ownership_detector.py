@@ -35,6 +35,12 @@ COMMITMENTS = [
     "i can take care of that for you",
     "i'll keep you updated every step of the way",
     "i'll follow this up myself",
+    "will sort this out for you today",  # Vosk: "I'll sort this out for you today"
+    "the going to handle this personally from here",
+    "the get this fixed for you right now",
+    "i promise i'll tell you this up my sale",  # Vosk: "I promise I'll chase this up myself"
+    "will make sure the engineer in booked for thursday",
+    "i'm going to stay on this until it's resolved",
 ]
 
 
