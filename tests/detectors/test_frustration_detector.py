@@ -75,6 +75,11 @@ FRUSTRATED = [
     ("why is it so hard to get a straight answer from you people", "anger"),
     ("i'm not happy at all with how this has been handled", "anger"),
     ("are you kidding me", "anger"),
+    ("this is doing my head in", "anger"),
+    ("how many times do i have to tell you", "repeat"),
+    ("i've been fobbed off again", "repeat"),
+    ("i'm going to take this further", "threat"),
+    ("who's in charge there", "manager"),
 ]
 
 
@@ -114,6 +119,8 @@ DE_ESCALATIONS = [
     "the can see why you frustrated lately look into this",
     "no wonder you're annoyed",
     "i'm sorry to hear you've been going round in circles",
+    "i know this has been a nightmare for you",
+    "it's completely understandable that you're upset",
 ]
 
 
@@ -151,6 +158,8 @@ LOOK_ALIKES = [
     "i want to check my balance",
     "you said it would take five days, that's fine",
     "i paid it by accident",
+    "i'm done with this form, what's next",
+    "i'm not happy to give my card number over the phone",
 ]
 
 

@@ -41,6 +41,8 @@ COMMITMENTS = [
     "i promise i'll tell you this up my sale",  # Vosk: "I promise I'll chase this up myself"
     "will make sure the engineer in booked for thursday",
     "i'm going to stay on this until it's resolved",
+    "i'll take it from here",
+    "i'll get you an answer by tomorrow",
 ]
 
 
@@ -66,6 +68,8 @@ NOT_OWNERSHIP = [
     "let me check that for you",
     "i'll just need to take some details",
     "take care of yourself and call me whenever you're ready",
+    "i'll email you the form",
+    "i'll update your address now",
 ]
 
 
