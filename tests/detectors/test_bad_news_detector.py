@@ -278,6 +278,8 @@ WIDER_LOOK_ALIKES = [
     "is this a scam, this text i got",
     "i need an account recovery code",
     "can you cancel the old card",
+    "okay eyes by injury e r",  # Vosk in a real recorded call about a train booking
+    "i was really hurt by what your colleague said",
 ]
 
 
