@@ -70,6 +70,8 @@ NOT_OWNERSHIP = [
     "take care of yourself and call me whenever you're ready",
     "i'll email you the form",
     "i'll update your address now",
+    "i'll just make sure i have the right address",
+    "let me make sure the details are correct",
 ]
 
 
