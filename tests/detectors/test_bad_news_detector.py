@@ -254,6 +254,7 @@ WIDER_NEWS = [
     ("i've not been very well lately", "illness"),
     ("i'm off work sick with pneumonia", "illness"),
     ("i had a heart attack in june", "illness"),
+    ("i need to close my late father's account", "bereavement"),
 ]
 
 

@@ -160,6 +160,8 @@ LOOK_ALIKES = [
     "i paid it by accident",
     "i'm done with this form, what's next",
     "i'm not happy to give my card number over the phone",
+    "i'm moving to a different address next month",
+    "my order hasn't arrived yet",
 ]
 
 
