@@ -1,4 +1,4 @@
-"""The frustration and ownership phrase tables: they load, and a broken edit fails loudly, naming the entry."""
+"""The frustration and ownership phrase tables: they load, and a broken edit fails naming the entry."""
 
 from __future__ import annotations
 
