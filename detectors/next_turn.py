@@ -169,16 +169,23 @@ class NextTurn(Generic[T]):
             self._topic = None
             return []
         topic.reply.append(line)
-        if self._acknowledges(line.text):
+        # Vosk splits a sentence at a pause ("I can hear how" / "frustrating this has been"): the line
+        # alone, else the whole turn so far, may carry the acknowledgement.
+        warm = self._acknowledges(line.text)
+        if warm or (len(topic.reply) > 1 and self._acknowledges(self._turn_text(topic))):
             self._topic = None
-            return [Verdict(True, topic, (line,), spoken_end(line))]
-        if self._settles(line.text):
+            return [Verdict(True, topic, (line,) if warm else tuple(topic.reply), spoken_end(line))]
+        if self._settles(self._turn_text(topic)):
             self._topic = None  # taken on without naming the feeling: neither praise nor correction
             return []
         if len(topic.reply_words) >= REPLY_WORDS:
             return [self._cold(topic, detected_s=spoken_end(line))]
         # The customer may already have spoken again (their voice activity arrives before our final).
         return self._customer_started(self._customer_start_s)
+
+    @staticmethod
+    def _turn_text(topic: Topic[T]) -> str:
+        return " ".join(x.text for x in topic.reply)
 
     def _cold(self, topic: Topic[T], detected_s: float) -> Verdict[T]:
         self._topic = None

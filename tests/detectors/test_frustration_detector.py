@@ -208,3 +208,14 @@ def test_a_short_reply_is_judged_when_the_customer_speaks_again() -> None:
     [alert] = alerts(run(events))
     assert (alert.kind, alert.quote, alert.detected_s) == (COLD, "right ... what's the postcode", 7.0)
     assert alert.pause_s == 1.0
+
+
+def test_an_acknowledgement_split_across_finals_is_still_praise() -> None:
+    events = [
+        *say("customer", "this is the third time i've called", 1.0, 3.0),
+        *say("agent", "i can hear how", 4.0, 5.0),
+        *say("agent", "frustrating this has been", 5.6, 7.0),
+    ]
+    [alert] = alerts(run(events))
+    assert (alert.kind, alert.quote) == (PRAISE, "i can hear how ... frustrating this has been")
+    assert [q.speaker for q in alert.quotes] == ["customer", "agent", "agent"]
