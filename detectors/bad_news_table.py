@@ -36,6 +36,7 @@ class BadNewsTable:
     categories: tuple[Category, ...]
     ignore: re.Pattern[str]
     acknowledgement: PhraseSet
+    apology_but: re.Pattern[str]
     pending: tuple[tuple[re.Pattern[str], str], ...]
 
     def classify(self, text: str) -> Category | None:
@@ -46,6 +47,10 @@ class BadNewsTable:
     def acknowledges(self, text: str) -> bool:
         """Whether ``text`` acknowledges someone's bad news ("oh no", "so sorry", "take your time"...)."""
         return text in self.acknowledgement
+
+    def apology_then_business(self, text: str) -> bool:
+        """Whether ``text`` apologises and turns to business in one breath ("sorry, but I'll need...")."""
+        return self.apology_but.search(normalise(text)) is not None
 
     def pending_thing(self, texts: Iterable[str]) -> str | None:
         """The first pending thing ("the documents") mentioned in ``texts``, searched in order."""
@@ -73,10 +78,15 @@ def load_table(source: str | None = None) -> BadNewsTable:
     terms = {name: str(value) for name, value in _table(data, "terms").items()}
     bad_news = _table(data, "bad_news")
     ack = _table(data, "acknowledgement")
+    apology_but = _strings(ack, "apology_but")
     return BadNewsTable(
         categories=tuple(_category(name, _as_table(entry, name), terms) for name, entry in _categories(data)),
         ignore=compile_phrases(_strings(bad_news, "ignore"), terms),
-        acknowledgement=PhraseSet.build(_strings(ack, "patterns"), _strings(ack, "ignore"), terms),
+        # "Sorry, but..." is blanked out before looking for an acknowledgement: it does not count as one.
+        acknowledgement=PhraseSet.build(
+            _strings(ack, "patterns"), _strings(ack, "ignore") + apology_but, terms
+        ),
+        apology_but=compile_phrases(apology_but, terms),
         pending=tuple(_pending(entry, terms) for entry in data.get("pending", [])),
     )
 

@@ -14,6 +14,8 @@ from typing import Protocol
 from callcoach.detectors.bad_news import BadNewsDetector
 from callcoach.detectors.base import Detector
 from callcoach.detectors.config import DetectorConfig
+from callcoach.detectors.frustration import FrustrationDetector
+from callcoach.detectors.ownership import OwnershipDetector
 from callcoach.detectors.rule_detector import RuleDetector
 from callcoach.detectors.rules import NO_RULES, RuleSet
 from callcoach.detectors.silence import SilenceDetector
@@ -33,6 +35,8 @@ class DetectorClass(Protocol):
 DETECTORS: dict[str, DetectorClass] = {
     SilenceDetector.name: SilenceDetector,
     BadNewsDetector.name: BadNewsDetector,
+    FrustrationDetector.name: FrustrationDetector,
+    OwnershipDetector.name: OwnershipDetector,
     TurnedAroundDetector.name: TurnedAroundDetector,
 }
 

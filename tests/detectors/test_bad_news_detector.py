@@ -227,3 +227,86 @@ def test_one_verdict_per_piece_of_news_and_later_news_is_judged_again() -> None:
     out = alerts(run(events))
     assert [(a.id, a.kind) for a in out] == [(f"{EMPATHY}-1", EMPATHY), (f"{COLD}-1", COLD)]
     assert out[1].quotes[0].text == "thanks and my house flooded too"
+
+
+WIDER_NEWS = [
+    ("my mother is dying, the doctors say she only has weeks left", "terminal"),
+    ("my dad has terminal cancer and he's in a hospice", "terminal"),
+    ("why not both terminal cancer and feeding off office", "terminal"),  # Vosk on the line above
+    ("she's on end of life care now", "terminal"),
+    ("my baby was born premature and she's in the nicu", "newborn"),
+    ("my baby was born premature and cheating the nicu", "newborn"),
+    ("the new born in in the of natal intensive care", "newborn"),  # Vosk: "our newborn is in neonatal..."
+    ("the twins came seven weeks early and they're in an incubator", "newborn"),
+    ("my son is in rehab for his drinking", "addiction"),
+    ("my first one dismantling an addiction", "addiction"),  # Vosk: "my husband is battling an addiction"
+    ("he relapsed last month", "addiction"),
+    ("my daughter overdosed on saturday", "addiction"),
+    ("i was mugged on the way home", "crime"),
+    ("someone broke into our house and we were murdered", "crime"),  # Vosk: "...we were burgled"
+    ("i think i might be pretty mom identity theft", "crime"),  # Vosk: "a victim of identity theft"
+    ("there are fraudulent charges on my account", "crime"),
+    ("one assaulted last week", "crime"),  # Vosk: "I was assaulted last week"
+    ("my car was stolen from outside the house", "crime"),
+    ("i've had to report it to the police", "crime"),
+    ("i've had surgery on my knee and i'm still recovering", "illness"),
+    ("the surgery on my knee and i'm still recovering", "illness"),
+    ("i've not been very well lately", "illness"),
+    ("i'm off work sick with pneumonia", "illness"),
+    ("i had a heart attack in june", "illness"),
+    ("i need to close my late father's account", "bereavement"),
+]
+
+
+@pytest.mark.parametrize(("news", "category"), WIDER_NEWS)
+def test_wider_bad_news_is_detected_with_its_own_acknowledgement(news: str, category: str) -> None:
+    [alert] = alerts(run(news_then_reply(news, "can i have your account number please")))
+    found = TABLE.classify(news)
+    assert found is not None and found.name == category
+    assert alert.kind == COLD and found.label in alert.why and found.acknowledge in alert.suggestion
+
+
+def test_each_category_has_its_own_acknowledgement() -> None:
+    acknowledgements = [c.acknowledge for c in TABLE.categories]
+    assert len(set(acknowledgements)) == len(acknowledgements)
+
+
+WIDER_LOOK_ALIKES = [
+    "i'm sick of this hold music",
+    "my phone is dying",
+    "i'm dying for a cup of tea",
+    "the card terminal in the shop is broken",
+    "is this a scam, this text i got",
+    "i need an account recovery code",
+    "can you cancel the old card",
+    "okay eyes by injury e r",  # Vosk in a real recorded call about a train booking
+    "i was really hurt by what your colleague said",
+]
+
+
+@pytest.mark.parametrize("line", WIDER_LOOK_ALIKES)
+def test_wider_look_alikes_are_not_news(line: str) -> None:
+    assert run(news_then_reply(line, "sure let me look into that for you right away")) == []
+
+
+APOLOGY_THEN_BUSINESS = [
+    "i'm sorry, but i'll need the certificate first",
+    "i'm sorry but i need a certificate for",  # Vosk on the line above
+    "sorry about that, but we need the payment by friday",
+    "i understand, but the certificate is still needed",
+]
+
+
+@pytest.mark.parametrize("reply", APOLOGY_THEN_BUSINESS)
+def test_sorry_but_is_a_cold_reply_and_the_suggestion_drops_the_but(reply: str) -> None:
+    [alert] = alerts(run(news_then_reply("my husband passed away on monday", reply)))
+    assert alert.kind == COLD
+    assert '"but"' in alert.why
+    assert "but" not in alert.suggestion.split("For example:")[1]
+    thing = "certificate" if "certificate" in reply else "payment"
+    assert f"Oh no, I'm so sorry to hear that. The {thing} can wait." in alert.suggestion
+
+
+def test_sorry_then_a_real_acknowledgement_is_still_empathy() -> None:
+    reply = "i'm so sorry to hear that, but please don't worry, the certificate can wait"
+    assert [a.kind for a in alerts(run(news_then_reply("my husband passed away", reply)))] == [EMPATHY]

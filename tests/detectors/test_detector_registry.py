@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from callcoach.detectors.bad_news import BadNewsDetector
 from callcoach.detectors.config import DetectorConfig
+from callcoach.detectors.frustration import FrustrationDetector
+from callcoach.detectors.ownership import OwnershipDetector
 from callcoach.detectors.registry import DETECTORS, KINDS, create_detectors
 from callcoach.detectors.rules import parse_rules
 from callcoach.detectors.silence import SilenceDetector
@@ -11,21 +13,29 @@ from callcoach.detectors.turned_around import TurnedAroundDetector
 
 
 def test_detectors_by_name() -> None:
-    assert {
+    assert list(DETECTORS)[:2] == ["silence", "bad_news"]  # silence first: its alerts lead at one instant
+    expected = {
         "silence": SilenceDetector,
         "bad_news": BadNewsDetector,
+        "frustration": FrustrationDetector,
+        "ownership": OwnershipDetector,
         "turned_around": TurnedAroundDetector,
-    } == DETECTORS
+    }
+    assert expected.items() <= DETECTORS.items()
 
 
 def test_kinds_and_polarity() -> None:
-    assert {name: kind.polarity for name, kind in KINDS.items()} == {
+    expected = {
         "silence": "coach",
         "cold_reply_to_bad_news": "coach",
         "empathy_shown": "praise",
         "rule": "coach",  # a coach-defined rule's alerts carry their own rule's polarity
         "turned_around": "praise",
+        "customer_frustration": "coach",
+        "de_escalation": "praise",
+        "ownership": "praise",
     }
+    assert expected.items() <= {name: kind.polarity for name, kind in KINDS.items()}.items()
     assert all(name == kind.kind and kind.label and kind.icon for name, kind in KINDS.items())
     assert KINDS["cold_reply_to_bad_news"].label == "Cold reply"
 

@@ -33,7 +33,9 @@ def test_phrases_match_whole_words_and_skip_ignored_look_alikes() -> None:
 
 
 def test_the_packaged_table_loads() -> None:
-    assert [c.name for c in TABLE.categories][:2] == ["bereavement", "illness"]
+    names = [c.name for c in TABLE.categories]
+    assert names[0] == "bereavement"  # most serious first: a death outranks whatever else the line holds
+    assert {"terminal", "newborn", "addiction", "crime", "illness", "hospital"} <= set(names)
     assert all(c.label and c.acknowledge and c.otherwise for c in TABLE.categories)
 
 

@@ -1,0 +1,112 @@
+"""OwnershipDetector: the agent committing to act personally, praised without flooding the call."""
+
+from __future__ import annotations
+
+import pytest
+
+from callcoach.detectors.config import DetectorConfig
+from callcoach.detectors.ownership import KIND, OwnershipDetector
+from callcoach.live.events import Event, Speaker
+from tests.detectors.detector_timeline import Emitted, alerts, play, say
+
+ASK = "my refund still hasn't come through"
+
+
+def run(events: list[Event], end_s: float = 30.0) -> list[Emitted]:
+    return play(OwnershipDetector(DetectorConfig()), events, end_s)
+
+
+def ask_then(reply: str, customer: Speaker = "customer", agent: Speaker = "agent") -> list[Event]:
+    return [*say(customer, ASK, 1.0, 3.0), *say(agent, reply, 4.0, 7.0)]
+
+
+COMMITMENTS = [
+    "i'll take care of this for you",
+    "the will take care of this for you my sale",  # Vosk on espeak's "I'll take care of this for you myself"
+    "i'll call you back by four o'clock today",
+    "the will call you back by four o'clock today",
+    "let me sort this out for you myself",
+    "they have to be sort this out for you my sale",
+    "i'm going to personally make sure your refund goes through",
+    "the going to personally make sure this get done",
+    "i will chase the warehouse and ring you back tomorrow",
+    "leave it with me",
+    "i'll make sure it's fixed before friday",
+    "i can take care of that for you",
+    "i'll keep you updated every step of the way",
+    "i'll follow this up myself",
+    "will sort this out for you today",  # Vosk: "I'll sort this out for you today"
+    "the going to handle this personally from here",
+    "the get this fixed for you right now",
+    "i promise i'll tell you this up my sale",  # Vosk: "I promise I'll chase this up myself"
+    "will make sure the engineer in booked for thursday",
+    "i'm going to stay on this until it's resolved",
+    "i'll take it from here",
+    "i'll get you an answer by tomorrow",
+]
+
+
+@pytest.mark.parametrize("reply", COMMITMENTS)
+def test_personal_commitments_are_praised(reply: str) -> None:
+    [alert] = alerts(run(ask_then(reply)))
+    assert (alert.kind, alert.polarity, alert.speaker, alert.quote) == (KIND, "praise", "agent", reply)
+    assert [(q.speaker, q.text) for q in alert.quotes] == [("customer", ASK), ("agent", reply)]
+    assert (alert.start_s, alert.end_s, alert.detected_s) == (4.0, 7.0, 7.0)
+
+
+NOT_OWNERSHIP = [
+    "i'll need your account number",
+    "you'll need your account number please",
+    "i'll transfer you to the right department",
+    "let me put you through to the team who can sort it out",
+    "the engineer will take care of it tomorrow",
+    "we will call you back within five working days",
+    "i can't sort that out for you today",
+    "i'm afraid i won't be able to fix that",
+    "would you like me to fix that for you",
+    "you will need to sort it out with your bank",
+    "let me check that for you",
+    "i'll just need to take some details",
+    "take care of yourself and call me whenever you're ready",
+    "i'll email you the form",
+    "i'll update your address now",
+    "i'll just make sure i have the right address",
+    "let me make sure the details are correct",
+]
+
+
+@pytest.mark.parametrize("reply", NOT_OWNERSHIP)
+def test_routine_steps_and_other_peoples_work_are_not_ownership(reply: str) -> None:
+    assert run(ask_then(reply)) == []
+
+
+def test_a_customer_or_a_mono_call_promising_does_not_count() -> None:
+    assert run(ask_then("i'll take care of it", customer="agent", agent="customer")) == []
+    assert run(ask_then("i'll take care of it", customer="mixed", agent="mixed")) == []
+
+
+def test_praise_says_when_or_suggests_saying_it() -> None:
+    [timed] = alerts(run(ask_then("i'll call you back by four o'clock today")))
+    [untimed] = alerts(run(ask_then("i'll take care of this for you")))
+    assert "and when" in timed.suggestion and "by four" not in timed.suggestion
+    assert "Saying when" in untimed.suggestion and "by four today" in untimed.suggestion
+
+
+def test_a_commitment_split_across_finals_is_read_across_them() -> None:
+    events = [
+        *say("customer", ASK, 1.0, 3.0),
+        *say("agent", "okay i'll take care", 4.0, 5.0),
+        *say("agent", "of this for you", 5.5, 7.0),
+    ]
+    [alert] = alerts(run(events))
+    assert alert.quote == "okay i'll take care of this for you"
+    assert (alert.start_s, alert.end_s) == (4.0, 7.0)
+
+
+def test_at_most_once_every_two_minutes_and_three_times_a_call() -> None:
+    events: list[Event] = []
+    for minute in range(10):  # a commitment every minute for ten minutes
+        events += say("agent", "i'll take care of that for you", minute * 60.0 + 1.0, minute * 60.0 + 3.0)
+    out = alerts(run(events, end_s=600.0))
+    assert [a.start_s for a in out] == [1.0, 121.0, 241.0]
+    assert [a.id for a in out] == [f"{KIND}-1", f"{KIND}-2", f"{KIND}-3"]
