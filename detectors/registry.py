@@ -12,6 +12,8 @@ from typing import Protocol
 from callcoach.detectors.bad_news import BadNewsDetector
 from callcoach.detectors.base import Detector
 from callcoach.detectors.config import DetectorConfig
+from callcoach.detectors.interruption import InterruptionDetector
+from callcoach.detectors.monologue import MonologueDetector
 from callcoach.detectors.silence import SilenceDetector
 from callcoach.live.events import AlertKind
 
@@ -28,6 +30,8 @@ class DetectorClass(Protocol):
 DETECTORS: dict[str, DetectorClass] = {
     SilenceDetector.name: SilenceDetector,
     BadNewsDetector.name: BadNewsDetector,
+    InterruptionDetector.name: InterruptionDetector,
+    MonologueDetector.name: MonologueDetector,
 }
 
 # Every kind any detector emits, by name.

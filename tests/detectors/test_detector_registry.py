@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from callcoach.detectors.bad_news import BadNewsDetector
 from callcoach.detectors.config import DetectorConfig
+from callcoach.detectors.interruption import InterruptionDetector
+from callcoach.detectors.monologue import MonologueDetector
 from callcoach.detectors.registry import DETECTORS, KINDS, create_detectors
 from callcoach.detectors.silence import SilenceDetector
 
 
 def test_detectors_by_name() -> None:
-    assert {"silence": SilenceDetector, "bad_news": BadNewsDetector} == DETECTORS
+    assert {
+        "silence": SilenceDetector,
+        "bad_news": BadNewsDetector,
+        "interruption": InterruptionDetector,
+        "monologue": MonologueDetector,
+    } == DETECTORS
 
 
 def test_kinds_and_polarity() -> None:
@@ -17,6 +24,8 @@ def test_kinds_and_polarity() -> None:
         "silence": "coach",
         "cold_reply_to_bad_news": "coach",
         "empathy_shown": "praise",
+        "interruption": "coach",
+        "monologue": "coach",
     }
     assert all(name == kind.kind and kind.label and kind.icon for name, kind in KINDS.items())
     assert KINDS["cold_reply_to_bad_news"].label == "Cold reply"
