@@ -73,9 +73,11 @@ class MonologueDetector:
         quiet_since = self._agent_quiet_since()
         if quiet_since is not None and now_s + _EPSILON_S >= quiet_since + _BREAK_S:
             return self._end(quiet_since)
-        if self._open is not None or now_s + _EPSILON_S < start_s + self._threshold_s:
+        # Its length so far runs to now while the agent talks, to where they fell quiet while they pause.
+        talked_to = now_s if quiet_since is None else quiet_since
+        if self._open is not None or talked_to + _EPSILON_S < start_s + self._threshold_s:
             return []
-        if self._customer_pending(start_s, now_s) or not self._agent_lines(start_s, None):
+        if self._customer_pending(start_s, now_s) or not self._agent_quotes(start_s, None):
             return []
         self._open = self._alert(self._ids.next(KIND), start_s, None, now_s, 0)
         return [self._open]
@@ -127,7 +129,7 @@ class MonologueDetector:
         end_s = max(end_s, start_s)
         if opened is not None:
             return [self._alert(opened.id, start_s, end_s, max(opened.detected_s, self._now_s), 1)]
-        if end_s - start_s + _EPSILON_S >= self._threshold_s and self._agent_lines(start_s, end_s):
+        if end_s - start_s + _EPSILON_S >= self._threshold_s and self._agent_quotes(start_s, end_s):
             return [self._alert(self._ids.next(KIND), start_s, end_s, start_s + self._threshold_s, 0)]
         return []
 
@@ -143,18 +145,21 @@ class MonologueDetector:
                 return True
         return False
 
-    def _agent_lines(self, start_s: float, end_s: float | None) -> list[Transcript]:
-        """The agent's finals of the stretch from ``start_s`` (to ``end_s``, or so far)."""
+    def _agent_quotes(self, start_s: float, end_s: float | None) -> tuple[Quote, ...]:
+        """The stretch's first line and its latest (what it opened with, how far it got); the partial
+        stands in for a line not yet final. Empty while the agent has said no word: a voice on their
+        line without words (noise, echo) is no monologue."""
         lines = self._turns.lines("agent", start_s, float("inf") if end_s is None else end_s)
-        return [t for t in lines if spoken_start(t) >= start_s - 0.5]
+        quotes = [quote_of(t) for t in lines if spoken_start(t) >= start_s - 0.5]
+        partial = self._turns.partial("agent")
+        if partial is not None and partial.text.strip() and (end_s is None or partial.start_s < end_s):
+            quotes.append(Quote("agent", partial.text, max(partial.start_s, start_s), partial.end_s))
+        return tuple(quotes[:1] + quotes[-1:] if len(quotes) > 1 else quotes)
 
     def _alert(
         self, id_: str, start_s: float, end_s: float | None, detected_s: float, revision: int
     ) -> Alert:
-        lines = self._agent_lines(start_s, end_s)
-        # The stretch's first line and its latest: what it opened with and how far it had got.
-        quoted = lines[:1] + lines[-1:] if len(lines) > 1 else lines
-        quotes: tuple[Quote, ...] = tuple(quote_of(t) for t in quoted)
+        quotes = self._agent_quotes(start_s, end_s)
         if end_s is None:
             length = secs(detected_s - start_s)
             title, lead = f"Monologue since {clock(start_s)}", f"The agent has been talking for {length}"
