@@ -216,7 +216,8 @@ class InterruptionDetector:
         customer_end = self._segment_end("customer", o.customer_start_s)
         cut = verdict == "cut" and customer_end is not None
         end_s = customer_end if cut and customer_end is not None else o.agent_start_s + _TALKOVER_S
-        moment = _Moment(self._ids.next(KIND), o, end_s, max(self._now_s, end_s), cut, self._count)
+        detected_s = round(max(self._now_s, end_s), 3)
+        moment = _Moment(self._ids.next(KIND), o, end_s, detected_s, cut, self._count)
         quotes, final = self._quotes(moment)
         if not final:
             self._unquoted.append(moment)

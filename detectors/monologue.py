@@ -174,7 +174,7 @@ class MonologueDetector:
             speaker="agent",
             start_s=start_s,
             end_s=end_s,
-            detected_s=detected_s,
+            detected_s=round(detected_s, 3),
             title=title,
             quote=joined(quotes),
             why=(
