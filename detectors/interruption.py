@@ -249,6 +249,9 @@ class InterruptionDetector:
             if final or self._now_s > moment.detected_s + _GIVE_UP_S:
                 self._unquoted.remove(moment)
             if quotes != moment.quotes:
+                # Known once the line that changed it is in: a replay shows the revision from there on.
+                heard_s = max(q.end_s for q in quotes)
+                moment.detected_s = round(max(moment.detected_s, self._now_s, heard_s), 3)
                 moment.revision += 1
                 out.append(moment.alert(quotes))
         return out

@@ -111,9 +111,10 @@ class MonologueDetector:
         before = [e for _, e in agent if e is not None and e <= said_s]
         end_s = said_s if talking_through else max([start_s, *before])
         out = self._end(max(start_s, end_s))
-        # The agent may already have gone on (the final comes late): that is the next stretch.
+        # The agent may already have gone on (the final comes late): that is the next stretch, from where
+        # the customer's words ended if the agent was talking then.
         after = [s for s, _ in agent if s >= done_s - 0.3]
-        if talking_through and talking_through[-1] == agent[-1][0] and agent[-1][1] is None:
+        if agent and agent[-1][1] is None and agent[-1][0] < done_s - 0.3:
             self._start_s = done_s
         elif after:
             self._start_s = after[0]

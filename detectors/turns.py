@@ -62,6 +62,17 @@ _BACKCHANNEL_PHRASES = compile_phrases(
         "very well",
         "thank you",
         "thanks",
+        "oh no",
+        "oh dear",
+        "no way",
+        "for sure",
+        "i hear you",
+        "sure thing",
+        "got you",
+        # Vosk's small model on "mm hmm" and "makes sense"
+        "mm them",
+        "m them",
+        "make sense",
     ]
 )
 # Single listener words beyond the shared table, and what Vosk's small model writes for a breath, a

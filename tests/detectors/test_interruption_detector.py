@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.interruption import InterruptionDetector, ordinal
+from callcoach.detectors.turns import is_backchannel
 from callcoach.live.events import Event, Speech, Transcript
 from tests.detectors.detector_timeline import Emitted, alerts, final, play, say, words_between
 
@@ -82,6 +83,7 @@ def test_a_cut_off_is_judged_on_the_agents_partial_and_requoted_from_the_final()
     assert [e.at_s for e in out] == [5.0, 9.1]
     assert first.quotes[-1].text == "sorry can i"
     assert (revised.id, revised.revision) == (first.id, 1)
+    assert (first.detected_s, revised.detected_s) == (5.0, 9.1)  # each as its words came in
     assert revised.quotes[-1].text == "sorry can i just get your account number first"
     assert revised.quotes[0].text.endswith("last month and")  # "and": the sentence was going on
 
@@ -231,3 +233,10 @@ def test_ordinals() -> None:
         "22nd",
         "101st",
     ]
+
+
+def test_backchannels_and_their_asr_slips_are_told_from_turns() -> None:
+    for text in ("mhm", "mhmm", "mm them", "yeah right", "all right", "i see", "make sense", "oh okay", "ah"):
+        assert is_backchannel(text), text
+    for text in ("no", "wait", "does that make sense", "i moved house last month", "yeah but the bill"):
+        assert not is_backchannel(text), text

@@ -127,3 +127,14 @@ def test_the_threshold_comes_from_the_config() -> None:
     assert alerts(play(detector(60.0), talk("agent", 1.0, 50.0), end_s=51.0)) == []
     [first, _] = alerts(play(detector(60.0), talk("agent", 1.0, 70.0), end_s=71.0))
     assert first.detected_s == 61.0
+
+
+def test_the_next_stretch_starts_with_the_agent_even_before_the_customers_final_is_in() -> None:
+    events = [
+        *talk("agent", 1.0, 14.0),
+        *say("customer", "sorry but how much is that per month", 14.6, 16.5),
+        *talk("agent", 16.8, 40.0),  # starts before the customer's final arrives (17.1)
+    ]
+    first, closed = alerts(play(detector(), events, end_s=41.0))
+    assert (first.start_s, first.detected_s) == (16.8, 36.8)
+    assert closed.end_s == 40.0
