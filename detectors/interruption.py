@@ -7,9 +7,10 @@ Owns the interruption rule. The moment is found from voice activity and confirme
   was quiet). Both starting at once is nobody's fault; the customer talking over the agent is not the
   agent's; and echo of the agent's own voice on the customer's line never talks alone.
 * **Cut off.** The customer's voice stops within ``_CUT_S`` of the agent starting (or ended at that very
-  instant), while the agent goes on. A finished sentence whose end the agent saw coming looks the same
-  to the voice activity, so the customer's last word must show the line was cut short: a word no
-  sentence ends on ("and", "my"), or one Vosk doubts (a word broken off half-way).
+  instant), while the agent goes on. An agent who starts a moment before a finished sentence ends (by
+  less than ``_CLEAR_OVERLAP_S``) looks the same to the voice activity, so then the customer's last
+  word must show the line was cut short: a word no sentence ends on ("and", "my"), or one Vosk doubts
+  (a word broken off half-way).
 * **Talked over.** Both voices on together for ``_TALKOVER_S``, with words of the customer's own in
   the overlap.
 * **Confirmed by the words.** The customer's words must be more than a backchannel or a noise word (a
@@ -38,6 +39,7 @@ KIND = "interruption"
 _HELD_S = 0.5  # the customer talked alone this long before the agent started: they had the floor
 _TURN_GAP_S = 1.0  # the customer's pauses shorter than this stay inside one turn
 _CUT_S = 1.2  # the customer stopped within this of the agent starting: cut off
+_CLEAR_OVERLAP_S = 0.4  # talked over this long before stopping: no turn end the agent saw coming
 _LATCH_S = 0.06  # a customer voice ending this little before the agent's start left no gap at all
 _TALKOVER_S = 1.5  # both talking at once this long: talked over, whoever stopped after
 _AGENT_WORDS_S = 2.5  # the agent's words this long from their start tell a turn from a backchannel
@@ -45,7 +47,7 @@ _FINAL_WAIT_S = 3.0  # how long after a voice ends its final may still come (Vos
 _GIVE_UP_S = 20.0  # a candidate still undecided this long after the agent started is dropped
 # Vosk's confidence in a word broken off half-way is low (0.3-0.4 on the generated calls, where whole
 # words ending a line were heard at 0.7-1.0).
-_DOUBTFUL_CONFIDENCE = 0.6
+_DOUBTFUL_CONFIDENCE = 0.8
 # A line cut short ends on a word no finished sentence ends on (normalised; "im" is "I'm").
 _UNFINISHED = frozenset(
     words(
@@ -173,7 +175,11 @@ class InterruptionDetector:
             return self._waited(o, final)
         if not agent or not customer:
             return ""
-        if kind == "cut" and not _cut_short(customer[-1]):
+        if (
+            kind == "cut"
+            and overlap_end - o.agent_start_s < _CLEAR_OVERLAP_S
+            and not _cut_short(customer[-1])
+        ):
             return ""  # a finished sentence the agent saw coming to its end, not one cut short
         return kind
 

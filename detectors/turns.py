@@ -217,9 +217,12 @@ class TurnLog:
         ]
 
     def known_until(self, speaker: Speaker) -> float:
-        """How far ``speaker``'s words are known, counting the partial they are in the middle of."""
+        """How far ``speaker``'s words are known, counting the partial they are in the middle of: to the
+        end of its last word, not the partial's own end (Vosk's partial words trail the audio by a second
+        or more while two people talk at once)."""
         partial = self._partial[speaker]
-        return max(self.heard_until(speaker), partial.end_s if partial is not None else float("-inf"))
+        latest = partial.words[-1].end_s if partial is not None and partial.words else float("-inf")
+        return max(self.heard_until(speaker), latest)
 
     def words_so_far(self, speaker: Speaker, start_s: float, end_s: float) -> list[Word]:
         """As :meth:`words`, with the words of the partial ``speaker`` is in the middle of after them:

@@ -99,9 +99,19 @@ def test_the_agent_anticipating_a_finished_sentence_is_not_an_interruption() -> 
     events = [
         *opening(),
         *say("customer", "hi im calling about my last bill it was higher than usual", 4.0, 8.0),
-        *say("agent", "okay let me pull up your account and check the charges", 7.2, 11.0),
+        *say("agent", "okay let me pull up your account and check the charges", 7.7, 11.0),  # 0.3 s early
     ]
     assert alerts(play(detector(), events, end_s=12.0)) == []
+
+
+def test_talking_over_the_last_half_second_of_a_line_cuts_it_off_whatever_the_words() -> None:
+    events = [
+        *opening(),
+        *say("customer", "hi im calling about my last bill it was higher than usual", 4.0, 8.0),
+        *say("agent", "okay let me pull up your account and check the charges", 7.5, 11.0),
+    ]
+    [alert] = alerts(play(detector(), events, end_s=12.0))
+    assert (alert.start_s, alert.end_s) == (7.5, 8.0)
 
 
 def test_clean_turn_taking_with_backchannels_is_not_an_interruption() -> None:

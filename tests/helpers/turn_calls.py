@@ -47,7 +47,7 @@ RATE = make_samples.SAMPLE_RATE
 class Line:
     speaker: str
     text: str
-    pause_s: float = 0.5  # silence after the previous line ends
+    pause_s: float = 0.5  # silence after the previous line ends (negative: overlapping its end)
     over_s: float | None = None  # instead: start this long after the previous line started (overlap)
     cut_after_s: float | None = None  # truncate this line this long after the next line starts
 
