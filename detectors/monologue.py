@@ -24,7 +24,7 @@ from typing import ClassVar
 
 from callcoach.detectors.alerts import AlertIds, clock, joined, quote_of, secs, spoken_end, spoken_start
 from callcoach.detectors.config import DetectorConfig
-from callcoach.detectors.turns import TurnLog, is_backchannel
+from callcoach.detectors.turns import MEMORY_S, TurnLog, is_backchannel
 from callcoach.live.events import Alert, AlertKind, Event, Quote, Speech, Transcript
 
 KIND = "monologue"
@@ -47,7 +47,7 @@ class MonologueDetector:
     def __init__(self, config: DetectorConfig) -> None:
         self._threshold_s = config.monologue_s
         self._ids = AlertIds()
-        self._turns = TurnLog()
+        self._turns = TurnLog(memory_s=max(MEMORY_S, 2 * config.monologue_s))  # back to a stretch's start
         self._start_s: float | None = None  # the current stretch of agent talk, None when there is none
         self._open: Alert | None = None  # fired for the current stretch, not yet closed
         self._now_s = 0.0

@@ -21,9 +21,9 @@ from callcoach.live.events import Event, Speaker, Speech, Transcript, Word
 # The VAD reports a speech end ``hangover_s`` (0.35 s) after the last voiced window: a segment still
 # open at ``now_s`` was voiced at least until about this long before it.
 VAD_LAG_S = 0.4
-# Finals and segments older than this are forgotten: nothing looks back further (a monologue looks
-# back only to its own start, and keeps what it needs itself).
-_MEMORY_S = 120.0
+# Finals and segments older than this are forgotten, unless a detector needs to look back further (a
+# monologue, to its own start).
+MEMORY_S = 120.0
 
 # Listener phrases of more than one word, and ASR-slip versions of them ("uh huh" heard as "a ha").
 # Written against normalised text (lowercase, no apostrophes).
@@ -138,7 +138,8 @@ class _Voice:
 class TurnLog:
     """What each side of a stereo call did, as far as the events so far tell; fed every event."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory_s: float = MEMORY_S) -> None:
+        self._memory_s = memory_s
         self._voice: dict[Speaker, _Voice] = {"agent": _Voice(), "customer": _Voice()}
         self._finals: dict[Speaker, list[Transcript]] = {"agent": [], "customer": []}
         self._partial: dict[Speaker, Transcript | None] = {"agent": None, "customer": None}
@@ -151,7 +152,9 @@ class TurnLog:
                 self._partial[event.speaker] = event
             elif event.text.strip():
                 self._partial[event.speaker] = None
-                kept = [t for t in self._finals[event.speaker] if spoken_end(t) > event.end_s - _MEMORY_S]
+                kept = [
+                    t for t in self._finals[event.speaker] if spoken_end(t) > event.end_s - self._memory_s
+                ]
                 self._finals[event.speaker] = [*kept, event]
 
     def _speech(self, event: Speech) -> None:
@@ -160,7 +163,7 @@ class TurnLog:
             voice.open_start_s = event.start_s
             return
         voice.open_start_s = None
-        kept = [s for s in voice.segments if s[1] > event.end_s - _MEMORY_S]
+        kept = [s for s in voice.segments if s[1] > event.end_s - self._memory_s]
         voice.segments = [*kept, (event.start_s, event.end_s)]
 
     def open_start(self, speaker: Speaker) -> float | None:
