@@ -250,3 +250,23 @@ def test_backchannels_and_their_asr_slips_are_told_from_turns() -> None:
         assert is_backchannel(text), text
     for text in ("no", "wait", "does that make sense", "i moved house last month", "yeah but the bill"):
         assert not is_backchannel(text), text
+
+
+def test_both_starting_at_once_is_nobodys_fault() -> None:
+    events = [
+        *opening(),
+        *say("customer", "and then the engineer came out and said the box was fine", 4.5, 8.5),
+        *say("agent", "so the next step will be to book another engineer visit", 4.7, 8.0),
+    ]
+    assert alerts(play(detector(), events, end_s=9.0)) == []
+
+
+def test_an_agents_mhm_then_a_reply_once_the_customer_finished_is_not_an_interruption() -> None:
+    events = [
+        *opening(),
+        *say("customer", "so i moved house in march and updated my address online but", 4.0, 8.0),
+        *say("agent", "mhm", 6.0, 6.4),
+        *say("customer", "the letters keep going to my old place", 8.3, 10.5),
+        *say("agent", "i can fix that for you now", 10.6, 12.5),  # 0.1 s after: quick, not over
+    ]
+    assert alerts(play(detector(), events, end_s=13.0)) == []
