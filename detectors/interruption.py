@@ -16,7 +16,8 @@ Owns the interruption rule. The moment is found from voice activity and confirme
 * **Confirmed by the words.** The customer's words must be more than a backchannel or a noise word (a
   breath or line noise on their channel is no turn). The agent must have said a word during the
   overlap (a voice on the agent's line with no words is echo or noise), and their opening words must be
-  more than a backchannel: an "mhm" over the customer is listening, not interrupting.
+  more than a backchannel: an "mhm" over the customer is listening, not interrupting. A word heard on
+  both lines at once is one side's echo on the other's and counts for neither.
 
 It is judged live: as soon as the customer's voice ends (or the overlap reaches ``_TALKOVER_S``) and the
 words needed are in, counting the partial transcript of a line still being spoken. Quotes taken from
@@ -55,6 +56,8 @@ _UNFINISHED = frozenset(
         "i we they he she im were was have had will would could should can cant dont didnt just um uh"
     )
 )
+# A word heard on both lines within this of each other is one voice and its echo.
+_ECHO_S = 0.25
 _SUFFIXES = {1: "st", 2: "nd", 3: "rd"}
 
 
@@ -62,6 +65,10 @@ def ordinal(n: int) -> str:
     """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st."""
     suffix = "th" if 10 <= n % 100 <= 20 else _SUFFIXES.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def _same_word(a: Word, b: Word) -> bool:
+    return abs(a.start_s - b.start_s) <= _ECHO_S and normalise(a.text) == normalise(b.text)
 
 
 def _cut_short(last: Word) -> bool:
@@ -193,7 +200,7 @@ class InterruptionDetector:
         until = o.agent_start_s + _AGENT_WORDS_S
         if agent_end is not None:
             until = min(until, agent_end + 0.3)
-        said = self._turns.words_so_far("agent", o.agent_start_s - 0.3, until)
+        said = self._own_words("agent", o.agent_start_s - 0.3, until)
         spoke = any(w.start_s < overlap_end + 0.2 for w in said)
         if spoke and not is_backchannel(words_text(said)):
             return words(words_text(said))  # more words cannot make it a backchannel: known already
@@ -206,16 +213,33 @@ class InterruptionDetector:
         if not self._known("customer", overlap_end, finals_only=kind == "cut"):
             return None
         begin = o.turn_start_s if kind == "cut" else o.agent_start_s
-        said = self._turns.words_so_far("customer", begin, overlap_end + 0.3)
+        said = self._own_words("customer", begin, overlap_end + 0.3)
         if not any(w.end_s > o.agent_start_s - 0.7 for w in said) or is_backchannel(words_text(said)):
             return []
         return said
+
+    def _own_words(self, speaker: Speaker, start_s: float, end_s: float) -> list[Word]:
+        """``speaker``'s words between ``start_s`` and ``end_s``, less any the other side said at the same
+        moment: on a phone line one side's voice can leak onto the other's channel as echo."""
+        other: Speaker = "customer" if speaker == "agent" else "agent"
+        theirs = self._turns.words_so_far(other, start_s - _ECHO_S, end_s + _ECHO_S)
+        return [
+            w
+            for w in self._turns.words_so_far(speaker, start_s, end_s)
+            if not any(_same_word(w, x) for x in theirs)
+        ]
 
     def _known(self, speaker: Speaker, until_s: float, finals_only: bool = False) -> bool:
         """Whether ``speaker``'s words up to ``until_s`` are in, or are not coming (Vosk heard none)."""
         turns = self._turns
         known_s = turns.heard_until(speaker) if finals_only else turns.known_until(speaker)
-        return known_s >= until_s - 0.3 or self._now_s > until_s + _FINAL_WAIT_S
+        if known_s >= until_s - 0.3:
+            return True
+        # Vosk gives a final once the speaker pauses: none this long after they stopped means none is coming.
+        return (
+            turns.open_start(speaker) is None
+            and self._now_s > max(until_s, turns.last_end(speaker)) + _FINAL_WAIT_S
+        )
 
     def _fire(self, o: _Overlap, verdict: str) -> Alert:
         self._count += 1

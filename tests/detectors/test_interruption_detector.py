@@ -270,3 +270,31 @@ def test_an_agents_mhm_then_a_reply_once_the_customer_finished_is_not_an_interru
         *say("agent", "i can fix that for you now", 10.6, 12.5),  # 0.1 s after: quick, not over
     ]
     assert alerts(play(detector(), events, end_s=13.0)) == []
+
+
+def test_the_customers_voice_echoed_on_the_agents_line_is_not_the_agent_talking() -> None:
+    said = "and then the engineer came out and said the box was fine but it still"
+    echo = Transcript("agent", "the engineer came out and said", 5.0, 7.5, True)
+    customer_words = final("customer", said, 4.0, 10.0).words
+    echoed = tuple(w for w in customer_words if 4.9 <= w.start_s <= 7.5)
+    events = [
+        *opening(),
+        *say("customer", said, 4.0, 10.0),
+        Speech("agent", 4.9),
+        replace(echo, start_s=echoed[0].start_s, end_s=echoed[-1].end_s, words=echoed),
+        Speech("agent", 4.9, 7.5),
+    ]
+    assert alerts(play(detector(), events, end_s=11.0)) == []
+
+
+def test_talking_over_a_long_line_waits_for_the_customers_words() -> None:
+    # The customer goes on for 7 s after the agent came in: their final, the words, comes at 14.6.
+    said = "and then the engineer came out and said the box was fine but it still keeps dropping every night"
+    events = [
+        *opening(),
+        *say("customer", said, 4.0, 14.0),
+        *say("agent", "right so the next step will be to book another engineer visit", 7.0, 11.0),
+    ]
+    out = fired(play(detector(), events, end_s=16.0))
+    assert [e.alert.title for e in out] == ["Talked over the customer at 00:07"]
+    assert out[0].at_s == 14.6
