@@ -56,8 +56,6 @@ _UNFINISHED = frozenset(
         "i we they he she im were was have had will would could should can cant dont didnt just um uh"
     )
 )
-# A word heard on both lines within this of each other is one voice and its echo.
-_ECHO_S = 0.25
 _SUFFIXES = {1: "st", 2: "nd", 3: "rd"}
 
 
@@ -65,10 +63,6 @@ def ordinal(n: int) -> str:
     """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st."""
     suffix = "th" if 10 <= n % 100 <= 20 else _SUFFIXES.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-def _same_word(a: Word, b: Word) -> bool:
-    return abs(a.start_s - b.start_s) <= _ECHO_S and normalise(a.text) == normalise(b.text)
 
 
 def _cut_short(last: Word) -> bool:
@@ -200,7 +194,7 @@ class InterruptionDetector:
         until = o.agent_start_s + _AGENT_WORDS_S
         if agent_end is not None:
             until = min(until, agent_end + 0.3)
-        said = self._own_words("agent", o.agent_start_s - 0.3, until)
+        said = self._turns.own_words("agent", o.agent_start_s - 0.3, until)
         spoke = any(w.start_s < overlap_end + 0.2 for w in said)
         if spoke and not is_backchannel(words_text(said)):
             return words(words_text(said))  # more words cannot make it a backchannel: known already
@@ -213,21 +207,10 @@ class InterruptionDetector:
         if not self._known("customer", overlap_end, finals_only=kind == "cut"):
             return None
         begin = o.turn_start_s if kind == "cut" else o.agent_start_s
-        said = self._own_words("customer", begin, overlap_end + 0.3)
+        said = self._turns.own_words("customer", begin, overlap_end + 0.3)
         if not any(w.end_s > o.agent_start_s - 0.7 for w in said) or is_backchannel(words_text(said)):
             return []
         return said
-
-    def _own_words(self, speaker: Speaker, start_s: float, end_s: float) -> list[Word]:
-        """``speaker``'s words between ``start_s`` and ``end_s``, less any the other side said at the same
-        moment: on a phone line one side's voice can leak onto the other's channel as echo."""
-        other: Speaker = "customer" if speaker == "agent" else "agent"
-        theirs = self._turns.words_so_far(other, start_s - _ECHO_S, end_s + _ECHO_S)
-        return [
-            w
-            for w in self._turns.words_so_far(speaker, start_s, end_s)
-            if not any(_same_word(w, x) for x in theirs)
-        ]
 
     def _known(self, speaker: Speaker, until_s: float, finals_only: bool = False) -> bool:
         """Whether ``speaker``'s words up to ``until_s`` are in, or are not coming (Vosk heard none)."""

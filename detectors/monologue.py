@@ -6,7 +6,8 @@ nothing breaks it. Two things do:
 
 * **A customer turn**: a customer final, spoken after the monologue began, with more in it than a
   listener's "mhm", "yeah right", "i see" or a noise word Vosk made of a breath or the line (see
-  :func:`~callcoach.detectors.turns.is_backchannel`). The monologue ends where the customer's words
+  :func:`~callcoach.detectors.turns.is_backchannel`), not counting words that are the agent's own
+  voice echoed on the customer's line. The monologue ends where the customer's words
   begin (or where the agent fell quiet before them).
 * **A long pause**: the agent quiet for ``_BREAK_S``. That gave the customer room to come in; if they
   did, with words, that is the turn above, and if they only said "mhm" or nothing, they let it pass.
@@ -24,7 +25,7 @@ from typing import ClassVar
 
 from callcoach.detectors.alerts import AlertIds, clock, joined, quote_of, secs, spoken_end, spoken_start
 from callcoach.detectors.config import DetectorConfig
-from callcoach.detectors.turns import MEMORY_S, TurnLog, is_backchannel
+from callcoach.detectors.turns import MEMORY_S, TurnLog, is_backchannel, words_text
 from callcoach.live.events import Alert, AlertKind, Event, Quote, Speech, Transcript
 
 KIND = "monologue"
@@ -50,6 +51,7 @@ class MonologueDetector:
         self._turns = TurnLog(memory_s=max(MEMORY_S, 2 * config.monologue_s))  # back to a stretch's start
         self._start_s: float | None = None  # the current stretch of agent talk, None when there is none
         self._open: Alert | None = None  # fired for the current stretch, not yet closed
+        self._lines: list[Transcript] = []  # customer finals waiting for the agent's words of that moment
         self._now_s = 0.0
         self._finished = False
 
@@ -60,34 +62,36 @@ class MonologueDetector:
         if isinstance(event, Speech) and event.speaker == "agent" and event.end_s is None:
             return self._agent_started(event.start_s)
         if isinstance(event, Transcript) and event.speaker == "customer" and event.final:
-            return self._customer_line(event)
-        return []
+            self._lines.append(event)
+        return self._judge_lines()
 
     def tick(self, now_s: float) -> list[Alert]:
         if self._finished:
             return []
         self._now_s = max(self._now_s, now_s)
+        out = self._judge_lines()
         start_s = self._start_s
         if start_s is None:
-            return []
+            return out
         quiet_since = self._agent_quiet_since()
         if quiet_since is not None and now_s + _EPSILON_S >= quiet_since + _BREAK_S:
-            return self._end(quiet_since)
+            return out + self._end(quiet_since)
         # Its length so far runs to now while the agent talks, to where they fell quiet while they pause.
         talked_to = now_s if quiet_since is None else quiet_since
         if self._open is not None or talked_to + _EPSILON_S < start_s + self._threshold_s:
-            return []
+            return out
         if self._customer_pending(start_s, now_s) or not self._agent_quotes(start_s, None):
-            return []
+            return out
         self._open = self._alert(self._ids.next(KIND), start_s, None, now_s, 0)
-        return [self._open]
+        return [*out, self._open]
 
     def finish(self, end_s: float) -> list[Alert]:
         if self._finished:
             return []
         self._now_s = max(self._now_s, end_s)
+        out = self._judge_lines(final=True)
         quiet_since = self._agent_quiet_since()
-        out = self._end(end_s if quiet_since is None else min(end_s, quiet_since))
+        out += self._end(end_s if quiet_since is None else min(end_s, quiet_since))
         self._finished = True
         return out
 
@@ -100,12 +104,34 @@ class MonologueDetector:
             self._start_s = start_s
         return out
 
+    def _judge_lines(self, final: bool = False) -> list[Alert]:
+        """Judge the customer's finals whose moment the agent's words are in for (to tell echo)."""
+        out: list[Alert] = []
+        for line in list(self._lines):
+            # Taking out echo can only leave less: a backchannel as heard needs no wait.
+            if final or is_backchannel(line.text) or self._agent_heard(spoken_end(line)):
+                self._lines.remove(line)
+                out += self._customer_line(line)
+        return out
+
+    def _agent_heard(self, t_s: float) -> bool:
+        """Whether the agent's words up to ``t_s`` are in, or will not come (Vosk gives a final once the
+        agent pauses; their partials come while they talk)."""
+        turns = self._turns
+        voiced_to = self._now_s if turns.open_start("agent") is not None else turns.last_end("agent")
+        heard = turns.known_until("agent") >= min(t_s, voiced_to) - 0.3
+        return heard or self._now_s > max(t_s, voiced_to) + _FINAL_WAIT_S
+
     def _customer_line(self, line: Transcript) -> list[Alert]:
         """A customer turn (more than a backchannel) during the stretch ends it where the turn began."""
         start_s = self._start_s
         said_s, done_s = spoken_start(line), spoken_end(line)
-        if start_s is None or done_s <= start_s or is_backchannel(line.text):
+        if start_s is None or done_s <= start_s:
             return []
+        if is_backchannel(
+            words_text(self._turns.without_echo("customer", line.words)) if line.words else line.text
+        ):
+            return []  # a listener's "mhm", or the agent's own voice echoed on the customer's line
         agent = self._turns.segments_since("agent", start_s)
         talking_through = [s for s, e in agent if s < said_s and (e is None or e > said_s)]
         before = [e for _, e in agent if e is not None and e <= said_s]
@@ -140,6 +166,8 @@ class MonologueDetector:
 
     def _customer_pending(self, start_s: float, now_s: float) -> bool:
         """The customer's voice is on, or ended too recently for their final to be in: it may be a turn."""
+        if self._lines:
+            return True
         heard_s = self._turns.heard_until("customer")
         for _, seg_end in self._turns.segments_since("customer", start_s):
             if seg_end is None or (heard_s < seg_end - 0.3 and now_s < seg_end + _FINAL_WAIT_S):

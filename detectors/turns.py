@@ -25,6 +25,9 @@ VAD_LAG_S = 0.4
 # monologue, to its own start).
 MEMORY_S = 120.0
 
+# A word heard on both lines within this of each other is one voice and its echo on the other line.
+ECHO_S = 0.25
+
 # Listener phrases of more than one word, and ASR-slip versions of them ("uh huh" heard as "a ha").
 # Written against normalised text (lowercase, no apostrophes).
 _BACKCHANNEL_PHRASES = compile_phrases(
@@ -117,6 +120,10 @@ def is_backchannel(text: str) -> bool:
     """Whether ``text`` is only a listener's "mhm", "yeah right", "i see" or a noise word (or nothing)."""
     rest = _BACKCHANNEL_PHRASES.sub(" mhm ", normalise(text)).split()
     return len(rest) <= _BACKCHANNEL_MAX_WORDS and all(w in _LISTENER_WORDS for w in rest)
+
+
+def _same_word(a: Word, b: Word) -> bool:
+    return abs(a.start_s - b.start_s) <= ECHO_S and normalise(a.text) == normalise(b.text)
 
 
 def words_text(words: Sequence[Word]) -> str:
@@ -233,6 +240,19 @@ class TurnLog:
         partial = self._partial[speaker]
         latest = [w for w in partial.words if start_s <= (w.start_s + w.end_s) / 2 < end_s] if partial else []
         return [*self.words(speaker, start_s, end_s), *latest]
+
+    def own_words(self, speaker: Speaker, start_s: float, end_s: float) -> list[Word]:
+        """As :meth:`words_so_far`, less any word the other side said at the same moment: on a phone
+        line one side's voice can leak onto the other's channel as echo, and Vosk hears it there too."""
+        return self.without_echo(speaker, self.words_so_far(speaker, start_s, end_s))
+
+    def without_echo(self, speaker: Speaker, said: Sequence[Word]) -> list[Word]:
+        """``said`` (``speaker``'s words) less those the other side said at the same moment."""
+        if not said:
+            return []
+        other: Speaker = "customer" if speaker == "agent" else "agent"
+        theirs = self.words_so_far(other, said[0].start_s - ECHO_S, said[-1].end_s + ECHO_S)
+        return [w for w in said if not any(_same_word(w, x) for x in theirs)]
 
     def partial(self, speaker: Speaker) -> Transcript | None:
         """``speaker``'s latest partial since their last final: what they are saying right now."""

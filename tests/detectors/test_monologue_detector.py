@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.monologue import MonologueDetector
-from callcoach.live.events import Event, Speaker, Speech
+from callcoach.live.events import Event, Speaker, Speech, Transcript
 from tests.detectors.detector_timeline import Emitted, alerts, play, say
 
 SENTENCE = "so your plan includes calls and texts and the rate depends on the country"
@@ -138,3 +138,14 @@ def test_the_next_stretch_starts_with_the_agent_even_before_the_customers_final_
     first, closed = alerts(play(detector(), events, end_s=41.0))
     assert (first.start_s, first.detected_s) == (16.8, 36.8)
     assert closed.end_s == 40.0
+
+
+def test_the_agents_voice_echoed_on_the_customers_line_is_no_customer_turn() -> None:
+    agent = talk("agent", 1.0, 28.0)
+    line = next(e for e in agent if isinstance(e, Transcript) and e.start_s > 10.0)
+    echoed = line.words[2:6]  # a few of the agent's words, heard again faintly on the customer's line
+    text = " ".join(w.text for w in echoed)
+    echo = Transcript("customer", text, echoed[0].start_s, echoed[-1].end_s, True, echoed)
+    events = [*agent, Speech("customer", echo.start_s), echo, Speech("customer", echo.start_s, echo.end_s)]
+    [first, closed] = alerts(play(detector(), events, end_s=30.0))
+    assert (first.start_s, closed.end_s) == (1.0, 28.0)
