@@ -46,8 +46,8 @@ _TALKOVER_S = 1.5  # both talking at once this long: talked over, whoever stoppe
 _AGENT_WORDS_S = 2.5  # the agent's words this long from their start tell a turn from a backchannel
 _FINAL_WAIT_S = 3.0  # how long after a voice ends its final may still come (Vosk waits for a pause)
 _GIVE_UP_S = 20.0  # a candidate still undecided this long after the agent started is dropped
-# Vosk's confidence in a word broken off half-way is low (0.3-0.4 on the generated calls, where whole
-# words ending a line were heard at 0.7-1.0).
+# Vosk's confidence in a word broken off half-way is low (0.28-0.75 on generated cut-offs, where the
+# whole words ending a line were heard at 0.82-1.0).
 _DOUBTFUL_CONFIDENCE = 0.8
 # A line cut short ends on a word no finished sentence ends on (normalised; "im" is "I'm").
 _UNFINISHED = frozenset(
