@@ -15,6 +15,8 @@ from callcoach.detectors.bad_news import BadNewsDetector
 from callcoach.detectors.base import Detector
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.frustration import FrustrationDetector
+from callcoach.detectors.interruption import InterruptionDetector
+from callcoach.detectors.monologue import MonologueDetector
 from callcoach.detectors.ownership import OwnershipDetector
 from callcoach.detectors.rule_detector import RuleDetector
 from callcoach.detectors.rules import NO_RULES, RuleSet
@@ -35,6 +37,8 @@ class DetectorClass(Protocol):
 DETECTORS: dict[str, DetectorClass] = {
     SilenceDetector.name: SilenceDetector,
     BadNewsDetector.name: BadNewsDetector,
+    InterruptionDetector.name: InterruptionDetector,
+    MonologueDetector.name: MonologueDetector,
     FrustrationDetector.name: FrustrationDetector,
     OwnershipDetector.name: OwnershipDetector,
     TurnedAroundDetector.name: TurnedAroundDetector,

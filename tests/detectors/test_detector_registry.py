@@ -5,6 +5,8 @@ from __future__ import annotations
 from callcoach.detectors.bad_news import BadNewsDetector
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.frustration import FrustrationDetector
+from callcoach.detectors.interruption import InterruptionDetector
+from callcoach.detectors.monologue import MonologueDetector
 from callcoach.detectors.ownership import OwnershipDetector
 from callcoach.detectors.registry import DETECTORS, KINDS, create_detectors
 from callcoach.detectors.rules import parse_rules
@@ -13,15 +15,16 @@ from callcoach.detectors.turned_around import TurnedAroundDetector
 
 
 def test_detectors_by_name() -> None:
-    assert list(DETECTORS)[:2] == ["silence", "bad_news"]  # silence first: its alerts lead at one instant
-    expected = {
+    assert {
         "silence": SilenceDetector,
         "bad_news": BadNewsDetector,
+        "interruption": InterruptionDetector,
+        "monologue": MonologueDetector,
         "frustration": FrustrationDetector,
         "ownership": OwnershipDetector,
         "turned_around": TurnedAroundDetector,
-    }
-    assert expected.items() <= DETECTORS.items()
+    } == DETECTORS
+    assert list(DETECTORS)[:2] == ["silence", "bad_news"]  # silence first: its alerts lead at one instant
 
 
 def test_kinds_and_polarity() -> None:
@@ -34,6 +37,8 @@ def test_kinds_and_polarity() -> None:
         "customer_frustration": "coach",
         "de_escalation": "praise",
         "ownership": "praise",
+        "interruption": "coach",
+        "monologue": "coach",
     }
     assert expected.items() <= {name: kind.polarity for name, kind in KINDS.items()}.items()
     assert all(name == kind.kind and kind.label and kind.icon for name, kind in KINDS.items())
