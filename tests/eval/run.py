@@ -5,8 +5,9 @@ tests/eval/rules.toml`` on every call (two at a time), matches the alerts to the
 and prints, per kind, the truth count, true and false positives, misses, precision and recall against the
 targets (precision >= 0.9, recall >= 0.85), then every miss and false alert with its call, time, title and
 quote. Then every recording in the real folder, with each coach alert judged by ``real_truth.toml``. The
-results go to ``build/eval/results.json`` (``--json`` prints them instead of the table), each call's events
-to ``build/eval/<call>.events.jsonl``. Exit status 1 when a target fails, 2 when a call cannot be analysed.
+results go to ``build/eval/results.json`` (``results.only.json`` for a run with ``--only``; ``--json``
+prints them instead of the table), each call's events to ``build/eval/<call>.events.jsonl``. Exit status
+1 when a target fails (a false coach alert on a real recording included), 2 when a call cannot be analysed.
 
     .venv/bin/python -m tests.eval.run [--only CALL|GLOB|KIND ...] [--real DIR | --no-real] [--json]
 """
@@ -105,9 +106,8 @@ def describe_miss(t: Truth, data: dict[str, Any]) -> str:
         if x["start_s"] < t.end_s and x["end_s"] > t.start_s
     ]
     where = f"[{t.where}] " if t.where else ""
-    return f"  {t.call}  {clock(t.start_s)}–{clock(t.end_s)}  {t.key}  {where}{t.note}\n      " + (
-        "\n      ".join(said[-2:]) if said else "(nobody speaking)"
-    )
+    head = f"  {t.call}  {clock(t.start_s)}–{clock(t.end_s)}  {t.key}  {where}{t.note}".rstrip()
+    return f"{head}\n      " + ("\n      ".join(said[-2:]) if said else "(nobody speaking)")
 
 
 def describe_false(a: Found, lookalikes: Sequence[Truth]) -> str:
@@ -263,10 +263,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "real": real_report,
     }
-    (args.out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    # A partial run (--only) keeps its own file, so the last full run stays there to compare against.
+    results = args.out / ("results.only.json" if args.only else "results.json")
+    results.write_text(json.dumps(report, indent=2) + "\n")
     if args.json:
         print(json.dumps(report, indent=2))
-    say(f"\nResults in {args.out / 'results.json'}; took {elapsed / 60:.1f} min")
+    say(f"\nResults in {results}; took {elapsed / 60:.1f} min")
     if failed or real_report.get("errors"):
         return 2
     return 0 if all(s.passed for s in scores) and real_report["false"] == 0 else 1
