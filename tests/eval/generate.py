@@ -112,7 +112,9 @@ def encode(call: Call, pcm: Pcm) -> bytes:
 
 
 def script_hash(call: Call) -> str:
-    digest = hashlib.sha256(json.dumps(asdict(call), default=str, sort_keys=True).encode())
+    # The script file by name, not path: a checkout elsewhere has the same calls.
+    facts = {**asdict(call), "source": call.source.name}
+    digest = hashlib.sha256(json.dumps(facts, default=str, sort_keys=True).encode())
     for path in CODE:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
