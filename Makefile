@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEBS := espeak-ng sox libsndfile1 libportaudio2 chromium maven
 SAMPLES := samples/bereavement_cold.wav samples/bereavement_warm.wav samples/plain.wav
 
-.PHONY: demo test lint bench setup debs model samples clean fuzz
+.PHONY: demo test lint bench setup debs model samples clean fuzz eval
 
 # The sample recordings, plus one of them streamed in as a live Twilio call a few seconds after start;
 # a fresh data folder with one account, a lead of the default team (the samples' team).
@@ -78,3 +78,9 @@ samples: $(VENV)/.installed
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache test-artifacts
+
+# The detectors measured on the labelled evaluation set (tests/eval/, generated into build/eval/), then run
+# on the real recordings in ../shared/real (REAL=DIR elsewhere). ONLY=name|glob|kind runs part of it.
+REAL ?= ../shared/real
+eval: setup
+	$(BIN)/python -m tests.eval.run --real $(REAL) $(if $(ONLY),--only $(ONLY))

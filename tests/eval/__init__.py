@@ -1,0 +1,1 @@
+"""The labelled evaluation set: scripted calls, their truth, the generator and the scorer (make eval)."""
