@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.eval import real
-from tests.eval.analyze import Analysis, analyze, reads_rules
+from tests.eval.analyze import Analysis, analyze
 from tests.eval.generate import OUT, ROOT, generate
 from tests.eval.score import (
     PRECISION_TARGET,
@@ -41,7 +41,7 @@ from tests.eval.score import (
     match,
     tally,
 )
-from tests.eval.script import KINDS, load_calls
+from tests.eval.script import KINDS, RULES_FILE, load_calls
 
 REAL = ROOT.parent / "shared" / "real"
 
@@ -204,10 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     minutes = sum(truth[n][2]["duration_s"] for n in names) / 60
-    rules = "read" if reads_rules() else "NOT read by this build (rule moments cannot be found)"
     say(
         f"Evaluation set: {len(names)} calls, {minutes:.1f} min of audio ({len(made)} regenerated); "
-        f"tolerance ±{TOLERANCE_S:g} s; rules {rules}"
+        f"tolerance ±{TOLERANCE_S:g} s; rules from {RULES_FILE.name}"
     )
 
     results = run_calls(names, args.out, args.jobs)
@@ -248,7 +247,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "commit": commit(),
         "elapsed_s": round(elapsed, 1),
         "tolerance_s": TOLERANCE_S,
-        "rules_read": reads_rules(),
         "scores": [
             {**asdict(s), "precision": s.precision, "recall": s.recall, "passed": s.passed} for s in scores
         ],
