@@ -9,15 +9,14 @@ The table is read once at import from the packaged TOML file; the file's header 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
+from callcoach.detectors.table_file import TableFile
 from callcoach.detectors.text import PhraseSet, compile_phrases, earliest, normalise
 
-DATA_FILE = "bad_news.toml"
+FILE = TableFile("bad_news.toml")
 
 
 @dataclass(frozen=True)
@@ -72,19 +71,19 @@ def load_table(source: str | None = None) -> BadNewsTable:
 
     Raises ValueError naming the missing or malformed entry, so a bad edit fails at import, loudly.
     """
-    if source is None:
-        source = resources.files("callcoach.detectors").joinpath(DATA_FILE).read_text(encoding="utf-8")
-    data = tomllib.loads(source)
-    terms = {name: str(value) for name, value in _table(data, "terms").items()}
-    bad_news = _table(data, "bad_news")
-    ack = _table(data, "acknowledgement")
-    apology_but = _strings(ack, "apology_but")
+    data = FILE.load(source)
+    terms = FILE.terms(data)
+    bad_news = FILE.table(data, "bad_news")
+    ack = FILE.table(data, "acknowledgement")
+    apology_but = FILE.strings(ack, "apology_but", "acknowledgement")
     return BadNewsTable(
-        categories=tuple(_category(name, _as_table(entry, name), terms) for name, entry in _categories(data)),
-        ignore=compile_phrases(_strings(bad_news, "ignore"), terms),
+        categories=tuple(_category(name, entry, terms) for name, entry in _categories(data)),
+        ignore=compile_phrases(FILE.strings(bad_news, "ignore", "bad_news"), terms),
         # "Sorry, but..." is blanked out before looking for an acknowledgement: it does not count as one.
         acknowledgement=PhraseSet.build(
-            _strings(ack, "patterns"), _strings(ack, "ignore") + apology_but, terms
+            FILE.strings(ack, "patterns", "acknowledgement"),
+            FILE.strings(ack, "ignore", "acknowledgement") + apology_but,
+            terms,
         ),
         apology_but=compile_phrases(apology_but, terms),
         pending=tuple(_pending(entry, terms) for entry in data.get("pending", [])),
@@ -92,50 +91,28 @@ def load_table(source: str | None = None) -> BadNewsTable:
 
 
 def _categories(data: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    categories = _table(data, "categories")
+    categories = FILE.table(data, "categories")
     if not categories:
-        raise ValueError(f"{DATA_FILE}: [categories] must define at least one category")
+        raise FILE.error("categories", "must define at least one category")
     return list(categories.items())
 
 
-def _category(name: str, entry: Mapping[str, Any], terms: Mapping[str, str]) -> Category:
+def _category(name: str, value: Any, terms: Mapping[str, str]) -> Category:
     where = f"categories.{name}"
+    entry = FILE.as_table(value, where)
     return Category(
         name=name,
-        label=_string(entry, "label", where),
-        acknowledge=_string(entry, "acknowledge", where),
-        otherwise=_string(entry, "otherwise", where),
-        pattern=compile_phrases(_strings(entry, "patterns", where), terms),
+        label=FILE.string(entry, "label", where),
+        acknowledge=FILE.string(entry, "acknowledge", where),
+        otherwise=FILE.string(entry, "otherwise", where),
+        pattern=compile_phrases(FILE.strings(entry, "patterns", where), terms),
     )
 
 
-def _pending(entry: Any, terms: Mapping[str, str]) -> tuple[re.Pattern[str], str]:
-    table = _as_table(entry, "pending")
-    return compile_phrases([_string(table, "pattern", "pending")], terms), _string(table, "say", "pending")
-
-
-def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    return _as_table(data.get(key, {}), key)
-
-
-def _as_table(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{DATA_FILE}: [{where}] must be a table")
-    return value
-
-
-def _string(entry: Mapping[str, Any], key: str, where: str) -> str:
-    value = entry.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{DATA_FILE}: [{where}] needs a non-empty string {key!r}")
-    return value
-
-
-def _strings(entry: Mapping[str, Any], key: str, where: str = "") -> list[str]:
-    value = entry.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{DATA_FILE}: [{where or key}] {key!r} must be a list of strings")
-    return list(value)
+def _pending(value: Any, terms: Mapping[str, str]) -> tuple[re.Pattern[str], str]:
+    entry = FILE.as_table(value, "pending")
+    pattern = compile_phrases([FILE.string(entry, "pattern", "pending")], terms)
+    return pattern, FILE.string(entry, "say", "pending")
 
 
 TABLE = load_table()

@@ -9,15 +9,14 @@ detector (``frustration.py``) only decides *when* to judge. The table is read on
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
+from callcoach.detectors.table_file import TableFile
 from callcoach.detectors.text import PhraseSet, compile_phrases, normalise
 
-DATA_FILE = "frustration.toml"
+FILE = TableFile("frustration.toml")
 
 
 @dataclass(frozen=True)
@@ -56,56 +55,33 @@ def load_table(source: str | None = None) -> FrustrationTable:
 
     Raises ValueError naming the missing or malformed entry, so a bad edit fails at import, loudly.
     """
-    if source is None:
-        source = resources.files("callcoach.detectors").joinpath(DATA_FILE).read_text(encoding="utf-8")
-    data = tomllib.loads(source)
-    terms = {name: str(value) for name, value in _table(data, "terms").items()}
-    kinds = _table(data, "kinds")
+    data = FILE.load(source)
+    terms = FILE.terms(data)
+    kinds = FILE.table(data, "kinds")
     if not kinds:
-        raise ValueError(f"{DATA_FILE}: [kinds] must define at least one kind of frustration")
-    ack = _table(data, "acknowledgement")
+        raise FILE.error("kinds", "must define at least one kind of frustration")
+    ack = FILE.table(data, "acknowledgement")
     return FrustrationTable(
-        kinds=tuple(_kind(name, _as_table(entry, f"kinds.{name}"), terms) for name, entry in kinds.items()),
-        ignore=compile_phrases(_strings(_table(data, "frustration"), "ignore", "frustration"), terms),
+        kinds=tuple(_kind(name, entry, terms) for name, entry in kinds.items()),
+        ignore=compile_phrases(FILE.strings(FILE.table(data, "frustration"), "ignore", "frustration"), terms),
         acknowledgement=PhraseSet.build(
-            _strings(ack, "patterns", "acknowledgement"), _strings(ack, "ignore", "acknowledgement"), terms
+            FILE.strings(ack, "patterns", "acknowledgement"),
+            FILE.strings(ack, "ignore", "acknowledgement"),
+            terms,
         ),
     )
 
 
-def _kind(name: str, entry: Mapping[str, Any], terms: Mapping[str, str]) -> Frustration:
+def _kind(name: str, value: Any, terms: Mapping[str, str]) -> Frustration:
     where = f"kinds.{name}"
+    entry = FILE.as_table(value, where)
     return Frustration(
         name=name,
-        label=_string(entry, "label", where),
-        acknowledge=_string(entry, "acknowledge", where),
-        take_on=_string(entry, "take_on", where),
-        pattern=compile_phrases(_strings(entry, "patterns", where), terms),
+        label=FILE.string(entry, "label", where),
+        acknowledge=FILE.string(entry, "acknowledge", where),
+        take_on=FILE.string(entry, "take_on", where),
+        pattern=compile_phrases(FILE.strings(entry, "patterns", where), terms),
     )
-
-
-def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    return _as_table(data.get(key, {}), key)
-
-
-def _as_table(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{DATA_FILE}: [{where}] must be a table")
-    return value
-
-
-def _string(entry: Mapping[str, Any], key: str, where: str) -> str:
-    value = entry.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{DATA_FILE}: [{where}] needs a non-empty string {key!r}")
-    return value
-
-
-def _strings(entry: Mapping[str, Any], key: str, where: str) -> list[str]:
-    value = entry.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{DATA_FILE}: [{where}] {key!r} must be a list of strings")
-    return list(value)
 
 
 TABLE = load_table()

@@ -33,8 +33,8 @@ from typing import ClassVar
 from callcoach.detectors.alerts import AlertIds, clock, joined, quote_of, spoken_start
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.text import normalise, words
-from callcoach.detectors.turns import VAD_LAG_S, TurnLog, is_backchannel, words_text
-from callcoach.live.events import Alert, AlertKind, Event, Quote, Speaker, Speech, Transcript, Word
+from callcoach.detectors.turns import VAD_LAG_S, TurnLog, is_backchannel, voice_start, words_text
+from callcoach.live.events import Alert, AlertKind, Event, Quote, Speaker, Transcript, Word
 
 KIND = "interruption"
 _HELD_S = 0.5  # the customer talked alone this long before the agent started: they had the floor
@@ -99,8 +99,8 @@ class InterruptionDetector:
         if self._finished:
             return []
         self._turns.feed(event)
-        if isinstance(event, Speech) and event.speaker == "agent" and event.end_s is None:
-            self._agent_started(event.start_s)
+        if (start_s := voice_start(event, "agent")) is not None:
+            self._agent_started(start_s)
         out = self._judge()
         if isinstance(event, Transcript) and event.final and self._unquoted:
             out += self._requote()

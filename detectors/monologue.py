@@ -25,8 +25,8 @@ from typing import ClassVar
 
 from callcoach.detectors.alerts import AlertIds, clock, joined, quote_of, secs, spoken_end, spoken_start
 from callcoach.detectors.config import DetectorConfig
-from callcoach.detectors.turns import MEMORY_S, TurnLog, is_backchannel, words_text
-from callcoach.live.events import Alert, AlertKind, Event, Quote, Speech, Transcript
+from callcoach.detectors.turns import MEMORY_S, TurnLog, is_backchannel, voice_start, words_text
+from callcoach.live.events import Alert, AlertKind, Event, Quote, Transcript
 
 KIND = "monologue"
 # The agent quiet this long ends a monologue: the customer had room to come in (shorter than the 5 s
@@ -59,8 +59,8 @@ class MonologueDetector:
         if self._finished:
             return []
         self._turns.feed(event)
-        if isinstance(event, Speech) and event.speaker == "agent" and event.end_s is None:
-            return self._agent_started(event.start_s)
+        if (start_s := voice_start(event, "agent")) is not None:
+            return self._agent_started(start_s)
         if isinstance(event, Transcript) and event.speaker == "customer" and event.final:
             self._lines.append(event)
         return self._judge_lines()

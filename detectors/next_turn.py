@@ -20,7 +20,8 @@ from typing import Generic, TypeVar
 
 from callcoach.detectors.alerts import joined, quote_of, spoken_end, spoken_start
 from callcoach.detectors.text import BACKCHANNEL, words
-from callcoach.live.events import Alert, AlertKind, Event, Quote, Speech, Transcript
+from callcoach.detectors.turns import voice_start
+from callcoach.live.events import Alert, AlertKind, Event, Quote, Transcript
 
 T = TypeVar("T")
 # A reply this long without an acknowledgement has moved on: no need to wait for the turn to end.
@@ -94,8 +95,8 @@ class NextTurn(Generic[T]):
     def feed(self, event: Event) -> list[Verdict[T]]:
         if self._finished:
             return []
-        if isinstance(event, Speech) and event.speaker == "customer" and event.end_s is None:
-            return self._customer_started(event.start_s)
+        if (start_s := voice_start(event, "customer")) is not None:
+            return self._customer_started(start_s)
         if isinstance(event, Transcript) and event.speaker == "customer":
             out = self._customer_started(event.start_s)
             return out + self._customer_final(event) if event.final else out

@@ -8,15 +8,12 @@ asks the same question of a reply to an upset customer. The table is read once a
 from __future__ import annotations
 
 import re
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
-from typing import Any
 
+from callcoach.detectors.table_file import TableFile
 from callcoach.detectors.text import PhraseSet, compile_phrases, normalise
 
-DATA_FILE = "ownership.toml"
+FILE = TableFile("ownership.toml")
 
 
 @dataclass(frozen=True)
@@ -38,32 +35,16 @@ def load_table(source: str | None = None) -> OwnershipTable:
 
     Raises ValueError naming the malformed entry, so a bad edit fails at import, loudly.
     """
-    if source is None:
-        source = resources.files("callcoach.detectors").joinpath(DATA_FILE).read_text(encoding="utf-8")
-    data = tomllib.loads(source)
-    terms = {name: str(value) for name, value in _table(data, "terms").items()}
-    ownership = _table(data, "ownership")
-    patterns = _strings(ownership, "patterns", "ownership")
+    data = FILE.load(source)
+    terms = FILE.terms(data)
+    ownership = FILE.table(data, "ownership")
+    patterns = FILE.strings(ownership, "patterns", "ownership")
     if not patterns:
-        raise ValueError(f"{DATA_FILE}: [ownership] needs at least one pattern")
+        raise FILE.error("ownership", "needs at least one pattern")
     return OwnershipTable(
-        commitment=PhraseSet.build(patterns, _strings(ownership, "ignore", "ownership"), terms),
-        when=compile_phrases(_strings(_table(data, "when"), "patterns", "when"), terms),
+        commitment=PhraseSet.build(patterns, FILE.strings(ownership, "ignore", "ownership"), terms),
+        when=compile_phrases(FILE.strings(FILE.table(data, "when"), "patterns", "when"), terms),
     )
-
-
-def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = data.get(key, {})
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{DATA_FILE}: [{key}] must be a table")
-    return value
-
-
-def _strings(entry: Mapping[str, Any], key: str, where: str) -> list[str]:
-    value = entry.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{DATA_FILE}: [{where}] {key!r} must be a list of strings")
-    return list(value)
 
 
 TABLE = load_table()

@@ -1,12 +1,12 @@
 """Turn-taking facts the turn detectors share: who is voiced when, what each side said when, and whether
 what they said was a turn of their own or only a listener's backchannel.
 
-Owns two things. :class:`TurnLog` follows one stereo call's voice activity (``Speech`` events) and final
+Owns three things. :class:`TurnLog` follows one stereo call's voice activity (``Speech`` events) and final
 transcripts per speaker (``agent``, ``customer``; a mono call's ``mixed`` speaker is not followed, since
 who spoke is the whole point). :func:`is_backchannel` says whether a line's words are only "mhm", "yeah
-right", "i see" and the like, or the one-word guesses Vosk makes out of a breath or line noise. The
-interruption and monologue detectors decide *when* something happened from the voice activity and use
-the words only to confirm it.
+right", "i see" and the like, or the one-word guesses Vosk makes out of a breath or line noise.
+:func:`voice_start` says when an event is one side beginning to speak. The interruption and monologue
+detectors decide *when* something happened from the voice activity and use the words only to confirm it.
 """
 
 from __future__ import annotations
@@ -120,6 +120,14 @@ def is_backchannel(text: str) -> bool:
     """Whether ``text`` is only a listener's "mhm", "yeah right", "i see" or a noise word (or nothing)."""
     rest = _BACKCHANNEL_PHRASES.sub(" mhm ", normalise(text)).split()
     return len(rest) <= _BACKCHANNEL_MAX_WORDS and all(w in _LISTENER_WORDS for w in rest)
+
+
+def voice_start(event: Event, speaker: Speaker) -> float | None:
+    """When ``event`` is the VAD hearing ``speaker`` begin to speak (a segment opening), its start; else
+    None. A turn starts with the voice, long before its words arrive as a final."""
+    if isinstance(event, Speech) and event.speaker == speaker and event.end_s is None:
+        return event.start_s
+    return None
 
 
 def _same_word(a: Word, b: Word) -> bool:

@@ -7,41 +7,26 @@ from callcoach.detectors.rule_detector import RuleDetector
 from callcoach.detectors.rules import RuleSet, parse_rules
 from callcoach.live.events import CallStarted, Event, Speech
 from tests.detectors.detector_timeline import Emitted, final, play, say
+from tests.helpers.rules import disclosure, rule
 
-CALM = """
-[[rule]]
-name = "calm_down"
-speaker = "agent"
-say = ["calm down", "settle down"]
-when = "said"
-polarity = "coach"
-title = "Told the customer to calm down"
-why = "It makes people angrier."
-suggestion = "Name the feeling instead."
-"""
-DISCLOSURE = """
-[[rule]]
-name = "recording_disclosure"
-speaker = "agent"
-say = ["this call may be recorded", "recorded for quality*"]
-when = "missing"
-within_s = [0, 30]
-polarity = "coach"
-title = "No recording disclosure in the first 30 s"
-why = "Callers must hear it."
-suggestion = "Say it in the greeting."
-"""
-CLOSING = """
-[[rule]]
-name = "anything_else"
-speaker = "any"
-say = ["anything else"]
-when = "missing"
-polarity = "praise"
-title = "Never offered more help"
-why = "x"
-suggestion = "y"
-"""
+
+def calm(**fields: object) -> str:
+    """The calm-down rule, hearing "settle down" too."""
+    return rule(**{"say": ["calm down", "settle down"], **fields})
+
+
+CALM = calm()
+DISCLOSURE = disclosure()
+CLOSING = rule(
+    name="anything_else",
+    speaker="any",
+    say=["anything else"],
+    when="missing",
+    polarity="praise",
+    title="Never offered more help",
+    why="x",
+    suggestion="y",
+)
 
 
 def rules(*texts: str) -> RuleSet:
@@ -99,7 +84,7 @@ def test_no_join_across_a_long_gap() -> None:
 def test_the_speaker_filter() -> None:
     events = [*say("customer", "calm down i am perfectly calm", 1.0, 4.0)]
     assert run(CALM, events, 6.0) == []
-    anyone = CALM.replace('speaker = "agent"', 'speaker = "any"')
+    anyone = calm(speaker="any")
     (out,) = run(anyone, events, 6.0)
     assert out.alert.speaker == "customer"
 
@@ -107,7 +92,7 @@ def test_the_speaker_filter() -> None:
 def test_mono_calls_apply_only_any_rules() -> None:
     events = [*say("mixed", "please calm down", 1.0, 3.0)]
     assert run(CALM, events, 6.0) == []
-    anyone = CALM.replace('speaker = "agent"', 'speaker = "any"')
+    anyone = calm(speaker="any")
     (out,) = run(anyone, events, 6.0)
     assert out.alert.speaker == "mixed"
     # A "missing" agent rule is not judged on a mono call either: nobody is known to be the agent.
@@ -159,7 +144,7 @@ def test_a_call_that_ends_before_the_window_closes_is_judged_at_its_end() -> Non
 
 
 def test_a_call_that_ends_before_the_window_opens_is_not_judged() -> None:
-    late = DISCLOSURE.replace("within_s = [0, 30]", "within_s = [60, 90]")
+    late = disclosure(within_s=[60, 90])
     assert run(late, [*say("agent", "hello", 0.5, 1.0)], 20.0) == []
 
 
@@ -185,7 +170,7 @@ def test_a_final_without_word_times_still_matches() -> None:
 
 
 def test_said_with_a_window_counts_only_phrases_starting_inside_it() -> None:
-    early = CALM.replace('when = "said"', 'when = "said"\nwithin_s = [0, 10]')
+    early = calm(within_s=[0, 10])
     events = [*say("agent", "calm down", 2.0, 3.0), *say("agent", "calm down", 12.0, 13.0)]
     (out,) = run(early, events, 20.0)
     assert out.alert.start_s == 2.0

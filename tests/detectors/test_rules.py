@@ -7,46 +7,7 @@ import pytest
 
 from callcoach.detectors.rules import RulesError, parse_rules, phrase_pattern
 from callcoach.detectors.text import normalise
-
-GOOD = """
-[[rule]]
-name = "recording_disclosure"
-speaker = "agent"
-say = ["this call may be recorded", "recorded for quality*"]
-when = "missing"
-within_s = [0, 30]
-polarity = "coach"
-title = "No recording disclosure in the first 30 s"
-why = "Callers must hear that the call is recorded."
-suggestion = "Say it in the greeting."
-"""
-
-
-def rule(**fields: object) -> str:
-    """One [[rule]] in TOML: a valid "said" rule with ``fields`` changed (None drops a key)."""
-    base: dict[str, object] = {
-        "name": "calm_down",
-        "speaker": "agent",
-        "say": ["calm down"],
-        "when": "said",
-        "polarity": "coach",
-        "title": "Told the customer to calm down",
-        "why": "It makes people angrier.",
-        "suggestion": "Name the feeling instead.",
-    }
-    base.update(fields)
-    lines = [f"{key} = {toml(value)}" for key, value in base.items() if value is not None]
-    return "[[rule]]\n" + "\n".join(lines) + "\n"
-
-
-def toml(value: object) -> str:
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(toml(v) for v in value) + "]"
-    return str(value)
+from tests.helpers.rules import disclosure, rule
 
 
 def problems(text: str) -> str:
@@ -57,7 +18,7 @@ def problems(text: str) -> str:
 
 
 def test_a_good_file_gives_its_rules_in_order() -> None:
-    rules = parse_rules(GOOD + rule()).rules
+    rules = parse_rules(disclosure() + rule()).rules
     assert [r.name for r in rules] == ["recording_disclosure", "calm_down"]
     first = rules[0]
     assert (first.speaker, first.when, first.polarity) == ("agent", "missing", "coach")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from callcoach.detectors.registry import KINDS
-from tests.e2e.test_page import card_state, open_call
+from tests.helpers.browser import card_state, open_call
 from tests.helpers.page_server import call_log, latest_alerts, running_server, wait_until_analysed
 from tests.helpers.turn_calls import INTERRUPTION, write_call
 

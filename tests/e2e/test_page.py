@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from callcoach.detectors.registry import KINDS
+from tests.helpers.browser import card_state, open_call
 from tests.helpers.page_server import call_log, latest_alerts
 
 pytestmark = [pytest.mark.browser, pytest.mark.vosk]
@@ -24,32 +25,8 @@ EXPECTED_COUNTS = {"bereavement_cold": (2, 0), "bereavement_warm": (0, 1), "plai
 CARD = '#cards .card[data-alert-id="{}"]'
 
 
-def open_call(page: Any, server: str, call_id: str) -> None:
-    page.goto(server + "/")
-    page.locator(f'.call-item[data-call-id="{call_id}"] button').click()
-    page.wait_for_selector("#call:not([hidden])")
-    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")  # duration known
-
-
 def current_time(page: Any) -> float:
     return float(page.evaluate("document.getElementById('audio').currentTime"))
-
-
-def card_state(page: Any, alert_id: str) -> dict[str, Any]:
-    """currentTime and the card's data attributes, read in one go (``card`` is None while it is absent)."""
-    state: dict[str, Any] = page.evaluate(
-        """id => {
-            const card = document.querySelector(`#cards .card[data-alert-id="${id}"]`);
-            return {
-                t: document.getElementById('audio').currentTime,
-                card: card ? {...card.dataset} : null,
-                text: card ? card.innerText : null,
-                ongoing: card ? card.classList.contains('ongoing') : null,
-            };
-        }""",
-        alert_id,
-    )
-    return state
 
 
 def poll(page: Any, until: Callable[[], bool], timeout_s: float, every_s: float = 0.03) -> None:

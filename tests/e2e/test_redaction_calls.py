@@ -1,7 +1,7 @@
 """PII redaction end to end: a synthesised customer reads out a card number (in four groups, across
 pauses), its security code and its expiry; real Vosk hears it; nothing downstream may show the digits.
 
-The call is made in a temporary folder by ``samples/make_samples.py``'s own synthesis (espeak-ng, sox):
+The call is made in a temporary folder by ``tests/helpers/synth.py`` (espeak-ng, sox):
 stereo 16 kHz, the agent left, the customer right. ``callcoach analyze --json`` must show the
 ``redaction`` events and no run of the card's digits in any transcript, word or alert (a silence after
 the expiry is flagged, quoting the redacted line), nor may the text report; ``--no-redact`` keeps them.
@@ -14,16 +14,13 @@ while the user's file stays as it was.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -32,12 +29,13 @@ import pytest_asyncio
 import soundfile as sf
 
 from callcoach.live.silencing import PAD_S
+from samples.make_samples import Voice
 from tests.helpers.calls import Plan, place_calls, wait_stored
 from tests.helpers.server import Server, clean_env, start_server, stop_server
+from tests.helpers.synth import synthesise_call
 
 pytestmark = [pytest.mark.vosk]
 
-ROOT = Path(__file__).resolve().parents[2]
 CUSTOMER = 1  # the right channel
 # (speaker, what they say, the silence before it in seconds). The voice and speed are ones the small
 # model hears digits from reliably (see VOICES); the card is Mastercard's 5555 5555 5555 4444 test
@@ -53,33 +51,16 @@ TURNS = [
     ("agent", "thank you, that is all done", 6.0),  # after a silence: its alert quotes the line before
     ("customer", "thank you, i have three kids so i need two weeks", 1.0),
 ]
-VOICES = {"agent": ("en-us+m3", 150), "customer": ("en-us+f2", 140)}
+VOICES = {"agent": Voice("en-us+m3", 150), "customer": Voice("en-us+f2", 140)}
 DIGIT = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)"
 DIGIT_RUN = re.compile(rf"\b{DIGIT}(?:\W+{DIGIT}){{3,}}")  # four digits in a row, in words or figures
 CARD_WORDS = re.compile(r"\b(?:five|four)\b")  # said in the call only as digits of the card
 
 
-def _make_samples() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "samples" / "make_samples.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while being made
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def card_call(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The call as a stereo WAV in a temporary folder (never committed)."""
-    ms = _make_samples()
-    voices = {who: ms.Voice(voice, speed) for who, (voice, speed) in VOICES.items()}
-    turns = tuple(ms.Turn(who, text, pause) for who, text, pause in TURNS)
-    script = ms.Script(lead_s=0.5, tail_s=1.5, voices=voices, calls={"card_call": turns})
-    clips = [ms.synthesise(text, voices[who]) for who, text, _pause in TURNS]
-    stereo, _truth = ms.render("card_call", script, clips)
-    path = tmp_path_factory.mktemp("card") / "card_call.wav"
-    path.write_bytes(ms.wav_bytes(stereo))
-    yield path
+    yield synthesise_call(tmp_path_factory.mktemp("card") / "card_call.wav", TURNS, VOICES, tail_s=1.5)
 
 
 def analyze(callcoach: Path, model_dir: Path, path: Path, *flags: str) -> str:

@@ -12,33 +12,18 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.browser import card_state, open_call
 from tests.helpers.page_server import call_log, latest_alerts, running_server, wait_until_analysed
+from tests.helpers.rules import disclosure, patience
 from tests.helpers.synth import synthesise_call
 
 pytestmark = [pytest.mark.browser, pytest.mark.vosk]
 CALL = "rules_call"
-RULES = """
-[[rule]]
-name = "thanks_for_patience"
-speaker = "agent"
-say = ["thank you for your patience", "thanks for your patience"]
-when = "said"
-polarity = "praise"
-title = "Thanked the customer for their patience"
-why = "Thanking people for waiting keeps them on side."
-suggestion = "Keep thanking people after every wait."
-
-[[rule]]
-name = "recording_disclosure"
-speaker = "agent"
-say = ["this call may be recorded", "recorded for quality*"]
-when = "missing"
-within_s = [0, 6]
-polarity = "coach"
-title = "No recording disclosure in the first 6 s"
-why = "Callers must hear that the call is recorded."
-suggestion = "Say it in the greeting."
-"""
+RULES = patience(
+    name="thanks_for_patience",
+    why="Thanking people for waiting keeps them on side.",
+    suggestion="Keep thanking people after every wait.",
+) + disclosure(within_s=[0, 6], title="No recording disclosure in the first 6 s")
 TURNS = [
     ("agent", "Thank you for calling Northwind, this is Sam.", 0.0),
     ("customer", "Hi Sam, I have been waiting on hold for an hour.", 0.6),
@@ -67,38 +52,19 @@ def site(rules_server: str) -> str:
     return rules_server
 
 
-def card(page: Any, alert_id: str) -> dict[str, Any]:
-    """currentTime and the card's data attributes and text, in one go (``card`` None while absent)."""
-    state: dict[str, Any] = page.evaluate(
-        """id => {
-            const card = document.querySelector(`#cards .card[data-alert-id="${id}"]`);
-            return {
-                t: document.getElementById('audio').currentTime,
-                card: card ? {...card.dataset} : null,
-                text: card ? card.innerText : null,
-            };
-        }""",
-        alert_id,
-    )
-    return state
-
-
 def test_a_rule_alert_appears_at_its_moment_of_playback(page: Any, rules_server: str) -> None:
     alerts = {a["last"]["rule"]: a["last"] for a in latest_alerts(call_log(rules_server, CALL)).values()}
     praise, missing = alerts["thanks_for_patience"], alerts["recording_disclosure"]
     assert praise["kind"] == "rule" and missing["detected_s"] == 6.0  # the agent is not speaking then
 
-    page.goto(rules_server + "/")
-    page.locator(f'.call-item[data-call-id="{CALL}"] button').click()
-    page.wait_for_selector("#call:not([hidden])")
-    page.wait_for_function("() => document.getElementById('audio').readyState >= 1")
+    open_call(page, rules_server, CALL)
     page.keyboard.press("Space")
     page.wait_for_selector('#play[aria-label="Pause"]', timeout=5000)
 
     # Each card is absent until the audio reaches its moment, then shown within a second of it.
     for alert in sorted((missing, praise), key=lambda a: float(a["detected_s"])):
         deadline = time.monotonic() + 60
-        while (state := card(page, alert["id"]))["card"] is None:
+        while (state := card_state(page, alert["id"]))["card"] is None:
             assert state["t"] < alert["detected_s"] + 1.0, f"{alert['rule']} card did not appear in time"
             assert time.monotonic() < deadline, "playback stalled"
             page.wait_for_timeout(20)
@@ -108,4 +74,4 @@ def test_a_rule_alert_appears_at_its_moment_of_playback(page: Any, rules_server:
         assert shown["kind"] == "rule" and shown["polarity"] == alert["polarity"]
         assert alert["title"] in state["text"] and alert["suggestion"] in state["text"]
         assert "Team rule" in state["text"]
-    assert "thank you for your patience" in card(page, praise["id"])["text"]
+    assert "thank you for your patience" in card_state(page, praise["id"])["text"]

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from tests.helpers.page_server import call_log, running_server, wait_until_analysed
-from tests.helpers.sentiment_calls import TURNED_AROUND, synthesise, to_mono, write_wav
+from tests.helpers.sentiment_calls import TURNED_AROUND
+from tests.helpers.synth import render_call, to_mono, write_wav
 
 pytestmark = [pytest.mark.browser, pytest.mark.vosk]
 TURNED, MONO = "turned_around_call", "mono_call"
@@ -27,7 +28,7 @@ MID_Y = 50.0  # the band's neutral line, in its viewBox units
 @pytest.fixture(scope="module")
 def site(callcoach: Path, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     recordings = tmp_path_factory.mktemp("sentiment-recordings")
-    stereo = synthesise(TURNED, TURNED_AROUND)
+    stereo = render_call(TURNED, TURNED_AROUND)
     write_wav(recordings / f"{TURNED}.wav", stereo)
     write_wav(recordings / f"{MONO}.wav", to_mono(stereo, seconds=8.0))
     with running_server(callcoach, recordings, model_dir) as base:

@@ -1,46 +1,26 @@
-"""Stereo calls with turn-taking moments, synthesised the way ``samples/make_samples.py`` makes the samples.
+"""Stereo calls with turn-taking moments: lines that overlap or are cut off, laid out in time.
 
 Each call is a list of :class:`Line`: who speaks, what, and when, either after the previous line ends
 (``pause_s``) or over it (``over_s`` seconds after the previous line *started*). ``cut_after_s`` truncates a
-line that much after the next line starts: the speaker stopped because they were cut off. The WAV is
-written where the test says (a pytest tmp dir); audio is never committed. Used by the interruption and
-monologue integration tests and by the interruption page test.
+line that much after the next line starts: the speaker stopped because they were cut off. The lines are
+spoken by ``tests/helpers/synth.py``; the WAV is written where the test says (a pytest tmp dir), audio is
+never committed. Used by the interruption and monologue integration tests and by the interruption page test.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
-from tests.conftest import SAMPLES
+from samples.make_samples import CHANNELS, SAMPLE_RATE, Voice
+from tests.helpers.synth import clips, write_wav
 
-
-def _load_make_samples() -> ModuleType:
-    """``samples/make_samples.py`` is a script, not a package: load it from its file."""
-    spec = importlib.util.spec_from_file_location("make_samples", SAMPLES / "make_samples.py")
-    assert spec is not None and spec.loader is not None
-    module = sys.modules.get(spec.name)
-    if module is None:
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # its dataclasses look their module up while being made
-        spec.loader.exec_module(module)
-    return module
-
-
-make_samples = _load_make_samples()
-
-VOICES = {
-    "agent": make_samples.Voice("en-us", 165),
-    "customer": make_samples.Voice("en-gb", 160),
-}
-RATE = make_samples.SAMPLE_RATE
+# Not the samples' voices: these calls' pauses and overlaps were tuned with these, so they stay.
+VOICES = {"agent": Voice("en-us", 165), "customer": Voice("en-gb", 160)}
+RATE = SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -62,12 +42,11 @@ class Placed:
 
 def write_call(path: Path, lines: Sequence[Line], lead_s: float = 0.5, tail_s: float = 1.5) -> list[Placed]:
     """Synthesise ``lines`` into a 16 kHz stereo WAV (agent left, customer right); where each line went."""
-    with ThreadPoolExecutor() as pool:
-        clips = list(pool.map(lambda ln: make_samples.synthesise(ln.text, VOICES[ln.speaker]), lines))
+    spoken = clips(lines, lambda line: (line.text, VOICES[line.speaker]))
     starts: list[int] = []
     ends: list[int] = []
     cursor = round(lead_s * RATE)
-    for i, (line, clip) in enumerate(zip(lines, clips, strict=True)):
+    for i, (line, clip) in enumerate(zip(lines, spoken, strict=True)):
         if line.over_s is not None and starts:
             start = starts[-1] + round(line.over_s * RATE)
         else:
@@ -80,10 +59,10 @@ def write_call(path: Path, lines: Sequence[Line], lead_s: float = 0.5, tail_s: f
             ends[i - 1] = min(ends[i - 1], start + round(cut_after * RATE))
     total = max(ends) + round(tail_s * RATE)
     stereo = np.zeros((total, 2), dtype=np.int16)
-    for line, clip, start, end in zip(lines, clips, starts, ends, strict=True):
-        channel = make_samples.CHANNELS.index(line.speaker)
+    for line, clip, start, end in zip(lines, spoken, starts, ends, strict=True):
+        channel = CHANNELS.index(line.speaker)
         stereo[start:end, channel] = clip[: end - start]
-    path.write_bytes(make_samples.wav_bytes(stereo))
+    write_wav(path, stereo)
     return [
         Placed(line.speaker, line.text, start / RATE, end / RATE)
         for line, start, end in zip(lines, starts, ends, strict=True)

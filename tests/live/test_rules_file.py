@@ -20,43 +20,28 @@ from callcoach.detectors.rules import parse_rules
 from callcoach.live.rules_file import RulesReloader, Stamp, load_rules
 from callcoach.live.settings import SettingsError
 from tests.helpers.calls import Plan, Trace, place_calls
+from tests.helpers.rules import patience, rule
 from tests.helpers.server import Server, clean_env, get_calls, start_server, stop_server
 from tests.helpers.synth import synthesise_call
 
-PATIENCE = """
-[[rule]]
-name = "patience"
-speaker = "agent"
-say = ["thank you for your patience", "thanks for your patience"]
-when = "said"
-polarity = "praise"
-title = "Thanked the customer for their patience"
-why = "It keeps the customer on side."
-suggestion = "Keep thanking people after a wait."
-"""
-NOTHING = """
-[[rule]]
-name = "nothing_i_can_do"
-speaker = "agent"
-say = ["nothing i can do", "nothing we can do"]
-when = "said"
-polarity = "coach"
-title = "Told the customer there is nothing to be done"
-why = "It closes the door on the customer."
-suggestion = "Say what you can do instead."
-"""
-SIGN_OFF = """
-[[rule]]
-name = "sign_off"
-speaker = "agent"
-say = ["goodbye", "good bye", "bye now"]
-when = "said"
-polarity = "praise"
-title = "Signed off politely"
-why = "A clear goodbye ends the call on a good note."
-suggestion = "Keep closing calls this way."
-"""
-BROKEN = SIGN_OFF + NOTHING.replace("nothing_i_can_do", "second").replace('"agent"', '"caller"', 1)
+PATIENCE = patience()
+NOTHING_FIELDS: dict[str, object] = {
+    "name": "nothing_i_can_do",
+    "say": ["nothing i can do", "nothing we can do"],
+    "title": "Told the customer there is nothing to be done",
+    "why": "It closes the door on the customer.",
+    "suggestion": "Say what you can do instead.",
+}
+NOTHING = rule(**NOTHING_FIELDS)
+SIGN_OFF = rule(
+    name="sign_off",
+    say=["goodbye", "good bye", "bye now"],
+    polarity="praise",
+    title="Signed off politely",
+    why="A clear goodbye ends the call on a good note.",
+    suggestion="Keep closing calls this way.",
+)
+BROKEN = SIGN_OFF + rule(**{**NOTHING_FIELDS, "name": "second", "speaker": "caller"})
 # A short call in which the agent thanks the customer for waiting, then says there is nothing to be done.
 TURNS = [
     ("agent", "Thank you for calling Northwind, this is Sam.", 0.0),
@@ -153,10 +138,10 @@ def test_analyze_json_has_the_rule_alerts_at_their_moments(
     alerts = {a["rule"]: a for a in events if a["type"] == "alert" and a["kind"] == "rule"}
     assert set(alerts) == {"patience", "nothing_i_can_do"}
     words = [w for e in events if e["type"] == "transcript" and e["final"] for w in e["words"]]
-    for rule, first_word in (("patience", "thank"), ("nothing_i_can_do", "nothing")):
-        alert = alerts[rule]
+    for rule_name, first_word in (("patience", "thank"), ("nothing_i_can_do", "nothing")):
+        alert = alerts[rule_name]
         said = [w for w in words if w["text"] == first_word and w["start_s"] == alert["start_s"]]
-        assert said, (rule, alert)  # the alert starts at the phrase's first word
+        assert said, (rule_name, alert)  # the alert starts at the phrase's first word
         assert alert["speaker"] == "agent" and alert["detected_s"] >= alert["end_s"] > alert["start_s"]
     assert alerts["patience"]["polarity"] == "praise" and alerts["nothing_i_can_do"]["polarity"] == "coach"
 

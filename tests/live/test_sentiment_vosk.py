@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.sentiment_calls import STAYS_NEGATIVE, TURNED_AROUND, synthesise, to_mono, write_wav
+from tests.helpers.sentiment_calls import STAYS_NEGATIVE, TURNED_AROUND
 from tests.helpers.server import clean_env
+from tests.helpers.synth import render_call, to_mono, write_wav
 
 pytestmark = [pytest.mark.vosk]
 
@@ -38,10 +39,10 @@ def analyze(callcoach: Path, model_dir: Path, path: Path) -> list[dict[str, Any]
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory, callcoach: Path, model_dir: Path) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("sentiment")
-    turned = synthesise("turned", TURNED_AROUND)
+    turned = render_call("turned", TURNED_AROUND)
     calls = {
         "turned": turned,
-        "stays_negative": synthesise("stays_negative", STAYS_NEGATIVE),
+        "stays_negative": render_call("stays_negative", STAYS_NEGATIVE),
         # The first call's opening on one channel: both voices, nobody known (short: Vosk's time).
         "mono": to_mono(turned, seconds=10.0),
     }

@@ -1,6 +1,6 @@
 """Frustration, de-escalation, ownership and the wider bad news, end to end on real Vosk.
 
-Two calls are synthesised into a temporary folder with ``samples/make_samples.py``'s own helpers
+Two calls are synthesised into a temporary folder by ``tests/helpers/synth.py``
 (espeak-ng and sox; stereo 16 kHz, the agent left, the customer right; never committed) and run through
 ``callcoach analyze --json`` side by side, as a user runs it. Each call holds the moments that must be
 flagged and the look-alikes that must not: "I'll need the police report" and "I'll transfer you" are no
@@ -9,13 +9,9 @@ ownership, "cancel the old card" is no threat to leave.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -24,10 +20,10 @@ from callcoach.live.codec import from_json
 from callcoach.live.eventlog import latest_alerts
 from callcoach.live.events import Alert
 from tests.helpers.server import clean_env
+from tests.helpers.synth import synthesise_call
 
 pytestmark = [pytest.mark.vosk]
 
-ROOT = Path(__file__).resolve().parents[2]
 GREETING = ("agent", "Thank you for calling Northwind, this is Sam. How can I help you today?", 0.0)
 # (speaker, what they say, the silence before it in seconds)
 CALLS: dict[str, list[tuple[str, str, float]]] = {
@@ -63,34 +59,15 @@ CALLS: dict[str, list[tuple[str, str, float]]] = {
 }
 
 
-def _make_samples() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "samples" / "make_samples.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while being made
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def runs(
     tmp_path_factory: pytest.TempPathFactory, callcoach: Path, model_dir: Path
 ) -> dict[str, list[Alert]]:
     """Each call synthesised, then analysed (both at once: each is one process on one core)."""
-    ms = _make_samples()
-    voices = ms.load_script(ms.SCRIPT).voices  # the sample calls' voices, which Vosk hears well
     folder = tmp_path_factory.mktemp("word_moments")
-    with ThreadPoolExecutor() as pool:  # espeak-ng and sox are single-threaded: one turn each at once
-        clips = {
-            name: list(pool.map(lambda t: ms.synthesise(t[1], voices[t[0]]), turns))
-            for name, turns in CALLS.items()
-        }
     procs: dict[str, subprocess.Popen[str]] = {}
     for name, turns in CALLS.items():
-        script = ms.Script(0.5, 1.0, voices, {name: tuple(ms.Turn(*t) for t in turns)})
-        stereo, _truth = ms.render(name, script, clips[name])
-        path = folder / f"{name}.wav"
-        path.write_bytes(ms.wav_bytes(stereo))
+        path = synthesise_call(folder / f"{name}.wav", turns)  # in the sample calls' voices
         command = [str(callcoach), "analyze", str(path), "--json", "--model", str(model_dir)]
         procs[name] = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env()
