@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+import regex
+
 from callcoach.detectors.text import normalise
 from callcoach.live.events import Polarity
 
@@ -82,7 +84,7 @@ class Rule:
     why: str
     suggestion: str
     within_s: tuple[float, float] | None = None  # None: the whole call
-    pattern: re.Pattern[str] = field(default=re.compile(r"(?!)"), compare=False, repr=False)
+    pattern: regex.Pattern[str] = field(default=regex.compile(r"(?!)"), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -271,10 +273,13 @@ def _check_window(value: Any) -> str:
     return ""
 
 
-def compile_say(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    """One pattern matching any of ``phrases`` as whole words of normalised text."""
+def compile_say(phrases: tuple[str, ...]) -> regex.Pattern[str]:
+    """One pattern matching any of ``phrases`` as whole words of normalised text.
+
+    Compiled with the ``regex`` package for its fuzzy matching: see :func:`_fuzzy`.
+    """
     alternation = "|".join(f"(?:{phrase_pattern(p)})" for p in phrases)
-    return re.compile(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])")
+    return regex.compile(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])")
 
 
 def phrase_pattern(phrase: str) -> str:
@@ -307,7 +312,17 @@ def _token_pattern(token: str) -> list[str]:
     if star and not body[-1:].isalnum():
         raise ValueError(f"has {token!r}: '*' must follow a letter or digit, e.g. quality*")
     *head, last = pieces
-    return [*map(re.escape, head), _stem(last) if star else re.escape(last)]
+    return [*map(_fuzzy, head), _stem(last) if star else _fuzzy(last)]
+
+
+def _fuzzy(word: str) -> str:
+    """A plain word, allowing a recogniser's near miss in a long one ("folding" for "holding", "rewarded"
+    for "recorded"): one letter changed, added or dropped in a word of 5 letters or more, two from 8.
+    Short words stay exact: "calm"/"come" or "can"/"can't" differ in a letter and mean something else."""
+    edits = 2 if len(word) >= 8 else 1 if len(word) >= 5 else 0
+    if not edits or not word.isalpha():
+        return re.escape(word)
+    return f"(?<![a-z0-9])(?:{word}){{e<={edits}:[a-z]}}(?![a-z0-9])"
 
 
 def _stem(word: str) -> str:

@@ -152,11 +152,20 @@ def matches(phrase: str, text: str) -> bool:
         ("call you back in [num] days", "ill call you back in three days", True),
         ("[num] days", "sixteen days", True),
         ("[num] days", "oh days", False),
+        # The recogniser's near misses of a long word still count; short words stay exact.
+        ("thank you for holding", "thank you for folding i found it", True),
+        ("recorded for training", "calls are recorded for trading", True),
+        ("this call may be recorded", "this call may be rewarded for quality", True),
+        ("thank you for holding", "thank you for", False),
+        ("calm down", "come down to the branch", False),
+        ("nothing i can do", "nothing i cant do", False),
+        ("guarantee", "i guarantees", True),
+        ("guarantee", "a warranty", False),
     ],
 )
 def test_phrase_matching(phrase: str, text: str, hit: bool) -> None:
     assert matches(phrase, text) is hit
 
 
-def test_phrase_pattern_is_plain_words_for_plain_phrases() -> None:
+def test_phrase_pattern_is_plain_words_for_short_plain_phrases() -> None:
     assert phrase_pattern("Calm  down!") == "calm down"

@@ -133,9 +133,12 @@ def run_real(folder: Path, jobs: int, as_json: bool) -> dict[str, Any]:
     files = real.recordings(folder)
     accepted = real.load_accepted()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        runs = list(pool.map(lambda p: analyze(p, real.options(p)), files))
+        # Without the set's rules: they are the policy the generated calls were written to, and these calls
+        # come from elsewhere (a "missing" disclosure there says nothing about the detectors).
+        runs = list(pool.map(lambda p: analyze(p, real.options(p), rules=None), files))
     say(
-        f"\nReal recordings ({folder}): coach alerts are false unless tests/eval/real_truth.toml accepts them"
+        f"\nReal recordings ({folder}, no rules): coach alerts are false unless tests/eval/real_truth.toml "
+        "accepts them"
     )
     report: dict[str, Any] = {"folder": str(folder), "skipped": False, "files": {}, "false": 0, "errors": 0}
     for path, result in zip(files, runs, strict=True):
