@@ -13,6 +13,7 @@ any number in digits or words ("24", "twenty four", "one hundred and five").
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -212,7 +213,7 @@ def _rule(entry: Any, position: int) -> tuple[Rule | None, list[RuleProblem]]:
         why=entry["why"].strip(),
         suggestion=entry["suggestion"].strip(),
         within_s=(float(window[0]), float(window[1])) if window is not None else None,
-        pattern=compile_say(say),
+        pattern=compile_say(say, partial=entry["when"] == "missing"),
     ), []
 
 
@@ -273,24 +274,47 @@ def _check_window(value: Any) -> str:
     return ""
 
 
-def compile_say(phrases: tuple[str, ...]) -> regex.Pattern[str]:
+def compile_say(phrases: tuple[str, ...], partial: bool = False) -> regex.Pattern[str]:
     """One pattern matching any of ``phrases`` as whole words of normalised text.
 
-    Compiled with the ``regex`` package for its fuzzy matching: see :func:`_fuzzy`.
+    Compiled with the ``regex`` package for its fuzzy matching (see :func:`_fuzzy`). ``partial`` (for a
+    "missing" rule, where a false alert says the agent failed to say what they said) also accepts most of a
+    long phrase heard right: 3 of 5 words in a row, "... may be recorded" when the recogniser garbled "this
+    call" into "disloyal".
     """
-    alternation = "|".join(f"(?:{phrase_pattern(p)})" for p in phrases)
+    parts = [_phrase_parts(p) for p in phrases]
+    runs = [run for words in parts for run in (_runs(words) if partial else [words])]
+    alternation = "|".join(f"(?:{' '.join(run)})" for run in runs)
     return regex.compile(rf"(?<![a-z0-9])(?:{alternation})(?![a-z0-9])")
 
 
 def phrase_pattern(phrase: str) -> str:
     """The regular expression for one phrase; ValueError (worded to follow the phrase) when it is unusable."""
+    return " ".join(_phrase_parts(phrase))
+
+
+def _phrase_parts(phrase: str) -> list[str]:
+    """One regular expression per word of ``phrase``."""
     tokens = phrase.split()
     if not tokens:
         raise ValueError("is empty: write the words to listen for")
     parts: list[str] = []
     for token in tokens:
         parts.extend(_token_pattern(token))
-    return " ".join(parts)
+    return parts
+
+
+# A partial match needs this share of a phrase's words, in a row, and at least 3 of them.
+_PARTIAL_SHARE = 0.6
+_PARTIAL_MIN_WORDS = 3
+
+
+def _runs(words: list[str]) -> list[list[str]]:
+    """The phrase, and every run of its words long enough to stand for it."""
+    least = max(_PARTIAL_MIN_WORDS, math.ceil(_PARTIAL_SHARE * len(words)))
+    if len(words) <= least:
+        return [words]
+    return [words[i : i + n] for n in range(len(words), least - 1, -1) for i in range(len(words) - n + 1)]
 
 
 def _token_pattern(token: str) -> list[str]:
@@ -315,20 +339,22 @@ def _token_pattern(token: str) -> list[str]:
     return [*map(_fuzzy, head), _stem(last) if star else _fuzzy(last)]
 
 
-def _fuzzy(word: str) -> str:
+def _fuzzy(word: str, bounded: bool = True) -> str:
     """A plain word, allowing a recogniser's near miss in a long one ("folding" for "holding", "rewarded"
     for "recorded"): one letter changed, added or dropped in a word of 5 letters or more, two from 8.
     Short words stay exact: "calm"/"come" or "can"/"can't" differ in a letter and mean something else."""
     edits = 2 if len(word) >= 8 else 1 if len(word) >= 5 else 0
     if not edits or not word.isalpha():
         return re.escape(word)
-    return f"(?<![a-z0-9])(?:{word}){{e<={edits}:[a-z]}}(?![a-z0-9])"
+    fuzzy = f"(?:{word}){{e<={edits}:[a-z]}}"
+    # A starred word's ending follows (``_stem``): only its start is held to the word boundary.
+    return f"(?<![a-z0-9]){fuzzy}(?![a-z0-9])" if bounded else f"(?<![a-z0-9]){fuzzy}"
 
 
 def _stem(word: str) -> str:
     """``word*``: the word with any ending, allowing English's spelling changes before one (a final "y"
     turns to "i", qualities; a final "e" drops before -ing and -able, charging)."""
-    options = [f"{re.escape(word)}[a-z0-9]*"]
+    options = [f"{_fuzzy(word, bounded=False)}[a-z0-9]*"]
     if len(word) > 2 and word.endswith("y"):
         options.append(f"{re.escape(word[:-1])}i[a-z0-9]*")
     if len(word) > 2 and word.endswith("e"):

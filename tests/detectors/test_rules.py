@@ -155,6 +155,7 @@ def matches(phrase: str, text: str) -> bool:
         # The recogniser's near misses of a long word still count; short words stay exact.
         ("thank you for holding", "thank you for folding i found it", True),
         ("recorded for training", "calls are recorded for trading", True),
+        ("recorded for training*", "calls are recorded for trading purposes", True),
         ("this call may be recorded", "this call may be rewarded for quality", True),
         ("thank you for holding", "thank you for", False),
         ("calm down", "come down to the branch", False),
@@ -169,3 +170,16 @@ def test_phrase_matching(phrase: str, text: str, hit: bool) -> None:
 
 def test_phrase_pattern_is_plain_words_for_short_plain_phrases() -> None:
     assert phrase_pattern("Calm  down!") == "calm down"
+
+
+def test_a_missing_rule_accepts_most_of_a_long_phrase_heard_right() -> None:
+    # "this call" garbled: a "missing" rule must not say the disclosure was left out.
+    heard = normalise("good morning disloyal may be recorded my name is andrew")
+    missing = parse_rules(rule(say=["this call may be recorded"], when="missing")).rules[0]
+    said = parse_rules(rule(say=["this call may be recorded"], when="said")).rules[0]
+    assert missing.pattern.search(heard) is not None
+    assert said.pattern.search(heard) is None  # a "said" alert needs the whole phrase
+    # Short phrases stay whole, and a run needs three words: "be recorded" alone is not the disclosure.
+    short = parse_rules(rule(say=["calls are recorded"], when="missing")).rules[0]
+    assert short.pattern.search(normalise("you are recorded")) is None
+    assert missing.pattern.search(normalise("this will be recorded")) is None
