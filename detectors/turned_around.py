@@ -29,7 +29,9 @@ Thresholds, read from VADER's scores of Vosk's text:
 Grief is not displeasure: a line sharing bad news (a death, an illness, a lost job: the bad-news table's
 categories) scores as low as an angry one ("my husband died last week and i am devastated", -0.82), but a
 customer who is sad is not unhappy with the call, and a warm reply to them is ``empathy_shown``'s praise.
-Such lines do not count towards a low stretch.
+Such lines alone never make a low stretch. They do count in a stretch that has an unhappy line of
+another kind too: a customer who goes on to say how worn down they are by it ("i'm just so tired and
+every letter makes it worse", -0.78) is unhappy with where things stand, and the news is part of that.
 
 Mono calls have no customer sentiment, so this never fires on them.
 """
@@ -117,22 +119,25 @@ class TurnedAroundDetector:
         # The close stays positive: nothing unhappy after its last high point.
         if not peaks or any(x.score <= _NEGATIVE for x in closing[peaks[-1] :]):
             return []
-        return [self._alert(min(low, key=lambda x: x.score), closing[peaks[-1]], end_s)]
+        # The low point quoted is the customer's displeasure, not the bad news shared along the way.
+        lowest = min((x for x in low if not self._is_bad_news(x)), key=lambda x: x.score)
+        return [self._alert(lowest, closing[peaks[-1]], end_s)]
 
     def _last_low_stretch(self) -> tuple[list[_Scored], int]:
-        """The latest run of unhappy lines, close together, that adds up to clearly negative (empty if
-        there is none), and the index of its last line."""
+        """The latest run of unhappy lines, close together, that adds up to clearly negative and is more
+        than bad news (empty if there is none), and the index of its last line."""
         found: tuple[list[_Scored], int] = ([], -1)
         stretch: list[_Scored] = []
         for i, line in enumerate(self._lines):
             if line.score >= _POSITIVE:
                 stretch = []  # a clearly happy line in between: what follows is a new stretch
-            if line.score > _NEGATIVE or self._is_bad_news(line):
+            if line.score > _NEGATIVE:
                 continue
             if stretch and line.sentiment.start_s - stretch[-1].sentiment.end_s > _STRETCH_S:
                 stretch = []
             stretch.append(line)
-            if sum(x.weight for x in stretch) <= _LOW_TOTAL:
+            unhappy = any(not self._is_bad_news(x) for x in stretch)  # grief alone is not displeasure
+            if unhappy and sum(x.weight for x in stretch) <= _LOW_TOTAL:
                 found = (list(stretch), i)
         return found
 

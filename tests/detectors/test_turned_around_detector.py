@@ -132,6 +132,15 @@ def test_a_warm_sign_off_is_not_a_turned_around_close() -> None:
         assert alerts(run(call([ANGRY_1, ANGRY_2, close]))) == [], close
 
 
+def test_bad_news_with_the_customer_worn_down_by_it_is_a_low_stretch() -> None:
+    news = "im going through treatment for cancer and the bills keep coming and i dont know how to pay them"
+    worn = "im just worn out and every letter makes it worse"
+    relief = "oh thats such a relief thank you so much youve made this so much easier"
+    [alert] = alerts(run(call([news, worn, "okay", relief])))
+    assert [q.text for q in alert.quotes] == [worn, relief]  # the low point quoted is not the news
+    assert alerts(run(call([news, "okay", relief]))) == []  # the news alone is not displeasure
+
+
 def test_unhappy_lines_far_apart_are_not_one_stretch() -> None:
     events = [
         *say("customer", ANGRY_1, 1.0, 5.0),
