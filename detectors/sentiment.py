@@ -19,6 +19,8 @@ Two choices, both measured on Vosk's output of synthesised and real calls:
   words (:data:`~callcoach.detectors.text.BACKCHANNEL`) are dropped before scoring, and a line of nothing
   else gets no score at all.
 
+VADER's lexicon is supplemented with a few complaint words it lacks (:data:`CONTACT_CENTRE_WORDS`).
+
 Only the customer is scored, and only when the channel says who spoke: mono calls ("mixed") get none.
 """
 
@@ -30,6 +32,20 @@ from typing import Protocol
 from callcoach.detectors.alerts import spoken_end, spoken_start
 from callcoach.detectors.text import BACKCHANNEL
 from callcoach.live.events import Event, Sentiment, Transcript
+
+# Words a complaining customer uses that VADER's lexicon lacks (it rates "i'm fed up with it",
+# "the service is rubbish" and "what a shambles" 0.0), added to it on the lexicon's scale (-4 to 4) next to
+# the words it has for the same thing ("ridiculous" -1.5, "useless" -1.8, "outrageous" -2.0, "disgrace"
+# -2.2). VADER's lexicon is of single words, so "fed up" is "fed": on a service call nobody feeds anything.
+# Only words it lacks: its own ratings are human-rated and left alone.
+CONTACT_CENTRE_WORDS: dict[str, float] = {
+    "fed": -2.0,
+    "rubbish": -1.8,
+    "shambles": -2.0,
+    "nightmare": -2.0,
+    "disgraceful": -2.5,
+    "diabolical": -2.5,
+}
 
 
 class Analyzer(Protocol):
@@ -43,7 +59,9 @@ def shared_analyzer() -> Analyzer:
     """VADER's analyzer, its lexicon read from the installed package once per process."""
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    analyzer: Analyzer = SentimentIntensityAnalyzer()
+    vader = SentimentIntensityAnalyzer()
+    vader.lexicon.update(CONTACT_CENTRE_WORDS)
+    analyzer: Analyzer = vader
     return analyzer
 
 

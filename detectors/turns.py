@@ -11,6 +11,7 @@ detectors decide *when* something happened from the voice activity and use the w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -72,12 +73,14 @@ _BACKCHANNEL_PHRASES = compile_phrases(
         "i hear you",
         "sure thing",
         "got you",
-        # Vosk's small model on "mm hmm" and "makes sense"
-        "mm them",
-        "m them",
+        # Vosk's small model on "makes sense"
         "make sense",
     ]
 )
+# Vosk's small model hears the hummed first half of "mm hmm" as whatever short word sounds nearest ("am
+# hm", "i'm hm", "um hmm", "mm them"): a short nasal or vowel word before a hum is the listener's "mm hmm",
+# whichever word it made of the first half.
+_MM_HMM = re.compile(r"\b(?:a|ah|am|an|em|i|im|m|mm|uh|um|uhm|ahm)\s+(?:hm|hmm|mhm|them)\b")
 # Single listener words beyond the shared table, and what Vosk's small model writes for a breath, a
 # cough or a burst of line noise ("the", "huh", "a"): none of these is a turn on its own.
 _LISTENER_WORDS = BACKCHANNEL | frozenset(
@@ -118,7 +121,7 @@ _BACKCHANNEL_MAX_WORDS = 4
 
 def is_backchannel(text: str) -> bool:
     """Whether ``text`` is only a listener's "mhm", "yeah right", "i see" or a noise word (or nothing)."""
-    rest = _BACKCHANNEL_PHRASES.sub(" mhm ", normalise(text)).split()
+    rest = _BACKCHANNEL_PHRASES.sub(" mhm ", _MM_HMM.sub(" mhm ", normalise(text))).split()
     return len(rest) <= _BACKCHANNEL_MAX_WORDS and all(w in _LISTENER_WORDS for w in rest)
 
 

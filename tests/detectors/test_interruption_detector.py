@@ -246,7 +246,19 @@ def test_ordinals() -> None:
 
 
 def test_backchannels_and_their_asr_slips_are_told_from_turns() -> None:
-    for text in ("mhm", "mhmm", "mm them", "yeah right", "all right", "i see", "make sense", "oh okay", "ah"):
+    for text in (
+        "mhm",
+        "mhmm",
+        "mm them",
+        "am hm",
+        "i'm hm",
+        "yeah right",
+        "all right",
+        "i see",
+        "make sense",
+        "oh okay",
+        "ah",
+    ):
         assert is_backchannel(text), text
     for text in ("no", "wait", "does that make sense", "i moved house last month", "yeah but the bill"):
         assert not is_backchannel(text), text

@@ -73,6 +73,28 @@ def test_backchannels_and_slips_of_them_do_not_break_a_monologue() -> None:
     assert first.start_s == 1.0 and closed.end_s == 28.0
 
 
+def test_mm_hmm_heard_as_a_short_word_and_a_hum_does_not_break_a_monologue() -> None:
+    # Vosk's small model makes the hummed first half of "mm hmm" into whatever short word is nearest.
+    events = [
+        *talk("agent", 1.0, 28.0),
+        *say("customer", "am hm", 6.0, 6.7),
+        *say("customer", "i'm hm", 12.0, 12.7),
+        *say("customer", "um hmm", 18.0, 18.7),
+        *say("customer", "mm them", 23.0, 23.7),
+    ]
+    [first, closed] = alerts(play(detector(), events, end_s=30.0))
+    assert first.start_s == 1.0 and closed.end_s == 28.0
+
+
+def test_a_short_reply_with_a_hum_in_it_is_still_a_turn() -> None:
+    events = [
+        *talk("agent", 1.0, 12.0),
+        *say("customer", "hmm i am not sure about that", 12.6, 14.5),
+        *talk("agent", 15.0, 28.0),
+    ]
+    assert alerts(play(detector(), events, end_s=30.0)) == []
+
+
 def test_a_customer_turn_breaks_it_and_ends_it_where_the_agent_stopped() -> None:
     events = [
         *talk("agent", 1.0, 14.0),

@@ -37,6 +37,20 @@ def test_angry_lines_are_negative(scorer: SentimentScorer, text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "i'm fed up with it",
+        "im fed up of waiting for an engineer",
+        "the service is rubbish",
+        "what a shambles",
+        "this has been a nightmare",
+    ],
+)
+def test_complaint_words_vader_lacks_are_negative(scorer: SentimentScorer, text: str) -> None:
+    assert score(scorer, text) <= -0.3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "thank you so much you've been really helpful",
         "thank you so much youve been really helpful",
         "oh that's brilliant thanks",

@@ -99,6 +99,48 @@ def test_a_polite_thank_you_alone_is_not_a_positive_close() -> None:
     assert alerts(run(call([ANGRY_1, ANGRY_2, "okay thank you"]))) == []
 
 
+# One long line of complaint, as Vosk gives a customer who vents without a pause (-0.54).
+VENT = (
+    "ive been charged twice this month and nobody can tell me why this is outrageous i want it sorted today"
+)
+
+
+def test_a_customer_venting_for_ten_seconds_in_one_line_is_a_low_stretch() -> None:
+    # VADER scores a ten-second line no lower than a sentence of it: its length is what makes it a stretch.
+    events = [
+        *say("customer", VENT, 1.0, 11.0),
+        *say("agent", "im sorry about that let me take those charges off for you now", 12.0, 16.0),
+        *say("customer", THANKS, 17.0, 21.0),
+    ]
+    [alert] = alerts(run(events, end_s=30.0))
+    assert [q.text for q in alert.quotes] == [VENT, THANKS]
+    assert (alert.start_s, alert.end_s) == (1.0, 21.0)
+
+
+def test_the_same_complaint_in_one_short_line_is_not_a_stretch() -> None:
+    events = [
+        *say("customer", VENT, 1.0, 4.0),
+        *say("agent", "im sorry about that let me take those charges off for you now", 5.0, 9.0),
+        *say("customer", THANKS, 10.0, 14.0),
+    ]
+    assert alerts(run(events, end_s=30.0)) == []
+
+
+def test_a_warm_sign_off_is_not_a_turned_around_close() -> None:
+    # "brilliant thanks for your help" scores +0.86, "great thank you" +0.77: how every call ends.
+    for close in ("brilliant thanks for your help", "great thank you"):
+        assert alerts(run(call([ANGRY_1, ANGRY_2, close]))) == [], close
+
+
+def test_bad_news_with_the_customer_worn_down_by_it_is_a_low_stretch() -> None:
+    news = "im going through treatment for cancer and the bills keep coming and i dont know how to pay them"
+    worn = "im just worn out and every letter makes it worse"
+    relief = "oh thats such a relief thank you so much youve made this so much easier"
+    [alert] = alerts(run(call([news, worn, "okay", relief])))
+    assert [q.text for q in alert.quotes] == [worn, relief]  # the low point quoted is not the news
+    assert alerts(run(call([news, "okay", relief]))) == []  # the news alone is not displeasure
+
+
 def test_unhappy_lines_far_apart_are_not_one_stretch() -> None:
     events = [
         *say("customer", ANGRY_1, 1.0, 5.0),
