@@ -73,6 +73,10 @@ def _never(text: str) -> bool:
     return False
 
 
+def _nothing(topic: Topic[T]) -> None:
+    return None
+
+
 class NextTurn(Generic[T]):
     """Judges the agent's reply to each topic the customer opens, once."""
 
@@ -82,11 +86,13 @@ class NextTurn(Generic[T]):
         classify: Callable[[str], T | None],
         acknowledges: Callable[[str], bool],
         settles: Callable[[str], bool] = _never,
+        judged: Callable[[Topic[T]], None] = _nothing,
     ) -> None:
         self._window_s = window_s
         self._classify_text = classify
         self._acknowledges = acknowledges
         self._settles = settles
+        self._judged = judged  # told of each topic as its verdict is given, before the next line is read
         self._topic: Topic[T] | None = None
         self._customer_turn: list[Transcript] = []  # customer finals since the agent's last final
         self._customer_start_s = float("-inf")  # latest time the customer was heard starting to speak
@@ -174,8 +180,7 @@ class NextTurn(Generic[T]):
         # alone, else the whole turn so far, may carry the acknowledgement.
         warm = self._acknowledges(line.text)
         if warm or (len(topic.reply) > 1 and self._acknowledges(self._turn_text(topic))):
-            self._topic = None
-            return [Verdict(True, topic, (line,) if warm else tuple(topic.reply), spoken_end(line))]
+            return [self._verdict(True, topic, (line,) if warm else tuple(topic.reply), spoken_end(line))]
         if self._settles(self._turn_text(topic)):
             self._topic = None  # taken on without naming the feeling: neither praise nor correction
             return []
@@ -189,8 +194,14 @@ class NextTurn(Generic[T]):
         return " ".join(x.text for x in topic.reply)
 
     def _cold(self, topic: Topic[T], detected_s: float) -> Verdict[T]:
+        return self._verdict(False, topic, tuple(topic.reply), detected_s)
+
+    def _verdict(
+        self, warm: bool, topic: Topic[T], reply: tuple[Transcript, ...], detected_s: float
+    ) -> Verdict[T]:
         self._topic = None
-        return Verdict(False, topic, tuple(topic.reply), detected_s)
+        self._judged(topic)
+        return Verdict(warm, topic, reply, detected_s)
 
 
 def reply_alert(

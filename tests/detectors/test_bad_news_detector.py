@@ -310,3 +310,30 @@ def test_sorry_but_is_a_cold_reply_and_the_suggestion_drops_the_but(reply: str) 
 def test_sorry_then_a_real_acknowledgement_is_still_empathy() -> None:
     reply = "i'm so sorry to hear that, but please don't worry, the certificate can wait"
     assert [a.kind for a in alerts(run(news_then_reply("my husband passed away", reply)))] == [EMPATHY]
+
+
+def test_the_same_news_mentioned_again_after_a_warm_reply_is_not_news_again() -> None:
+    events = [
+        *say("customer", "we had a car accident and my husband is still in hospital", 1.0, 5.0),
+        *say("agent", "oh i'm so sorry to hear that", 6.0, 7.5),
+        *say("customer", "thank you he's doing better", 8.5, 10.0),
+        *say("agent", "can you tell me where the car is now", 11.0, 13.0),
+        # The same story, a few turns on: what it costs now, not news to acknowledge again.
+        *say("customer", "that would help i've been taking taxis to the hospital", 14.0, 17.0),
+        *say("agent", "of course can you tell me where the car is now", 18.0, 20.0),
+        *say("customer", "it was towed to a garage", 21.0, 22.5),
+    ]
+    assert [a.kind for a in alerts(run(events))] == [EMPATHY]
+
+
+def test_the_same_news_again_after_a_cold_reply_is_not_coached_twice() -> None:
+    events = [
+        *say("customer", "i'm just out of hospital after heart surgery", 1.0, 4.0),
+        *say("agent", "okay what's the order number", 5.0, 6.5),
+        # Vosk's slips of "I can't sit in it for long after the operation": still the surgery.
+        *say("customer", "well like i said i can see in it for long after the operation", 7.5, 11.0),
+        *say("agent", "okay found it was it assembled", 12.0, 13.5),
+        *say("customer", "yes my neighbour put it together", 14.5, 16.0),
+    ]
+    out = alerts(run(events))
+    assert [(a.kind, a.start_s) for a in out] == [(COLD, 5.0)]
