@@ -255,6 +255,7 @@ WIDER_NEWS = [
     ("i'm off work sick with pneumonia", "illness"),
     ("i had a heart attack in june", "illness"),
     ("i need to close my late father's account", "bereavement"),
+    ("my husband finally died last night after a long illness", "bereavement"),
 ]
 
 
@@ -281,6 +282,10 @@ WIDER_LOOK_ALIKES = [
     "can you cancel the old card",
     "okay eyes by injury e r",  # Vosk in a real recorded call about a train booking
     "i was really hurt by what your colleague said",
+    "our old boiler finally died last month so money is tight",
+    "i'm an old boiler finally died last month",  # Vosk on the line above
+    "the fridge freezer suddenly died on us",
+    "the washing machine has died again",
 ]
 
 
