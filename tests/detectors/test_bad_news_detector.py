@@ -256,6 +256,7 @@ WIDER_NEWS = [
     ("i had a heart attack in june", "illness"),
     ("i need to close my late father's account", "bereavement"),
     ("my husband finally died last night after a long illness", "bereavement"),
+    ("i just had heart surgery and now i got a bill for the operation", "illness"),
 ]
 
 
@@ -286,6 +287,10 @@ WIDER_LOOK_ALIKES = [
     "i'm an old boiler finally died last month",  # Vosk on the line above
     "the fridge freezer suddenly died on us",
     "the washing machine has died again",
+    "hi i got a statement for my knee surgery and i can't make sense of it",
+    "why is there a charge for the surgery twice",
+    "but the surgery was pre approved by my doctor",
+    "they faxed the authorisation before the op",
 ]
 
 
