@@ -257,6 +257,8 @@ WIDER_NEWS = [
     ("i need to close my late father's account", "bereavement"),
     ("my husband finally died last night after a long illness", "bereavement"),
     ("i just had heart surgery and now i got a bill for the operation", "illness"),
+    ("my husband was laid off in march", "job_loss"),
+    ("they laid me off on friday", "job_loss"),
 ]
 
 
@@ -291,6 +293,7 @@ WIDER_LOOK_ALIKES = [
     "why is there a charge for the surgery twice",
     "but the surgery was pre approved by my doctor",
     "they faxed the authorisation before the op",
+    "i laid off for four to one",  # Vosk on a file reference, "L H R, four four two one"
 ]
 
 
