@@ -205,6 +205,31 @@ def test_agent_speech_overlapping_the_news_is_not_the_reply() -> None:
     assert [a.kind for a in alerts(run(events))] == [EMPATHY]
 
 
+def test_an_agent_who_talked_over_the_news_and_was_answered_has_had_their_turn() -> None:
+    events = [
+        *say("customer", "but my husband is still in hospital and they said they sent it", 1.0, 5.0),
+        *say("agent", "we have no record of it so you'd need to ask them to send it again", 4.3, 8.0),
+        *say("customer", "and then what i wait another month", 8.7, 10.5),
+        *say("agent", "once we receive it the claim is reviewed within fourteen days", 11.2, 14.5),
+        *say("customer", "unbelievable goodbye", 15.2, 16.5),
+    ]
+    # The exchange moved on over the news (the interruption detector's moment): the agent's next line
+    # answers the customer's question, not the news.
+    assert run(events) == []
+
+
+def test_news_told_again_after_the_talk_over_is_judged_on_its_own() -> None:
+    events = [
+        *say("customer", "my husband is still in hospital and", 1.0, 4.0),
+        *say("agent", "can i take the policy number", 3.5, 5.5),
+        *say("customer", "sorry as i said my husband is in hospital", 6.2, 8.5),
+        *say("agent", COLD_REPLY, 9.2, 13.0),
+    ]
+    [alert] = alerts(run(events))
+    assert (alert.kind, alert.start_s) == (COLD, 9.2)
+    assert [q.text for q in alert.quotes] == ["sorry as i said my husband is in hospital", COLD_REPLY]
+
+
 def test_a_phrase_split_across_finals_is_still_news() -> None:
     events = [
         *say("customer", "my uncle just", 1.0, 2.0),
