@@ -80,6 +80,8 @@ FRUSTRATED = [
     ("i've been fobbed off again", "repeat"),
     ("i'm going to take this further", "threat"),
     ("who's in charge there", "manager"),
+    ("i've been stuck with this bloody thing for ages", "anger"),
+    ("what the hell is going on over there", "anger"),
 ]
 
 
@@ -162,6 +164,8 @@ LOOK_ALIKES = [
     "i'm not happy to give my card number over the phone",
     "i'm moving to a different address next month",
     "my order hasn't arrived yet",
+    "and what happens to monument damn it is unfair account",  # Vosk: "...to the direct debits on her account"
+    "damn it i've left the letter upstairs, one moment",
 ]
 
 
