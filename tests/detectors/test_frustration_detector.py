@@ -80,6 +80,8 @@ FRUSTRATED = [
     ("i've been fobbed off again", "repeat"),
     ("i'm going to take this further", "threat"),
     ("who's in charge there", "manager"),
+    ("if this isn't sorted today i'm cancelling every policy i have with you", "threat"),
+    ("and if it's not fixed by friday i'm switching", "threat"),
     ("i've been stuck with this bloody thing for ages", "anger"),
     ("what the hell is going on over there", "anger"),
 ]
@@ -166,6 +168,7 @@ LOOK_ALIKES = [
     "my order hasn't arrived yet",
     "and what happens to monument damn it is unfair account",  # Vosk: "...to the direct debits on her account"
     "damn it i've left the letter upstairs, one moment",
+    "if it isn't working tomorrow can i call you back",
 ]
 
 
