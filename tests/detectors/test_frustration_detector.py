@@ -166,7 +166,7 @@ LOOK_ALIKES = [
     "i'm not happy to give my card number over the phone",
     "i'm moving to a different address next month",
     "my order hasn't arrived yet",
-    "and what happens to monument damn it is unfair account",  # Vosk: "...to the direct debits on her account"
+    "and what happens to monument damn it is unfair account",  # Vosk: "...the direct debits on her account"
     "damn it i've left the letter upstairs, one moment",
     "if it isn't working tomorrow can i call you back",
 ]
@@ -183,8 +183,11 @@ def test_sick_of_the_hold_music_is_frustration_not_illness() -> None:
     assert play(BadNewsDetector(DetectorConfig()), events, 30.0) == []
 
 
-def test_taking_it_on_without_naming_the_feeling_is_neither() -> None:
-    events = said_then_reply("this is the third time i've called", "let me sort this out for you myself")
+@pytest.mark.parametrize(
+    "reply", ["let me sort this out for you myself", "let me fix this for you right now", "i'll handle it"]
+)
+def test_taking_it_on_without_naming_the_feeling_is_neither(reply: str) -> None:
+    events = said_then_reply("this is the third time i've called", reply)
     assert run(events) == []
 
 

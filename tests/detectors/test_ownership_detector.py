@@ -72,6 +72,9 @@ NOT_OWNERSHIP = [
     "i'll update your address now",
     "i'll just make sure i have the right address",
     "let me make sure the details are correct",
+    # An offer to act, said as often before a routine step as before a fix: not yet the agent's own.
+    "let me fix this for you right now",
+    "i'd be annoyed too let me sort that out for you",
 ]
 
 
