@@ -43,6 +43,13 @@ COMMITMENTS = [
     "i'm going to stay on this until it's resolved",
     "i'll take it from here",
     "i'll get you an answer by tomorrow",
+    # The work said to be the agent's own, with Vosk's usual losses of the "I'll" in front of it:
+    "i'll send it to the underwriter myself now",
+    "i bought the engineer myself for eight tomorrow morning",  # "I'll book the engineer myself..."
+    "and i reopened the claim myself right now",  # "Then I'll reopen the claim myself right now"
+    "yes i post the new sim myself tonight",  # "Yes. I'll post the new SIM myself tonight"
+    "and loyal sort out your compensation claim myself",  # "and I'll sort out your compensation claim..."
+    "or your fans of a hardship plan for your myself today",  # "I'll set up a hardship plan for you..."
 ]
 
 
@@ -75,6 +82,12 @@ NOT_OWNERSHIP = [
     # An offer to act, said as often before a routine step as before a fix: not yet the agent's own.
     "let me fix this for you right now",
     "i'd be annoyed too let me sort that out for you",
+    # "Myself" that is not the agent taking the work on: what they can do, what they went through.
+    "i can help you myself right now",
+    "i can tell your myself right now",  # Vosk on the line above
+    "i had the same problem with my boiler myself",
+    "let me introduce myself i'm josh from the claims team",
+    "i was a bit confused by that letter myself",
 ]
 
 
