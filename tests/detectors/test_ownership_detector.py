@@ -39,6 +39,7 @@ COMMITMENTS = [
     "the going to handle this personally from here",
     "the get this fixed for you right now",
     "i promise i'll tell you this up my sale",  # Vosk: "I promise I'll chase this up myself"
+    "thank you i'll call you back tomorrow",
     "will make sure the engineer in booked for thursday",
     "i'm going to stay on this until it's resolved",
     "i'll take it from here",
