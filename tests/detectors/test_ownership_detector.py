@@ -40,6 +40,7 @@ COMMITMENTS = [
     "the get this fixed for you right now",
     "i promise i'll tell you this up my sale",  # Vosk: "I promise I'll chase this up myself"
     "thank you i'll call you back tomorrow",
+    "i promise you i'll ring the warehouse",
     "will make sure the engineer in booked for thursday",
     "i'm going to stay on this until it's resolved",
     "i'll take it from here",
@@ -89,6 +90,8 @@ NOT_OWNERSHIP = [
     "i had the same problem with my boiler myself",
     "let me introduce myself i'm josh from the claims team",
     "i was a bit confused by that letter myself",
+    "i promise you it won't cost you anything",  # an assurance of the outcome, not a promise to act
+    "i promise that the engineer is fully qualified",
 ]
 
 
