@@ -123,10 +123,24 @@ def test_a_commitment_split_across_finals_is_read_across_them() -> None:
     assert (alert.start_s, alert.end_s) == (4.0, 7.0)
 
 
-def test_at_most_once_every_two_minutes_and_three_times_a_call() -> None:
+def test_once_per_exchange_and_three_times_a_call() -> None:
     events: list[Event] = []
-    for minute in range(10):  # a commitment every minute for ten minutes
+    for minute in range(10):  # a commitment, then the customer answers it, every minute for ten minutes
         events += say("agent", "i'll take care of that for you", minute * 60.0 + 1.0, minute * 60.0 + 3.0)
+        events += say("customer", "thank you that's great", minute * 60.0 + 4.0, minute * 60.0 + 5.0)
     out = alerts(run(events, end_s=600.0))
-    assert [a.start_s for a in out] == [1.0, 121.0, 241.0]
+    assert [a.start_s for a in out] == [1.0, 61.0, 121.0]
     assert [a.id for a in out] == [f"{KIND}-1", f"{KIND}-2", f"{KIND}-3"]
+
+
+def test_a_second_commitment_in_one_exchange_is_the_same_moment() -> None:
+    events = [
+        *say("customer", ASK, 1.0, 3.0),
+        *say("agent", "i'm going to look into it myself right now", 4.0, 7.0),
+        *say("customer", "mhm", 7.5, 7.8),  # a backchannel is not an answer
+        *say("agent", "and i'll ring you back by four", 8.5, 10.0),
+        *say("customer", "so it was your mistake", 20.0, 22.0),
+        *say("agent", "it was and i'll send you a new bill myself today", 23.0, 26.0),
+    ]
+    out = alerts(run(events, end_s=40.0))
+    assert [a.start_s for a in out] == [4.0, 23.0]
