@@ -52,6 +52,10 @@ COMMITMENTS = [
     "yes i post the new sim myself tonight",  # "Yes. I'll post the new SIM myself tonight"
     "and loyal sort out your compensation claim myself",  # "and I'll sort out your compensation claim..."
     "or your fans of a hardship plan for your myself today",  # "I'll set up a hardship plan for you..."
+    "i'll send you the claim form today",
+    "i'll send you have a claim form today",  # Vosk on the line above
+    "i'll email you a decision by thursday",
+    "i'm going to post you the new card within two working days",
 ]
 
 
@@ -92,6 +96,8 @@ NOT_OWNERSHIP = [
     "i was a bit confused by that letter myself",
     "i promise you it won't cost you anything",  # an assurance of the outcome, not a promise to act
     "i promise that the engineer is fully qualified",
+    "i'll send you the form now",  # a routine step, with no time to hold the agent to
+    "i'll send the details by email",
 ]
 
 
