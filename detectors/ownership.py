@@ -41,6 +41,7 @@ class OwnershipDetector:
         self._last_agent: Transcript | None = None
         self._last_customer: Transcript | None = None
         self._praised = 0
+        self._praised_s = float("-inf")  # start of the last praised commitment
         self._heard_since = True  # whether the customer has spoken since the last praise
 
     def feed(self, event: Event) -> list[Alert]:
@@ -48,8 +49,11 @@ class OwnershipDetector:
             return []
         if event.speaker == "customer":
             self._last_customer = event
-            # "mhm" under the agent's explanation is not a new exchange: the same commitment goes on.
-            self._heard_since = self._heard_since or any(w not in BACKCHANNEL for w in words(event.text))
+            # "mhm" under the agent's explanation is not a new exchange, nor a line said before the praise
+            # whose final came late: the same commitment goes on.
+            answered = spoken_start(event) > self._praised_s
+            said = any(w not in BACKCHANNEL for w in words(event.text))
+            self._heard_since = self._heard_since or (answered and said)
             return []
         if event.speaker != "agent":
             return []
@@ -83,6 +87,7 @@ class OwnershipDetector:
     def _praise(self, lines: list[Transcript]) -> Alert:
         start_s = spoken_start(lines[0])
         self._praised += 1
+        self._praised_s = start_s
         self._heard_since = False
         text = " ".join(x.text.strip() for x in lines)
         customer = self._last_customer

@@ -150,3 +150,12 @@ def test_a_second_commitment_in_one_exchange_is_the_same_moment() -> None:
     ]
     out = alerts(run(events, end_s=40.0))
     assert [a.start_s for a in out] == [4.0, 23.0]
+
+
+def test_a_customer_line_begun_before_the_praise_is_not_an_answer_to_it() -> None:
+    events = [
+        *say("customer", "my refund still hasn't come through and i need it", 1.0, 6.0),
+        *say("agent", "i'll take care of that for you", 4.0, 5.0),  # said over them; their final comes later
+        *say("agent", "and i'll ring you back by four", 7.0, 9.0),
+    ]
+    assert [a.start_s for a in alerts(run(events))] == [4.0]
