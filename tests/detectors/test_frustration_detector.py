@@ -84,6 +84,8 @@ FRUSTRATED = [
     ("and if it's not fixed by friday i'm switching", "threat"),
     ("i've been stuck with this bloody thing for ages", "anger"),
     ("what the hell is going on over there", "anger"),
+    ("ten days for one suitcase and i'll never fly with you again", "threat"),
+    ("we won't be booking through you again", "threat"),
 ]
 
 
@@ -169,6 +171,7 @@ LOOK_ALIKES = [
     "and what happens to monument damn it is unfair account",  # Vosk: "...the direct debits on her account"
     "damn it i've left the letter upstairs, one moment",
     "if it isn't working tomorrow can i call you back",
+    "i've never flown with you before, is the bag allowance per person",
 ]
 
 
