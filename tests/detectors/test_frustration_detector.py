@@ -86,6 +86,8 @@ FRUSTRATED = [
     ("what the hell is going on over there", "anger"),
     ("ten days for one suitcase and i'll never fly with you again", "threat"),
     ("we won't be booking through you again", "threat"),
+    ("it's the third time i toiled i'm out my food case", "repeat"),  # "...I've called about my suitcase"
+    ("that's the fourth time this month", "repeat"),
 ]
 
 
@@ -172,6 +174,7 @@ LOOK_ALIKES = [
     "damn it i've left the letter upstairs, one moment",
     "if it isn't working tomorrow can i call you back",
     "i've never flown with you before, is the bag allowance per person",
+    "it's the second time slot on the form, the afternoon one",
 ]
 
 
