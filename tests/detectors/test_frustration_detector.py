@@ -88,6 +88,7 @@ FRUSTRATED = [
     ("we won't be booking through you again", "threat"),
     ("it's the third time i toiled i'm out my food case", "repeat"),  # "...I've called about my suitcase"
     ("that's the fourth time this month", "repeat"),
+    ("it's been ten days live in a complete joke", "anger"),  # "...ten days. This is a complete joke"
 ]
 
 
