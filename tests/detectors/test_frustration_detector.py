@@ -86,6 +86,8 @@ FRUSTRATED = [
     ("what the hell is going on over there", "anger"),
     ("ten days for one suitcase and i'll never fly with you again", "threat"),
     ("we won't be booking through you again", "threat"),
+    ("and if this isn't that today i'm cancelling every policy i have with you", "threat"),  # "...sorted..."
+    ("so i'm closing all the accounts i have with you", "threat"),
     ("it's the third time i toiled i'm out my food case", "repeat"),  # "...I've called about my suitcase"
     ("that's the fourth time this month", "repeat"),
     ("it's been ten days live in a complete joke", "anger"),  # "...ten days. This is a complete joke"
@@ -176,6 +178,8 @@ LOOK_ALIKES = [
     "if it isn't working tomorrow can i call you back",
     "i've never flown with you before, is the bag allowance per person",
     "it's the second time slot on the form, the afternoon one",
+    "i need to close all my late husband's accounts",
+    "can i move all my direct debits to the new account",
 ]
 
 
