@@ -4,7 +4,9 @@ Owns the wording of the verdict: a customer final carrying bad news (see ``bad_n
 topic that :mod:`~callcoach.detectors.next_turn` follows to the agent's next turn. An acknowledging line
 earns "empathy_shown" praise; a turn without one is a "cold_reply_to_bad_news", and so is an apology
 that turns straight to business ("I'm sorry, but I'll need the certificate"): the customer hears the
-"but", not the sorry. Only stereo calls count: mono ("mixed") calls never produce these kinds.
+"but", not the sorry. One verdict per piece of news: once the agent has answered it, the same news
+mentioned again later ("I've been taking taxis to the hospital") is not news again, whatever the answer
+was. Only stereo calls count: mono ("mixed") calls never produce these kinds.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import ClassVar
 from callcoach.detectors.alerts import AlertIds, clock, joined, quote_of, secs, spoken_start
 from callcoach.detectors.bad_news_table import TABLE, BadNewsTable, Category
 from callcoach.detectors.config import DetectorConfig
-from callcoach.detectors.next_turn import NextTurn, Verdict, reply_alert
+from callcoach.detectors.next_turn import NextTurn, Topic, Verdict, reply_alert
 from callcoach.live.events import Alert, AlertKind, Event
 
 COLD = "cold_reply_to_bad_news"
@@ -33,7 +35,10 @@ class BadNewsDetector:
     def __init__(self, config: DetectorConfig, table: BadNewsTable = TABLE) -> None:
         self._table = table
         self._ids = AlertIds()
-        self._turns: NextTurn[Category] = NextTurn(config.reply_window_s, table.classify, table.acknowledges)
+        self._met: set[str] = set()  # categories of news the agent has answered in this call
+        self._turns: NextTurn[Category] = NextTurn(
+            config.reply_window_s, self._news, table.acknowledges, judged=self._answered
+        )
 
     def feed(self, event: Event) -> list[Alert]:
         return [self._alert(v) for v in self._turns.feed(event)]
@@ -44,6 +49,15 @@ class BadNewsDetector:
 
     def finish(self, end_s: float) -> list[Alert]:
         return [self._alert(v) for v in self._turns.finish(end_s)]
+
+    def _news(self, text: str) -> Category | None:
+        return self._table.classify(text, skip=self._met)
+
+    def _answered(self, topic: Topic[Category]) -> None:
+        """Every category the answered lines mention is met: a car accident with the husband in hospital
+        is one piece of news, and a later "the hospital" is the same story, not a new one."""
+        for line in topic.lines:
+            self._met.update(c.name for c in self._table.categories_in(line.text))
 
     def _alert(self, verdict: Verdict[Category]) -> Alert:
         return self._empathy(verdict) if verdict.warm else self._cold(verdict)

@@ -9,7 +9,7 @@ The table is read once at import from the packaged TOML file; the file's header 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,10 +38,15 @@ class BadNewsTable:
     apology_but: re.Pattern[str]
     pending: tuple[tuple[re.Pattern[str], str], ...]
 
-    def classify(self, text: str) -> Category | None:
-        """The first category (in file order, most serious first) whose patterns match ``text``."""
+    def classify(self, text: str, skip: Collection[str] = ()) -> Category | None:
+        """The first category (in file order, most serious first) whose patterns match ``text``, leaving
+        out the categories named in ``skip``."""
+        return next((c for c in self.categories_in(text) if c.name not in skip), None)
+
+    def categories_in(self, text: str) -> list[Category]:
+        """Every category whose patterns match ``text``, in file order."""
         cleaned = self.ignore.sub(" | ", normalise(text))
-        return next((c for c in self.categories if c.pattern.search(cleaned)), None)
+        return [c for c in self.categories if c.pattern.search(cleaned)]
 
     def acknowledges(self, text: str) -> bool:
         """Whether ``text`` acknowledges someone's bad news ("oh no", "so sorry", "take your time"...)."""

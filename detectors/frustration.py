@@ -92,4 +92,4 @@ class FrustrationDetector:
 
 
 def _takes_it_on(text: str) -> bool:
-    return OWNERSHIP.commits(text) is not None
+    return OWNERSHIP.takes_on(text)

@@ -6,7 +6,9 @@ answers belong to it. The agent's next turn (finals starting after the opening l
 ``window_s``) is then judged once: a line that ``acknowledges`` gives a warm verdict at once; a line that
 ``settles`` (the agent took the problem on without naming the feeling) closes the topic without a
 verdict; a turn with neither is cold as soon as it is clearly a reply (six words or more), the customer
-speaks again, or the call ends. Backchannels ("mhm") said over the customer are not the turn.
+speaks again, or the call ends. Backchannels ("mhm") said over the customer are not the turn. An agent
+who talks over the end of the opening line and is then answered by the customer has had their turn: the
+exchange moved on over the news, which is the interruption detector's moment, so no verdict is given.
 
 Only stereo calls count: the speaker must be known, so mono ("mixed") calls never open a topic.
 The detectors turn verdicts into alerts; this module knows nothing of their wording.
@@ -39,6 +41,7 @@ class Topic(Generic[T]):
     said_end_s: float  # end of the line that opened it: the reply must start after it
     lines: list[Transcript]  # the customer's lines quoted with it, in order
     reply: list[Transcript] = field(default_factory=list)  # the agent's turn so far
+    talked_over_s: float | None = None  # end of an agent line said over the end of the opening line
 
     def end_before(self, t_s: float) -> float:
         """End of the customer's last line that began before ``t_s``: where the pause starts."""
@@ -73,6 +76,10 @@ def _never(text: str) -> bool:
     return False
 
 
+def _nothing(topic: Topic[T]) -> None:
+    return None
+
+
 class NextTurn(Generic[T]):
     """Judges the agent's reply to each topic the customer opens, once."""
 
@@ -82,11 +89,13 @@ class NextTurn(Generic[T]):
         classify: Callable[[str], T | None],
         acknowledges: Callable[[str], bool],
         settles: Callable[[str], bool] = _never,
+        judged: Callable[[Topic[T]], None] = _nothing,
     ) -> None:
         self._window_s = window_s
         self._classify_text = classify
         self._acknowledges = acknowledges
         self._settles = settles
+        self._judged = judged  # told of each topic as its verdict is given, before the next line is read
         self._topic: Topic[T] | None = None
         self._customer_turn: list[Transcript] = []  # customer finals since the agent's last final
         self._customer_start_s = float("-inf")  # latest time the customer was heard starting to speak
@@ -131,6 +140,8 @@ class NextTurn(Generic[T]):
     def _customer_final(self, line: Transcript) -> list[Verdict[T]]:
         self._customer_turn.append(line)
         topic = self._topic
+        if topic is not None and not topic.reply and self._answers_talk_over(topic, line):
+            topic = self._topic = None  # the customer answered the agent who talked over them
         if topic is not None and (not topic.reply or spoken_start(line) < topic.reply_start_s):
             topic.lines.append(line)  # the customer is still telling it: one topic, one verdict
             if topic.reply and spoken_end(line) > topic.reply_start_s and self._backchannel(topic):
@@ -151,6 +162,10 @@ class NextTurn(Generic[T]):
         return self._classify_text(f"{earlier[-1].text} {line.text}")
 
     @staticmethod
+    def _answers_talk_over(topic: Topic[T], line: Transcript) -> bool:
+        return topic.talked_over_s is not None and spoken_start(line) >= topic.talked_over_s
+
+    @staticmethod
     def _backchannel(topic: Topic[T]) -> bool:
         return all(w in BACKCHANNEL for w in topic.reply_words)
 
@@ -164,7 +179,11 @@ class NextTurn(Generic[T]):
         self._customer_turn = []
         topic = self._topic
         start = spoken_start(line)
-        if topic is None or start < topic.said_end_s or not line.text.strip():
+        if topic is None or not line.text.strip():
+            return []
+        if start < topic.said_end_s:
+            if spoken_end(line) > topic.said_end_s and not all(w in BACKCHANNEL for w in words(line.text)):
+                topic.talked_over_s = spoken_end(line)
             return []
         if not topic.reply and start > topic.end_before(start) + self._window_s:
             self._topic = None
@@ -174,8 +193,7 @@ class NextTurn(Generic[T]):
         # alone, else the whole turn so far, may carry the acknowledgement.
         warm = self._acknowledges(line.text)
         if warm or (len(topic.reply) > 1 and self._acknowledges(self._turn_text(topic))):
-            self._topic = None
-            return [Verdict(True, topic, (line,) if warm else tuple(topic.reply), spoken_end(line))]
+            return [self._verdict(True, topic, (line,) if warm else tuple(topic.reply), spoken_end(line))]
         if self._settles(self._turn_text(topic)):
             self._topic = None  # taken on without naming the feeling: neither praise nor correction
             return []
@@ -189,8 +207,14 @@ class NextTurn(Generic[T]):
         return " ".join(x.text for x in topic.reply)
 
     def _cold(self, topic: Topic[T], detected_s: float) -> Verdict[T]:
+        return self._verdict(False, topic, tuple(topic.reply), detected_s)
+
+    def _verdict(
+        self, warm: bool, topic: Topic[T], reply: tuple[Transcript, ...], detected_s: float
+    ) -> Verdict[T]:
         self._topic = None
-        return Verdict(False, topic, tuple(topic.reply), detected_s)
+        self._judged(topic)
+        return Verdict(warm, topic, reply, detected_s)
 
 
 def reply_alert(

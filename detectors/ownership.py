@@ -3,9 +3,9 @@
 Owns the ownership praise. An agent final that commits the agent to act themselves (see
 ``ownership.toml``: not "I'll need your account number", not "I'll transfer you", not "the team will
 sort it") is praised as it arrives. So that a call is not flooded with the same praise, a commitment is
-praised at most once every ``_QUIET_S`` of audio and at most ``_MAX_PER_CALL`` times a call: the first
-commitment of each stretch of the call, which on most calls means once. Only stereo calls count: on a
-mono ("mixed") call nobody knows who promised.
+praised once per exchange (after a praise, the customer must have said something before the next) and
+at most ``_MAX_PER_CALL`` times a call. Only stereo calls count: on a mono ("mixed") call nobody knows
+who promised.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from typing import ClassVar
 from callcoach.detectors.alerts import AlertIds, clock, quote_of, spoken_end, spoken_start
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.ownership_table import TABLE, OwnershipTable
+from callcoach.detectors.text import BACKCHANNEL, words
 from callcoach.live.events import Alert, AlertKind, Event, Transcript
 
 KIND = "ownership"
-# After a praised commitment, more of them in the next two minutes are the same moment, not a new one.
-_QUIET_S = 120.0
+# A commitment in each of a call's exchanges is a new one ("I'll look into it myself" while calming the
+# customer, "I'll send the new bill myself today" once the fix is found); more than three is the agent's
+# habit, and praising every one would drown the call's other moments.
 _MAX_PER_CALL = 3
 # A commitment split by Vosk at a pause ("I'll take care" / "of this") is read across two finals this close.
 _SPLIT_GAP_S = 1.5
@@ -38,18 +40,25 @@ class OwnershipDetector:
         self._ids = AlertIds()
         self._last_agent: Transcript | None = None
         self._last_customer: Transcript | None = None
-        self._praised_s: list[float] = []
+        self._praised = 0
+        self._praised_s = float("-inf")  # start of the last praised commitment
+        self._heard_since = True  # whether the customer has spoken since the last praise
 
     def feed(self, event: Event) -> list[Alert]:
         if not isinstance(event, Transcript) or not event.final or not event.text.strip():
             return []
         if event.speaker == "customer":
             self._last_customer = event
+            # "mhm" under the agent's explanation is not a new exchange, nor a line said before the praise
+            # whose final came late: the same commitment goes on.
+            answered = spoken_start(event) > self._praised_s
+            said = any(w not in BACKCHANNEL for w in words(event.text))
+            self._heard_since = self._heard_since or (answered and said)
             return []
         if event.speaker != "agent":
             return []
         before, self._last_agent = self._last_agent, event
-        if not self._may_praise(spoken_start(event)):
+        if not self._may_praise():
             return []
         lines = [event]
         if self._table.commits(event.text) is None:
@@ -64,10 +73,8 @@ class OwnershipDetector:
     def finish(self, end_s: float) -> list[Alert]:
         return []
 
-    def _may_praise(self, at_s: float) -> bool:
-        if len(self._praised_s) >= _MAX_PER_CALL:
-            return False
-        return not self._praised_s or at_s - self._praised_s[-1] >= _QUIET_S
+    def _may_praise(self) -> bool:
+        return self._heard_since and self._praised < _MAX_PER_CALL
 
     def _split(self, before: Transcript | None, line: Transcript) -> bool:
         """A commitment across the previous agent final and this one (not one the earlier held alone)."""
@@ -79,7 +86,9 @@ class OwnershipDetector:
 
     def _praise(self, lines: list[Transcript]) -> Alert:
         start_s = spoken_start(lines[0])
-        self._praised_s.append(start_s)
+        self._praised += 1
+        self._praised_s = start_s
+        self._heard_since = False
         text = " ".join(x.text.strip() for x in lines)
         customer = self._last_customer
         context = [customer] if customer is not None and start_s - spoken_end(customer) <= _CONTEXT_S else []

@@ -2,7 +2,8 @@
 
 Owns the data side of the ownership detector: whether a line commits the agent to act personally
 ("I'll take care of this"), and whether it says when ("by four", "tomorrow"). The frustration detector
-asks the same question of a reply to an upset customer. The table is read once at import.
+asks the wider question of a reply to an upset customer: whether it takes the problem on at all, which an
+offer ("let me sort this out for you") also does. The table is read once at import.
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ FILE = TableFile("ownership.toml")
 @dataclass(frozen=True)
 class OwnershipTable:
     commitment: PhraseSet
+    offer: PhraseSet
     when: re.Pattern[str]
 
     def commits(self, text: str) -> str | None:
         """The words of ``text`` that commit the agent to act personally, or None."""
         return self.commitment.search(text)
+
+    def takes_on(self, text: str) -> bool:
+        """Whether ``text`` takes the problem on: a commitment, or an offer ("let me fix that")."""
+        return self.commits(text) is not None or self.offer.search(text) is not None
 
     def says_when(self, text: str) -> bool:
         """Whether ``text`` says when it will happen ("by four", "tomorrow", "right now")."""
@@ -41,8 +47,11 @@ def load_table(source: str | None = None) -> OwnershipTable:
     patterns = FILE.strings(ownership, "patterns", "ownership")
     if not patterns:
         raise FILE.error("ownership", "needs at least one pattern")
+    ignore = FILE.strings(ownership, "ignore", "ownership")
     return OwnershipTable(
-        commitment=PhraseSet.build(patterns, FILE.strings(ownership, "ignore", "ownership"), terms),
+        commitment=PhraseSet.build(patterns, ignore, terms),
+        # The same look-alikes: "let me put you through to the team who can sort it" offers nothing.
+        offer=PhraseSet.build(FILE.strings(FILE.table(data, "offer"), "patterns", "offer"), ignore, terms),
         when=compile_phrases(FILE.strings(FILE.table(data, "when"), "patterns", "when"), terms),
     )
 

@@ -205,6 +205,31 @@ def test_agent_speech_overlapping_the_news_is_not_the_reply() -> None:
     assert [a.kind for a in alerts(run(events))] == [EMPATHY]
 
 
+def test_an_agent_who_talked_over_the_news_and_was_answered_has_had_their_turn() -> None:
+    events = [
+        *say("customer", "but my husband is still in hospital and they said they sent it", 1.0, 5.0),
+        *say("agent", "we have no record of it so you'd need to ask them to send it again", 4.3, 8.0),
+        *say("customer", "and then what i wait another month", 8.7, 10.5),
+        *say("agent", "once we receive it the claim is reviewed within fourteen days", 11.2, 14.5),
+        *say("customer", "unbelievable goodbye", 15.2, 16.5),
+    ]
+    # The exchange moved on over the news (the interruption detector's moment): the agent's next line
+    # answers the customer's question, not the news.
+    assert run(events) == []
+
+
+def test_news_told_again_after_the_talk_over_is_judged_on_its_own() -> None:
+    events = [
+        *say("customer", "my husband is still in hospital and", 1.0, 4.0),
+        *say("agent", "can i take the policy number", 3.5, 5.5),
+        *say("customer", "sorry as i said my husband is in hospital", 6.2, 8.5),
+        *say("agent", COLD_REPLY, 9.2, 13.0),
+    ]
+    [alert] = alerts(run(events))
+    assert (alert.kind, alert.start_s) == (COLD, 9.2)
+    assert [q.text for q in alert.quotes] == ["sorry as i said my husband is in hospital", COLD_REPLY]
+
+
 def test_a_phrase_split_across_finals_is_still_news() -> None:
     events = [
         *say("customer", "my uncle just", 1.0, 2.0),
@@ -255,6 +280,12 @@ WIDER_NEWS = [
     ("i'm off work sick with pneumonia", "illness"),
     ("i had a heart attack in june", "illness"),
     ("i need to close my late father's account", "bereavement"),
+    ("my husband finally died last night after a long illness", "bereavement"),
+    ("i just had heart surgery and now i got a bill for the operation", "illness"),
+    ("my husband was laid off in march", "job_loss"),
+    ("they laid me off on friday", "job_loss"),
+    ("my mother has been dying for months now", "terminal"),
+    ("she's been dying for a long time and she's in a hospice", "terminal"),
 ]
 
 
@@ -281,6 +312,17 @@ WIDER_LOOK_ALIKES = [
     "can you cancel the old card",
     "okay eyes by injury e r",  # Vosk in a real recorded call about a train booking
     "i was really hurt by what your colleague said",
+    "our old boiler finally died last month so money is tight",
+    "i'm an old boiler finally died last month",  # Vosk on the line above
+    "the fridge freezer suddenly died on us",
+    "the washing machine has died again",
+    "hi i got a statement for my knee surgery and i can't make sense of it",
+    "why is there a charge for the surgery twice",
+    "but the surgery was pre approved by my doctor",
+    "they faxed the authorisation before the op",
+    "i laid off for four to one",  # Vosk on a file reference, "L H R, four four two one"
+    "i'm dying to know what the new bill will be",
+    "i'm dying for some good news today",
 ]
 
 
@@ -310,3 +352,30 @@ def test_sorry_but_is_a_cold_reply_and_the_suggestion_drops_the_but(reply: str) 
 def test_sorry_then_a_real_acknowledgement_is_still_empathy() -> None:
     reply = "i'm so sorry to hear that, but please don't worry, the certificate can wait"
     assert [a.kind for a in alerts(run(news_then_reply("my husband passed away", reply)))] == [EMPATHY]
+
+
+def test_the_same_news_mentioned_again_after_a_warm_reply_is_not_news_again() -> None:
+    events = [
+        *say("customer", "we had a car accident and my husband is still in hospital", 1.0, 5.0),
+        *say("agent", "oh i'm so sorry to hear that", 6.0, 7.5),
+        *say("customer", "thank you he's doing better", 8.5, 10.0),
+        *say("agent", "can you tell me where the car is now", 11.0, 13.0),
+        # The same story, a few turns on: what it costs now, not news to acknowledge again.
+        *say("customer", "that would help i've been taking taxis to the hospital", 14.0, 17.0),
+        *say("agent", "of course can you tell me where the car is now", 18.0, 20.0),
+        *say("customer", "it was towed to a garage", 21.0, 22.5),
+    ]
+    assert [a.kind for a in alerts(run(events))] == [EMPATHY]
+
+
+def test_the_same_news_again_after_a_cold_reply_is_not_coached_twice() -> None:
+    events = [
+        *say("customer", "i'm just out of hospital after heart surgery", 1.0, 4.0),
+        *say("agent", "okay what's the order number", 5.0, 6.5),
+        # Vosk's slips of "I can't sit in it for long after the operation": still the surgery.
+        *say("customer", "well like i said i can see in it for long after the operation", 7.5, 11.0),
+        *say("agent", "okay found it was it assembled", 12.0, 13.5),
+        *say("customer", "yes my neighbour put it together", 14.5, 16.0),
+    ]
+    out = alerts(run(events))
+    assert [(a.kind, a.start_s) for a in out] == [(COLD, 5.0)]

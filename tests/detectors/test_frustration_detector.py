@@ -80,6 +80,17 @@ FRUSTRATED = [
     ("i've been fobbed off again", "repeat"),
     ("i'm going to take this further", "threat"),
     ("who's in charge there", "manager"),
+    ("if this isn't sorted today i'm cancelling every policy i have with you", "threat"),
+    ("and if it's not fixed by friday i'm switching", "threat"),
+    ("i've been stuck with this bloody thing for ages", "anger"),
+    ("what the hell is going on over there", "anger"),
+    ("ten days for one suitcase and i'll never fly with you again", "threat"),
+    ("we won't be booking through you again", "threat"),
+    ("and if this isn't that today i'm cancelling every policy i have with you", "threat"),  # "...sorted..."
+    ("so i'm closing all the accounts i have with you", "threat"),
+    ("it's the third time i toiled i'm out my food case", "repeat"),  # "...I've called about my suitcase"
+    ("that's the fourth time this month", "repeat"),
+    ("it's been ten days live in a complete joke", "anger"),  # "...ten days. This is a complete joke"
 ]
 
 
@@ -162,6 +173,13 @@ LOOK_ALIKES = [
     "i'm not happy to give my card number over the phone",
     "i'm moving to a different address next month",
     "my order hasn't arrived yet",
+    "and what happens to monument damn it is unfair account",  # Vosk: "...the direct debits on her account"
+    "damn it i've left the letter upstairs, one moment",
+    "if it isn't working tomorrow can i call you back",
+    "i've never flown with you before, is the bag allowance per person",
+    "it's the second time slot on the form, the afternoon one",
+    "i need to close all my late husband's accounts",
+    "can i move all my direct debits to the new account",
 ]
 
 
@@ -176,8 +194,11 @@ def test_sick_of_the_hold_music_is_frustration_not_illness() -> None:
     assert play(BadNewsDetector(DetectorConfig()), events, 30.0) == []
 
 
-def test_taking_it_on_without_naming_the_feeling_is_neither() -> None:
-    events = said_then_reply("this is the third time i've called", "let me sort this out for you myself")
+@pytest.mark.parametrize(
+    "reply", ["let me sort this out for you myself", "let me fix this for you right now", "i'll handle it"]
+)
+def test_taking_it_on_without_naming_the_feeling_is_neither(reply: str) -> None:
+    events = said_then_reply("this is the third time i've called", reply)
     assert run(events) == []
 
 

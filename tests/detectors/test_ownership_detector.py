@@ -39,10 +39,23 @@ COMMITMENTS = [
     "the going to handle this personally from here",
     "the get this fixed for you right now",
     "i promise i'll tell you this up my sale",  # Vosk: "I promise I'll chase this up myself"
+    "thank you i'll call you back tomorrow",
+    "i promise you i'll ring the warehouse",
     "will make sure the engineer in booked for thursday",
     "i'm going to stay on this until it's resolved",
     "i'll take it from here",
     "i'll get you an answer by tomorrow",
+    # The work said to be the agent's own, with Vosk's usual losses of the "I'll" in front of it:
+    "i'll send it to the underwriter myself now",
+    "i bought the engineer myself for eight tomorrow morning",  # "I'll book the engineer myself..."
+    "and i reopened the claim myself right now",  # "Then I'll reopen the claim myself right now"
+    "yes i post the new sim myself tonight",  # "Yes. I'll post the new SIM myself tonight"
+    "and loyal sort out your compensation claim myself",  # "and I'll sort out your compensation claim..."
+    "or your fans of a hardship plan for your myself today",  # "I'll set up a hardship plan for you..."
+    "i'll send you the claim form today",
+    "i'll send you have a claim form today",  # Vosk on the line above
+    "i'll email you a decision by thursday",
+    "i'm going to post you the new card within two working days",
 ]
 
 
@@ -72,6 +85,19 @@ NOT_OWNERSHIP = [
     "i'll update your address now",
     "i'll just make sure i have the right address",
     "let me make sure the details are correct",
+    # An offer to act, said as often before a routine step as before a fix: not yet the agent's own.
+    "let me fix this for you right now",
+    "i'd be annoyed too let me sort that out for you",
+    # "Myself" that is not the agent taking the work on: what they can do, what they went through.
+    "i can help you myself right now",
+    "i can tell your myself right now",  # Vosk on the line above
+    "i had the same problem with my boiler myself",
+    "let me introduce myself i'm josh from the claims team",
+    "i was a bit confused by that letter myself",
+    "i promise you it won't cost you anything",  # an assurance of the outcome, not a promise to act
+    "i promise that the engineer is fully qualified",
+    "i'll send you the form now",  # a routine step, with no time to hold the agent to
+    "i'll send the details by email",
 ]
 
 
@@ -103,10 +129,33 @@ def test_a_commitment_split_across_finals_is_read_across_them() -> None:
     assert (alert.start_s, alert.end_s) == (4.0, 7.0)
 
 
-def test_at_most_once_every_two_minutes_and_three_times_a_call() -> None:
+def test_once_per_exchange_and_three_times_a_call() -> None:
     events: list[Event] = []
-    for minute in range(10):  # a commitment every minute for ten minutes
+    for minute in range(10):  # a commitment, then the customer answers it, every minute for ten minutes
         events += say("agent", "i'll take care of that for you", minute * 60.0 + 1.0, minute * 60.0 + 3.0)
+        events += say("customer", "thank you that's great", minute * 60.0 + 4.0, minute * 60.0 + 5.0)
     out = alerts(run(events, end_s=600.0))
-    assert [a.start_s for a in out] == [1.0, 121.0, 241.0]
+    assert [a.start_s for a in out] == [1.0, 61.0, 121.0]
     assert [a.id for a in out] == [f"{KIND}-1", f"{KIND}-2", f"{KIND}-3"]
+
+
+def test_a_second_commitment_in_one_exchange_is_the_same_moment() -> None:
+    events = [
+        *say("customer", ASK, 1.0, 3.0),
+        *say("agent", "i'm going to look into it myself right now", 4.0, 7.0),
+        *say("customer", "mhm", 7.5, 7.8),  # a backchannel is not an answer
+        *say("agent", "and i'll ring you back by four", 8.5, 10.0),
+        *say("customer", "so it was your mistake", 20.0, 22.0),
+        *say("agent", "it was and i'll send you a new bill myself today", 23.0, 26.0),
+    ]
+    out = alerts(run(events, end_s=40.0))
+    assert [a.start_s for a in out] == [4.0, 23.0]
+
+
+def test_a_customer_line_begun_before_the_praise_is_not_an_answer_to_it() -> None:
+    events = [
+        *say("customer", "my refund still hasn't come through and i need it", 1.0, 6.0),
+        *say("agent", "i'll take care of that for you", 4.0, 5.0),  # said over them; their final comes later
+        *say("agent", "and i'll ring you back by four", 7.0, 9.0),
+    ]
+    assert [a.start_s for a in alerts(run(events))] == [4.0]

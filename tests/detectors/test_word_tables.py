@@ -13,6 +13,8 @@ def test_the_packaged_tables_load() -> None:
     assert all(k.label and k.acknowledge and k.take_on for k in frustration_table.TABLE.kinds)
     assert ownership_table.TABLE.commits("I'll take care of it")
     assert ownership_table.TABLE.says_when("by four o'clock")
+    offer = "let me fix that for you"
+    assert ownership_table.TABLE.takes_on(offer) and not ownership_table.TABLE.commits(offer)
 
 
 @pytest.mark.parametrize(

@@ -53,7 +53,7 @@ CALLS: dict[str, list[tuple[str, str, float]]] = {
         ("customer", "My baby was born premature and she's in the NICU, so I can't come to the branch.", 0.8),
         ("agent", "Oh, I'm so sorry, I hope she's doing okay. Please don't worry about the branch.", 0.8),
         ("customer", "Thank you.", 0.8),
-        # A second commitment within two minutes of the first is not praised again.
+        # A second commitment, in a later exchange: praised again, once per exchange.
         ("agent", "I'll call you back by four o'clock today.", 0.8),
     ],
 }
@@ -110,12 +110,14 @@ def test_naming_the_feeling_is_praised_as_de_escalation(runs: dict[str, list[Ale
     assert "manager" in alert.quotes[0].text or "hold" in alert.quotes[0].text
 
 
-def test_ownership_is_praised_once_in_two_minutes(runs: dict[str, list[Alert]]) -> None:
-    [alert] = [a for a in runs["warm"] if a.kind == "ownership"]
-    assert alert.polarity == "praise" and "fix" in alert.quote
+def test_ownership_is_praised_once_per_exchange(runs: dict[str, list[Alert]]) -> None:
+    first, second = [a for a in runs["warm"] if a.kind == "ownership"]
+    assert first.polarity == second.polarity == "praise"
+    assert "fix" in first.quote and "Saying when" in first.suggestion
+    assert "four" in second.quote and "and when" in second.suggestion
 
 
 def test_a_newborn_in_intensive_care_met_with_empathy(runs: dict[str, list[Alert]]) -> None:
     [alert] = [a for a in runs["warm"] if a.kind == "empathy_shown"]
     assert "a newborn in intensive care" in alert.title and "sorry" in alert.quote
-    assert sorted(kinds(runs["warm"])) == ["de_escalation", "empathy_shown", "ownership"]
+    assert sorted(kinds(runs["warm"])) == ["de_escalation", "empathy_shown", "ownership", "ownership"]
