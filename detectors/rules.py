@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeAlias
 
 import regex
 
-from callcoach.detectors.text import normalise
+from callcoach.detectors.text import NUMBER_WORDS, normalise
 from callcoach.live.events import Polarity
 
 RuleSpeaker: TypeAlias = Literal["agent", "customer", "any"]
@@ -33,42 +33,8 @@ POLARITIES: tuple[Polarity, ...] = ("coach", "praise")
 REQUIRED = ("name", "speaker", "say", "when", "polarity", "title", "why", "suggestion")
 OPTIONAL = ("within_s",)
 _NAME = re.compile(r"[a-z0-9_]+")
-_NUMBER_WORDS = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-    "thirty",
-    "forty",
-    "fifty",
-    "sixty",
-    "seventy",
-    "eighty",
-    "ninety",
-    "hundred",
-    "thousand",
-    "million",
-    "billion",
-]
 # "oh" is left out on purpose: "oh no" is not a number. "and"/"point" join the parts of one number.
-_NUMBER_PART = rf"(?:\d+|{'|'.join(_NUMBER_WORDS)})"
+_NUMBER_PART = rf"(?:\d+|{'|'.join(NUMBER_WORDS)})"
 NUMBER = rf"{_NUMBER_PART}(?: (?:and |point )?{_NUMBER_PART})*"
 
 

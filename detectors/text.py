@@ -16,6 +16,41 @@ from dataclasses import dataclass
 _APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# The words of a number said aloud (digits are written as such); "oh" is left out: "oh no" is no number.
+NUMBER_WORDS: tuple[str, ...] = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+    "hundred",
+    "thousand",
+    "million",
+    "billion",
+)
 # Fillers and backchannels: a listener's "mhm" while the other speaker goes on is not a turn of their own.
 BACKCHANNEL = frozenset(
     ("mhm", "mm", "hmm", "uh", "huh", "um", "ah", "ok", "okay", "yeah", "yes", "yep", "right", "sure")

@@ -45,6 +45,7 @@ from callcoach.detectors.alerts import AlertIds, clock, quote_of
 from callcoach.detectors.bad_news_table import TABLE, BadNewsTable
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.sentiment import scored_text
+from callcoach.detectors.text import NUMBER_WORDS
 from callcoach.live.events import Alert, AlertKind, Event, Quote, Sentiment, Transcript
 
 KIND = "turned_around"
@@ -77,8 +78,14 @@ class _Scored:
 
     @property
     def more_than_a_sign_off(self) -> bool:
-        """Whether the line says more than "great, thanks"; a score without its line cannot tell, so yes."""
-        return self.quote is None or len(scored_text(self.quote.text).split()) >= _CLOSE_WORDS
+        """Whether the line says more than "great, thanks" or a number; a score without its line cannot
+        tell, so yes."""
+        if self.quote is None:
+            return True
+        # A number read out ("three one eight eight nine", often heard as "free one...") says nothing
+        # of how the customer feels: its words do not count.
+        said = [w for w in scored_text(self.quote.text).split() if w not in NUMBER_WORDS and not w.isdigit()]
+        return len(said) >= _CLOSE_WORDS
 
 
 class TurnedAroundDetector:

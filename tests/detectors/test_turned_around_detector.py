@@ -132,6 +132,11 @@ def test_a_warm_sign_off_is_not_a_turned_around_close() -> None:
         assert alerts(run(call([ANGRY_1, ANGRY_2, close]))) == [], close
 
 
+def test_a_number_read_out_is_not_a_close() -> None:
+    # A reference number heard as "free one ..." scores +0.66 on "free"; it says nothing of the customer.
+    assert alerts(run(call([ANGRY_1, ANGRY_2, "sure its free one well eight nine", "great thank you"]))) == []
+
+
 def test_bad_news_with_the_customer_worn_down_by_it_is_a_low_stretch() -> None:
     news = "im going through treatment for cancer and the bills keep coming and i dont know how to pay them"
     worn = "im just worn out and every letter makes it worse"
