@@ -81,13 +81,17 @@ class SentimentScorer:
         """The sentiment of a final customer line; None for anything else or a line of fillers only."""
         if not isinstance(event, Transcript) or not event.final or event.speaker != "customer":
             return None
-        text = scored_text(event.text)
-        if not text:
+        score = self.score_text(event.text)
+        if score is None:
             return None
-        compound = float(self._analyzer.polarity_scores(text)["compound"])
         return Sentiment(
-            speaker=event.speaker,
-            start_s=spoken_start(event),
-            end_s=spoken_end(event),
-            score=round(compound, 2) + 0.0,  # + 0.0: a rounded -0.001 is -0.0, which prints as "-0.0"
+            speaker=event.speaker, start_s=spoken_start(event), end_s=spoken_end(event), score=score
         )
+
+    def score_text(self, text: str) -> float | None:
+        """The score of some words, to two places; None for fillers only."""
+        cleaned = scored_text(text)
+        if not cleaned:
+            return None
+        compound = float(self._analyzer.polarity_scores(cleaned)["compound"])
+        return round(compound, 2) + 0.0  # + 0.0: a rounded -0.001 is -0.0, which prints as "-0.0"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.sentiment import SentimentScorer
 from callcoach.detectors.turned_around import KIND, TurnedAroundDetector
-from callcoach.live.events import Event, Sentiment, Speaker
-from tests.detectors.detector_timeline import Emitted, alerts, play, say
+from callcoach.live.events import Event, Sentiment, Speaker, Speech, Transcript
+from tests.detectors.detector_timeline import Emitted, alerts, play, say, words_between
 
 SCORER = SentimentScorer()
 # Vosk's own hearing of an angry customer in a synthesised call ("fed up" came out "thin up").
@@ -117,9 +117,13 @@ def test_a_customer_venting_for_ten_seconds_in_one_line_is_a_low_stretch() -> No
     assert (alert.start_s, alert.end_s) == (1.0, 21.0)
 
 
-def test_the_same_complaint_in_one_short_line_is_not_a_stretch() -> None:
+# The same unhappiness in words no table knows as a complaint (-0.89).
+UPSET = "im worried and upset about these charges it is a terrible mess"
+
+
+def test_one_short_unhappy_line_no_table_knows_is_not_a_stretch() -> None:
     events = [
-        *say("customer", VENT, 1.0, 4.0),
+        *say("customer", UPSET, 1.0, 4.0),
         *say("agent", "im sorry about that let me take those charges off for you now", 5.0, 9.0),
         *say("customer", THANKS, 10.0, 14.0),
     ]
@@ -143,14 +147,59 @@ def test_bad_news_with_the_customer_worn_down_by_it_is_a_low_stretch() -> None:
     relief = "oh thats such a relief thank you so much youve made this so much easier"
     [alert] = alerts(run(call([news, worn, "okay", relief])))
     assert [q.text for q in alert.quotes] == [worn, relief]  # the low point quoted is not the news
-    assert alerts(run(call([news, "okay", relief]))) == []  # the news alone is not displeasure
+
+
+def test_bad_news_and_a_close_of_relief_is_a_call_turned_around() -> None:
+    # The worry was about what the call settled: VADER even scores the news +0.55 ("really need").
+    news = "hi i was made redundant on friday and i really need the refund for the sofa i returned"
+    relief = "oh thats such a relief thank you so much youve been wonderful"
+    [alert] = alerts(run(call([news, "thank you the website just says processing", relief])))
+    assert [q.text for q in alert.quotes] == [news, relief]
+    # A kind close to the same news is empathy's praise, not a call turned around.
+    kind = "thank you so much youve been so kind and patient with me"
+    assert alerts(run(call([news, "thank you the website just says processing", kind]))) == []
+
+
+def test_a_frustration_the_scorer_misses_is_a_low_point() -> None:
+    # Asking for a manager scores +0.08; the frustration table knows it.
+    manager = "nobody at the desk can tell me anything i want to speak to a manager"
+    close = "thats fantastic you've turned my whole day around"
+    [alert] = alerts(run(call([manager, "okay i need to be in rome tonight", close])))
+    assert [q.text for q in alert.quotes] == [manager, close]
+
+
+def test_warm_words_that_do_not_say_the_customer_was_won_back_are_not_a_close() -> None:
+    # VADER rates these +0.64 and +0.57; a doubtful customer and one carrying on with business.
+    for close in ("id love to see if it stays that way", "perfect can you email it to me"):
+        assert alerts(run(call(["this is the third time ive called about this", "fine", close]))) == [], close
+
+
+def test_a_misheard_phrase_does_not_sink_a_close_its_other_sentences_carry() -> None:
+    # Vosk's "oh not perfect" for "oh that's perfect" scores the whole line -0.02; after the pause the
+    # customer's thanks score +0.55 on their own.
+    misheard, thanks = "oh not perfect", "thank you so much you sorted the party i really appreciate it"
+    words = words_between(misheard, 31.0, 32.0) + words_between(thanks, 32.4, 35.0)
+    close = Transcript("customer", f"{misheard} {thanks}", 31.0, 35.0, final=True, words=words)
+    events = [
+        *call([ANGRY_1, ANGRY_2, "friday"]),
+        Speech("customer", 31.0),
+        close,
+        Speech("customer", 31.0, 35.0),
+    ]
+    [alert] = alerts(run(events))
+    assert alert.quote == close.text
+    # ...but a close whose last sentence turns sour again is not one.
+    sour = words_between(thanks, 31.0, 33.5) + words_between("but this is still a terrible mess", 34.0, 35.0)
+    text = f"{thanks} but this is still a terrible mess"
+    events[-2] = Transcript("customer", text, 31.0, 35.0, final=True, words=sour)
+    assert alerts(run(events)) == []
 
 
 def test_unhappy_lines_far_apart_are_not_one_stretch() -> None:
     events = [
-        *say("customer", ANGRY_1, 1.0, 5.0),
+        *say("customer", UPSET, 1.0, 5.0),
         *say("agent", "let me look at that for you", 6.0, 8.0),
-        *say("customer", ANGRY_2, 200.0, 204.0),
+        *say("customer", "this is awful i am really unhappy with the mess on my bill", 200.0, 204.0),
         *say("agent", "i have fixed the charge for you", 205.0, 208.0),
         *say("customer", THANKS, 209.0, 213.0),
     ]
