@@ -284,6 +284,7 @@ WIDER_NEWS = [
     ("i just had heart surgery and now i got a bill for the operation", "illness"),
     ("my husband was laid off in march", "job_loss"),
     ("they laid me off on friday", "job_loss"),
+    ("i've been out of work since the summer", "job_loss"),
     ("my mother has been dying for months now", "terminal"),
     ("she's been dying for a long time and she's in a hospice", "terminal"),
 ]
@@ -321,6 +322,7 @@ WIDER_LOOK_ALIKES = [
     "but the surgery was pre approved by my doctor",
     "they faxed the authorisation before the op",
     "i laid off for four to one",  # Vosk on a file reference, "L H R, four four two one"
+    "i thought out of work that waiting for your engineer",  # Vosk: "I took a day off work to wait in..."
     "i'm dying to know what the new bill will be",
     "i'm dying for some good news today",
 ]

@@ -90,6 +90,7 @@ FRUSTRATED = [
     ("so i'm closing all the accounts i have with you", "threat"),
     ("it's the third time i toiled i'm out my food case", "repeat"),  # "...I've called about my suitcase"
     ("that's the fourth time this month", "repeat"),
+    ("this is my fourth time i've run you about my windscreen claim", "repeat"),  # "...I've rung about"
     ("it's been ten days live in a complete joke", "anger"),  # "...ten days. This is a complete joke"
 ]
 
@@ -132,6 +133,8 @@ DE_ESCALATIONS = [
     "i'm sorry to hear you've been going round in circles",
     "i know this has been a nightmare for you",
     "it's completely understandable that you're upset",
+    "two weeks of that while you're trying to work how it really frustrating",  # "...sounds really..."
+    "i'm so sorry losing a gave word for nothing is really frustrating",  # "...a day's work for nothing"
 ]
 
 
