@@ -177,8 +177,14 @@ class LiveInput:
         self._tap = None
 
     def heard(self) -> list[HeardStep]:
-        """The steps at the platform's rate completed since the last call (none when nobody listens)."""
-        return [] if self._tap is None else self._tap.take()
+        """The steps at the platform's rate completed since the last call (none when nobody listens),
+        none past ``max_call_s``: a page hears no more of the call than is kept of it."""
+        if self._tap is None:
+            return []
+        if self._max_steps is None:
+            return self._tap.take()
+        end_s = self._max_steps * self._framer.frame_samples / PIPELINE_RATE_HZ
+        return [step for step in self._tap.take() if step.start_s < end_s]
 
     def _input(self, speaker: Speaker, sample_rate: int) -> _Speaker:
         if speaker not in self.speakers:

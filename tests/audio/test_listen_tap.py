@@ -99,3 +99,12 @@ def test_speakers_at_two_rates_come_at_the_first_ones_rate() -> None:
     assert {h.sample_rate_hz for h in heard} == {8000}
     assert all(h.pcm.shape == (2, 800) for h in heard)
     assert sum(h.pcm.shape[1] for h in heard) >= 0.9 * 8000
+
+
+def test_a_page_hears_no_more_than_max_call_s() -> None:
+    live = LiveInput(("agent", "customer"), max_call_s=1.0)
+    heard = twilio(live, 2.0, listen_at=0)
+    live.flush()
+    heard += live.heard()
+    assert live.fault is not None
+    assert [h.start_s for h in heard] == [round(i * 0.1, 1) for i in range(10)]
