@@ -18,6 +18,9 @@ call's worth of audio (a timestamp 30 minutes ahead was 115 MB of WAV and 320 MB
   stream either. What was skipped is counted in :attr:`LiveInput.skipped_s`.
 - Length: ``max_call_s``. Steps past it are not given out; :attr:`LiveInput.fault` says so
   (``call_too_long``) and the caller ends the call with it.
+
+While a page listens (:meth:`LiveInput.listen`), the placed chunks also go, at the platform's rate, to a
+:class:`ListenTap`, whose steps :meth:`LiveInput.heard` gives out; when none does, there is no tap.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy.typing as npt
 from callcoach.audio.aligner import StepAligner
 from callcoach.audio.errors import CALL_TOO_LONG, AudioError
 from callcoach.audio.framing import PIPELINE_RATE_HZ, Framer, Step
+from callcoach.audio.listen_tap import HeardStep, ListenTap
 from callcoach.audio.resample import StreamResampler
 from callcoach.live.events import Speaker
 
@@ -110,6 +114,8 @@ class LiveInput:
             None if max_call_s is None else -(-round(max_call_s * PIPELINE_RATE_HZ) // frame_samples)
         )
         self._steps_out = 0
+        self._max_lag_s = max_lag_s
+        self._tap: ListenTap | None = None  # only while a page listens
         self.fault: AudioError | None = None  # the call went past max_call_s: end it with this
 
     @property
@@ -129,6 +135,8 @@ class LiveInput:
             return []
         lead_s = max(s.samples_in / s.sample_rate for s in self._inputs.values())
         placed = state.contiguous(np.asarray(pcm, dtype=np.int16).reshape(-1), at_s, lead_s)
+        if self._tap is not None:
+            self._tap.push(speaker, state.samples_in - len(placed), placed, sample_rate)
         resampled = state.resampler.process(placed.reshape(-1, 1))[:, 0]
         return self._frames(self._aligner.push(speaker, resampled))
 
@@ -136,10 +144,47 @@ class LiveInput:
         """The call ended: everything still held, the last step padded with silence."""
         if self.fault is not None:
             return []
+        if self._tap is not None:
+            self._tap.flush()
         blocks = []
         for speaker, state in self._inputs.items():
             blocks += self._aligner.push(speaker, state.resampler.flush()[:, 0])
         return self._frames([*blocks, *self._aligner.flush()])
+
+    def listen(self) -> None:
+        """Start giving out the call's audio at the platform's rate (:meth:`heard`), from the next step
+        boundary past the audio already taken. Nothing if it already does."""
+        if self._tap is not None:
+            return
+        frame = self._framer.frame_samples
+        # The first step not yet reached by any speaker, counted in whole samples (no float rounding).
+        first = max(
+            (
+                -(-state.samples_in * PIPELINE_RATE_HZ // (state.sample_rate * frame))
+                for state in self._inputs.values()
+            ),
+            default=0,
+        )
+        self._tap = ListenTap(
+            self.speakers,
+            step_s=frame / PIPELINE_RATE_HZ,
+            origin_s=first * frame / PIPELINE_RATE_HZ,
+            max_lag_s=self._max_lag_s,
+        )
+
+    def stop_listening(self) -> None:
+        """No page listens any more: drop the tap and whatever it held."""
+        self._tap = None
+
+    def heard(self) -> list[HeardStep]:
+        """The steps at the platform's rate completed since the last call (none when nobody listens),
+        none past ``max_call_s``: a page hears no more of the call than is kept of it."""
+        if self._tap is None:
+            return []
+        if self._max_steps is None:
+            return self._tap.take()
+        end_s = self._max_steps * self._framer.frame_samples / PIPELINE_RATE_HZ
+        return [step for step in self._tap.take() if step.start_s < end_s]
 
     def _input(self, speaker: Speaker, sample_rate: int) -> _Speaker:
         if speaker not in self.speakers:

@@ -6,13 +6,17 @@ awaits :meth:`LiveCall.push`, so a pipeline that falls behind slows the reading 
 back-pressure), never the server; a capture callback, which must not block, uses :meth:`push_nowait`,
 which drops the oldest step and counts it. Every step the session takes is written to the call's
 recording first, so a call that drops keeps everything up to the drop.
+
+Pages that listen hear the call as it comes in, ahead of the queue: while any listens, each step at the
+platform's rate (:meth:`LiveInput.heard`) is encoded once as a binary message (:mod:`live.audio_wire`)
+and handed to every listener; while none does, nothing is made at all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,7 +27,7 @@ import numpy.typing as npt
 from callcoach.audio.errors import AudioError
 from callcoach.audio.framing import PIPELINE_RATE_HZ, Step
 from callcoach.audio.live_input import LiveInput
-from callcoach.live.codec import wire_text
+from callcoach.live.audio_wire import encode_audio
 from callcoach.live.events import CallStarted, Speaker
 from callcoach.live.recording import RecordingWriter
 from callcoach.live.session import SourceDropped
@@ -47,7 +51,7 @@ class LiveCall:
             max_call_s=settings.max_call_s,
         )
         self._queue: asyncio.Queue[Step | _End] = asyncio.Queue(settings.queue_frames)
-        self._listeners: set[Callable[[Sequence[str]], None]] = set()
+        self._listeners: set[Callable[[bytes], None]] = set()
         self._room = asyncio.Event()  # set when the session takes a step from the queue
         self._ended = False
         self._ending: asyncio.Task[None] | None = None  # the end a limit calls for from push_nowait
@@ -65,8 +69,9 @@ class LiveCall:
             await self._room.wait()
         if self._ended:
             return
-        for step in self._input.push(speaker, pcm, sample_rate, at_s):
-            self._hear(step)
+        steps = self._input.push(speaker, pcm, sample_rate, at_s)
+        self._hear()
+        for step in steps:
             await self._queue.put(step)
         if self.fault is not None:
             await self.end("completed")
@@ -77,8 +82,9 @@ class LiveCall:
         """Add a chunk without waiting: a full queue loses its oldest step (counted in ``dropped_steps``)."""
         if self._ended:
             return
-        for step in self._input.push(speaker, pcm, sample_rate, at_s):
-            self._hear(step)
+        steps = self._input.push(speaker, pcm, sample_rate, at_s)
+        self._hear()
+        for step in steps:
             if self._queue.full():
                 self._queue.get_nowait()
                 self.dropped_steps += 1
@@ -91,8 +97,9 @@ class LiveCall:
         if self._ended:
             return
         self._ended = True
-        for step in self._input.flush():
-            self._hear(step)
+        steps = self._input.flush()
+        self._hear()
+        for step in steps:
             await self._queue.put(step)
         await self._queue.put(_End(reason, detail, self.fault))
 
@@ -101,19 +108,29 @@ class LiveCall:
         """The limit that ended the call (``call_too_long``: past ``settings.max_call_s``), if one did."""
         return self._input.fault
 
-    def listen_audio(self, callback: Callable[[Sequence[str]], None]) -> Callable[[], None]:
+    def listen_audio(self, callback: Callable[[bytes], None]) -> Callable[[], None]:
         """Hear the call: ``callback`` (cheap, non-blocking) gets every step as it comes in, before the
         pipeline's queue, so a coach hears the call in real time even when its analysis lags. A step comes
-        as its frames' wire text, made once for every listener."""
+        as one binary message with every speaker at the platform's rate (:func:`encode_audio`), made once
+        for every listener. Returns the function that stops it."""
+        if not self._listeners:
+            self._input.listen()
         self._listeners.add(callback)
-        return lambda: self._listeners.discard(callback)
 
-    def _hear(self, step: Step) -> None:
+        def stop() -> None:
+            self._listeners.discard(callback)
+            if not self._listeners:
+                self._input.stop_listening()
+
+        return stop
+
+    def _hear(self) -> None:
         if not self._listeners:
             return
-        texts = [wire_text(frame, call_id=self.started.call_id) for frame in step]
-        for callback in list(self._listeners):
-            callback(texts)
+        for step in self._input.heard():
+            message = encode_audio(self.started.call_id, step)
+            for callback in list(self._listeners):
+                callback(message)
 
     async def frames(self) -> AsyncIterator[Step]:
         """The steps, for the session; each one written to the recording as it passes."""

@@ -5,7 +5,8 @@ the user's teams and refuses the others. It reads the page's messages (parsed by
 follows each subscribed call's log from its own cursor (a replay through a :class:`ReplayGate`, a live call
 as it happens), hands listening-session messages to the :class:`SessionHub`, and writes through a bounded
 queue. A slow page only slows its own followers: the logs never wait for anyone. A live call's
-audio goes to the page as ``frame`` messages when the queue has room and is skipped when it has not. A
+audio goes to the page as binary messages (one per step, every speaker: :mod:`live.audio_wire`) when the
+queue has room and is skipped when it has not. A
 bad message gets an ``error`` back and the socket stays open. A page that reads nothing at all (its queue
 full and nothing sent for :data:`STALL_DROP_S`) is dropped, so that it holds no socket, task or queue
 for ever.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 
@@ -89,7 +90,7 @@ class CoachConnection:
         self._opened = opened  # the audit trail's hook: (call id, hearing its live audio)
         self._abort = abort  # drops the connection at once, whatever is still unsent
         self._sent = 0
-        self._out: asyncio.Queue[str] = asyncio.Queue(SEND_QUEUE)
+        self._out: asyncio.Queue[str | bytes] = asyncio.Queue(SEND_QUEUE)  # bytes: a step of live audio
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._hearing: dict[str, Callable[[], None]] = {}  # live calls whose audio this page gets
         self.audio_dropped = 0
@@ -240,14 +241,13 @@ class CoachConnection:
         async for seq, _event in record.log.follow(after_seq):
             await self._out.put(record.log.wire(seq))
 
-    def _hear(self, frames: Sequence[str]) -> None:
-        """A live call's audio for this page: sent when there is room, else dropped (live audio that
-        arrives late is worse than a gap; events are never dropped)."""
-        for text in frames:
-            if self._out.full():
-                self.audio_dropped += 1
-                continue
-            self._out.put_nowait(text)
+    def _hear(self, message: bytes) -> None:
+        """A step of a live call's audio for this page: sent when there is room, else dropped (live audio
+        that arrives late is worse than a gap; events are never dropped)."""
+        if self._out.full():
+            self.audio_dropped += 1
+            return
+        self._out.put_nowait(message)
 
     async def _push_calls(self) -> None:
         while True:
@@ -258,6 +258,9 @@ class CoachConnection:
 
     async def _write(self) -> None:
         while True:
-            text = await self._out.get()
-            await self._ws.send_str(text)
+            message = await self._out.get()
+            if isinstance(message, bytes):
+                await self._ws.send_bytes(message)
+            else:
+                await self._ws.send_str(message)
             self._sent += 1

@@ -72,6 +72,8 @@ class _Coach:
     async def follow(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         await ws.send_str(json.dumps({"v": 1, "type": "subscribe", "call_id": self.call_id, "after_seq": 0}))
         async for msg in ws:
+            if msg.type == aiohttp.WSMsgType.BINARY:  # the call's audio: a page would play it
+                continue
             if msg.type != aiohttp.WSMsgType.TEXT:
                 return
             data = json.loads(msg.data)

@@ -121,12 +121,17 @@ def test_live_call_plays_and_shows_alerts_as_they_happen(
     # Heard a jitter buffer behind the newest audio received, not seconds behind.
     assert 0.0 <= after["newest"] - after["played"] < 1.2
     assert page.locator("#live-note-text").inner_text() == "Listening live"
-    # The frames' PCM is 16-bit little-endian: 0, 1, -1, the smallest and the largest sample.
+    # The audio's PCM is 16-bit little-endian, planar: the worked example of docs/protocol.md, "Live audio".
     decoded = page.evaluate(
-        "import('/static/js/live-audio.js')"
-        ".then(m => [...m.decodePcm('AAABAP//AID/fw==')].map(v => v * 32768))"
+        """hex => import('/static/js/live-audio.js').then(m => {
+            const bytes = new Uint8Array(hex.match(/../g).map(h => parseInt(h, 16)));
+            const step = m.decodeAudio(bytes.buffer);
+            return [step.callId, step.startS, step.sampleRate,
+                    step.channels.map(c => [c.speaker, [...c.samples].map(v => v * 32768)])];
+        })""",
+        "01010206401f0000000000000000f83f000163616c6c2d3100000100ffff0080ff7f0001",
     )
-    assert decoded == [0, 1, -1, -32768, 32767]
+    assert decoded == ["call-1", 1.5, 8000, [["agent", [0, 1, -1]], ["customer", [-32768, 32767, 256]]]]
     assert page.locator("#play").is_hidden() and page.locator("#volume").is_visible()
 
     # The transcript fills in as they speak, both speakers.
@@ -183,3 +188,59 @@ def test_live_call_plays_and_shows_alerts_as_they_happen(
     assert page.locator("#cards .card").count() == 2
     page.screenshot(path=str(artifacts / "page-live-ended-1280x800.png"))
     assert time.monotonic() - t0 < 60
+
+
+@pytest.fixture
+def fork_caller(callcoach: Path, samples: Path, live_server: str) -> Iterator[subprocess.Popen[str]]:
+    """``simulate-call`` playing the sample as a FreeSWITCH audio fork at 16 kHz, at normal speed."""
+    fork = live_server.replace("http://", "ws://") + "/ingest/audiofork?mix=stereo&rate=16000"
+    argv = [str(callcoach), "simulate-call", str(samples / f"{CALL}.wav"), "--audiofork", fork]
+    proc = subprocess.Popen(
+        [*argv, "--ingest-token", TOKEN, "--speed", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
+
+
+def test_live_audio_plays_from_binary_messages_at_the_platforms_rate(
+    page: Any, live_server: str, fork_caller: subprocess.Popen[str]
+) -> None:
+    """The audio fork sends 16 kHz: the page gets it as binary messages at 16000 Hz, both speakers in one,
+    and plays them through a context of that rate (made anew: the page starts at the telephone rate)."""
+    received: dict[str, int] = {"binary": 0, "frame_json": 0}
+
+    def on_frame(payload: str | bytes) -> None:
+        if isinstance(payload, bytes):
+            received["binary"] += 1
+        elif '"type": "frame"' in payload:
+            received["frame_json"] += 1
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+    page.goto(live_server + "/")
+    item = page.wait_for_selector(LIVE_ITEM, timeout=15000)
+    item.query_selector("button").click()
+    page.wait_for_selector("#call.live-mode")
+    page.wait_for_function("() => window.callcoach.liveAudio.stats().frames >= 10", timeout=10000)
+    if page.evaluate("window.callcoach.liveAudio.state()") != "running":
+        page.locator("#listen").click()
+    page.wait_for_function("() => window.callcoach.liveAudio.sampleRate() === 16000", timeout=5000)
+    page.wait_for_function("() => window.callcoach.liveAudio.state() === 'running'", timeout=5000)
+    before = page.evaluate("window.callcoach.liveAudio.stats()")
+    # Ten more steps, counted: each one schedules a buffer per speaker, and what plays is sound.
+    page.wait_for_function(
+        "n => window.callcoach.liveAudio.stats().frames >= n", arg=before["frames"] + 10, timeout=10000
+    )
+    page.wait_for_function("() => window.callcoach.liveAudio.level() > 0.3", timeout=15000)
+    after = page.evaluate("window.callcoach.liveAudio.stats()")
+    assert after["scheduled"] - before["scheduled"] >= 2 * (after["frames"] - before["frames"]) - 2, after
+    assert after["late"] + after["resyncs"] <= 2, after
+    now = clock_now(page)
+    assert 0.0 <= now["newest"] - now["played"] < 1.2, now
+    assert received["binary"] >= after["frames"] and received["frame_json"] == 0, received

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import aiohttp
 import soundfile as sf
 
+from callcoach.live.audio_wire import decode_audio
 from callcoach.live.codec import from_json
 from callcoach.live.settings import Settings
 from callcoach.web import simulate
@@ -56,7 +57,7 @@ class Trace:
     plan: Plan
     call_id: str = ""
     events: list[dict[str, Any]] = field(default_factory=list)  # the call's events, in seq order
-    frames: Counter[str] = field(default_factory=Counter)  # frame messages per speaker
+    frames: Counter[str] = field(default_factory=Counter)  # steps of audio received, per speaker
     # (alert id, revision) -> how far the caller had streamed (audio seconds) when the coach got it, and
     # how far a platform that never slows down would have by then (wall time since the first packet times
     # the speed): the two differ only when the server holds the caller back. Only with progress reports.
@@ -165,13 +166,16 @@ async def _follow(ws: aiohttp.ClientWebSocketResponse, trace: Trace) -> None:
     """Subscribe to the call and read until its ``call_ended``; every message must decode."""
     await ws.send_str(json.dumps({"v": 1, "type": "subscribe", "call_id": trace.call_id, "after_seq": 0}))
     async for msg in ws:
+        if msg.type == aiohttp.WSMsgType.BINARY:  # a step of the call's audio, every speaker in one
+            heard = decode_audio(msg.data)
+            assert heard.call_id == trace.call_id, heard.call_id
+            trace.frames.update(heard.speakers)
+            continue
         assert msg.type == aiohttp.WSMsgType.TEXT, f"unexpected {msg.type!r}"
         data = json.loads(msg.data)
         from_json(data)  # every message the server sends is a valid event
         kind = data["type"]
-        if kind == "frame":
-            trace.frames[data["speaker"]] += 1
-        elif kind == "subscribed":
+        if kind == "subscribed":
             assert data["call_id"] == trace.call_id and data["live"] is True and data["duration_s"] is None
         elif data.get("call") == trace.call_id:
             assert data["seq"] == len(trace.events) + 1, "the log arrives in order, without gaps"

@@ -299,6 +299,8 @@ async def _follow_soundcard_call(base: str, proc: asyncio.subprocess.Process) ->
         async with http.ws_connect(url, headers=cookie_header(session)) as ws:
             call_id = ""
             async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.BINARY:  # the call's audio: a page would play it
+                    continue
                 data = json.loads(msg.data)
                 if not call_id and data["type"] == "calls":
                     live = [c for c in data["calls"] if c["live"] and c["source"] == "soundcard"]

@@ -13,7 +13,7 @@ import { setKinds } from './format.js';
 import { state, view, dataFor } from './state.js';
 import { startSocket } from './socket.js';
 import { reportPlayback, setupPlayer, setupKeyboard } from './player.js';
-import { liveFrame, setupLiveAudio } from './live-audio.js';
+import { liveAudioMessage, setupLiveAudio } from './live-audio.js';
 import { setupLiveStatus } from './live-status.js';
 import { setupTimeline } from './timeline.js';
 import { updateCalls, renderCallList, setupCallList } from './calls.js';
@@ -54,9 +54,6 @@ function handleMessage(msg) {
       }
       return;
     }
-    case 'frame':
-      liveFrame(msg);
-      return;
     case 'error':
       if (typeof msg.seq === 'number' && msg.call) break; // an event of a call: stored and shown in place
       if (handleSessionError(msg)) return;
@@ -86,7 +83,7 @@ function start() {
   setupSession();
   setupNotes();
   setupRouting();
-  startSocket(handleMessage, { open: socketOpened, close: checkLogin });
+  startSocket(handleMessage, { open: socketOpened, close: checkLogin, audio: liveAudioMessage });
   startRendering();
 }
 

@@ -1,5 +1,6 @@
 // The websocket to the server: reconnects with backoff and picks up where it left off (after_seq = the last
-// seq received), subscribing again to the open call. Messages go to the handler main.js gives it; `onOpen`
+// seq received), subscribing again to the open call. Messages go to the handler main.js gives it, a live
+// call's audio (binary messages, as ArrayBuffers) to its `audio` handler; `onOpen`
 // runs on every (re)connection once the call is subscribed again (the listening session rejoins there), and
 // `onClose` whenever the socket closes, opened or not (a socket refused for want of a login never opens).
 
@@ -13,12 +14,14 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 let onMessage = () => {};
 let onOpen = () => {};
 let onClose = () => {};
+let onAudio = () => {};
 
-/** Connect, and hand every message from the server to `handler` (main.js routes them). */
-export function startSocket(handler, { open = () => {}, close = () => {} } = {}) {
+/** Connect, and hand every message from the server to `handler` (main.js routes them), audio to `audio`. */
+export function startSocket(handler, { open = () => {}, close = () => {}, audio = () => {} } = {}) {
   onMessage = handler;
   onOpen = open;
   onClose = close;
+  onAudio = audio;
   link.connect();
 }
 
@@ -31,6 +34,7 @@ export const link = {
     clearTimeout(this.timer);
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+    ws.binaryType = 'arraybuffer'; // live audio is read with a DataView, at once: no Blob to wait for
     this.ws = ws;
     setConnection('connecting', this.attempt ? 'Reconnecting…' : 'Connecting…');
     ws.addEventListener('open', () => {
@@ -40,6 +44,10 @@ export const link = {
       onOpen();
     });
     ws.addEventListener('message', (msg) => {
+      if (msg.data instanceof ArrayBuffer) {
+        onAudio(msg.data);
+        return;
+      }
       let data;
       try {
         data = JSON.parse(msg.data);
