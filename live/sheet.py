@@ -20,7 +20,17 @@ from typing import Any, Literal
 
 from callcoach.live.coaching import Commitment, SelfAssessment
 from callcoach.live.eventlog import latest_alerts
-from callcoach.live.events import Alert, CallEnded, CallStarted, Event, Note, Pin, Polarity, Quote
+from callcoach.live.events import (
+    Alert,
+    CallEnded,
+    CallInfo,
+    CallStarted,
+    Event,
+    Note,
+    Pin,
+    Polarity,
+    Quote,
+)
 
 MAX_OPPORTUNITIES = 3  # a conversation that covers more than three things changes none of them
 
@@ -105,11 +115,13 @@ def build_sheet(
     call_id: str,
     events: Sequence[Event],
     *,
+    info: CallInfo | None = None,
     self_assessment: SelfAssessment | None = None,
     commitments: Iterable[Commitment] = (),
 ) -> CoachingSheet:
-    """The sheet of call ``call_id`` from its events. A self-assessment or commitment about another call is
-    not this call's and is left out."""
+    """The sheet of call ``call_id`` from its events. Its title, agent and length come from ``info`` (the
+    call list's line, which the server keeps current) when given, else from the events. A self-assessment
+    or commitment about another call is not this call's and is left out."""
     pinned = pinned_ids(events)
     moments = [_moment(a, pinned) for a in latest_alerts(events)]
     notes = tuple(_note(n, pinned) for n in _notes(events))
@@ -120,9 +132,9 @@ def build_sheet(
     started = next((e for e in events if isinstance(e, CallStarted)), None)
     return CoachingSheet(
         call_id=call_id,
-        title=started.title if started else "",
-        agent=started.agent if started else "",
-        duration_s=_duration_s(events, started),
+        title=info.title if info else started.title if started else "",
+        agent=info.agent if info else started.agent if started else "",
+        duration_s=_duration_s(events, started, info),
         strengths=tuple(strengths),
         opportunities=tuple(coach[:MAX_OPPORTUNITIES]),
         more=tuple(coach[MAX_OPPORTUNITIES:]),
@@ -192,7 +204,9 @@ def _note(note: Note, pinned: frozenset[str]) -> SheetNote:
     )
 
 
-def _duration_s(events: Sequence[Event], started: CallStarted | None) -> float | None:
+def _duration_s(events: Sequence[Event], started: CallStarted | None, info: CallInfo | None) -> float | None:
+    if info is not None and info.duration_s is not None:
+        return info.duration_s
     ended = next((e for e in reversed(events) if isinstance(e, CallEnded)), None)
     if ended is not None:
         return ended.end_s

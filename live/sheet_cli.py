@@ -23,14 +23,14 @@ from typing import Any
 from callcoach.detectors.rules import NO_RULES
 from callcoach.live import settings as settings_mod
 from callcoach.live.errors import UserError
-from callcoach.live.events import Error, Event
+from callcoach.live.events import CallInfo, Error, Event
 from callcoach.live.model import load_model
 from callcoach.live.report import clock
 from callcoach.live.rules_file import load_rules
 from callcoach.live.settings import Settings
 from callcoach.live.sheet import CoachingSheet, SheetMoment, SheetNote, build_sheet
 from callcoach.live.sources import FileSource
-from callcoach.live.storage import Storage
+from callcoach.live.storage import Storage, StoredCall
 
 EXIT_USAGE = 2
 _WIDTH = 100
@@ -49,13 +49,15 @@ def add_parser(sub: Any) -> None:
 
 def _sheet(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.call)
+    info: CallInfo | None = None
     if path.is_file():
         call_id, events = path.stem, _analysed(path, settings)
     elif path.suffix.lower() in _AUDIO_SUFFIXES or "/" in args.call:
         raise UserError(f"there is no file {path}: give a recording's path, or a stored call's id")
     else:
-        call_id, events = args.call, _stored(args.call, settings.data_dir)
-    sheet = build_sheet(call_id, events)
+        stored = _stored(args.call, settings.data_dir)
+        call_id, events, info = args.call, list(stored.events), stored.info
+    sheet = build_sheet(call_id, events, info=info)
     print(json.dumps(sheet.to_json(), indent=2) if args.json else "\n".join(readable(sheet)))
     faults = [e for e in events if isinstance(e, Error) and e.fatal]
     for fault in faults:  # the sheet of what could be analysed stands; the failure is said, as analyze does
@@ -73,7 +75,7 @@ def _analysed(path: Path, settings: Settings) -> list[Event]:
     return list(asyncio.run(analyze(source, settings, model, rules=rules)).events)
 
 
-def _stored(call_id: str, data_dir: Path) -> list[Event]:
+def _stored(call_id: str, data_dir: Path) -> StoredCall:
     """The stored call's events with its notes and pins; reading creates nothing (a mistyped --data is
     said, not made)."""
     database = data_dir / "calls.sqlite3"
@@ -92,7 +94,7 @@ def _stored(call_id: str, data_dir: Path) -> list[Event]:
             f"there is no call {call_id!r} stored in {data_dir}: give the id of a call the server kept "
             f"(the page's address shows it after #call=), or a recording's path to analyse it"
         )
-    return list(found.events)
+    return found
 
 
 def readable(sheet: CoachingSheet) -> list[str]:

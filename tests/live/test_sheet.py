@@ -11,6 +11,7 @@ from callcoach.live.coaching import Commitment, SelfAssessment
 from callcoach.live.events import (
     Alert,
     CallEnded,
+    CallInfo,
     CallStarted,
     Event,
     Note,
@@ -167,6 +168,12 @@ def test_json_has_the_issues_fields_and_survives_a_round_trip_through_text() -> 
         assert field in data
     assert data["self_assessment"]["went_well"] == "I stayed calm" and data["commitments"] == []
     assert {"quote", "start_s", "why", "suggestion", "kind", "title"} <= data["opportunities"][0].keys()
+
+
+def test_the_call_lists_line_names_the_call_when_given() -> None:
+    info = CallInfo("c1", "Line 7, Sam", "twilio", "", 61.5, False, "ready", agent="sam.k")
+    sheet = build_sheet("c1", call(agent=""), info=info)
+    assert (sheet.title, sheet.agent, sheet.duration_s) == ("Line 7, Sam", "sam.k", 61.5)
 
 
 def test_an_empty_call_has_an_empty_sheet() -> None:
