@@ -187,11 +187,11 @@ async function playFrom(button, startS) {
     await new Promise((resolve) => audio.addEventListener('loadedmetadata', resolve, { once: true }));
   }
   audio.currentTime = startS;
+  pressed(button); // before play() settles: the audio is already playing when it does
   try {
     await audio.play();
-    pressed(button);
   } catch {
-    pressed(null); // the browser refused to play (no gesture): the button stays a button
+    pressed(null); // the browser refused to play: the button is not pressed
   }
 }
 
