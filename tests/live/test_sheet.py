@@ -5,6 +5,8 @@ and the agent's records of this call only."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 from callcoach.detectors.registry import KINDS
 from callcoach.live.coaching import Commitment, SelfAssessment
@@ -180,3 +182,20 @@ def test_an_empty_call_has_an_empty_sheet() -> None:
     sheet = build_sheet("c1", [])
     assert (sheet.strengths, sheet.opportunities, sheet.more, sheet.notes) == ((), (), (), ())
     assert (sheet.title, sheet.duration_s, sheet.self_assessment) == ("", None, None)
+
+
+def test_the_protocol_docs_example_has_the_sheets_fields() -> None:
+    """docs/protocol.md shows a sheet (not a message of the wire, so not in a ```json block): its fields
+    are the builder's, at every level."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    [block] = re.findall(r"```text\n *(\{\"call_id\".*?)\n *```", doc, flags=re.S)
+    example = json.loads(block)
+    own = SelfAssessment("c1", "sam", "calm", "sorry first", "2026-11-30T11:00:00Z")
+    commitment = Commitment("k1", "sam", "c1", "silence", "answer within a beat", "2026-12-01", "ana", "x")
+    events = call(alert("b1", "cold_reply_to_bad_news", 30.0), note("n1", 1.0, "praise"))
+    sheet = build_sheet("c1", events, self_assessment=own, commitments=[commitment]).to_json()
+    assert example.keys() == sheet.keys()
+    assert example["strengths"][0].keys() == sheet["strengths"][0].keys()  # a note
+    assert example["opportunities"][0].keys() == sheet["opportunities"][0].keys()  # an alert
+    assert example["self_assessment"].keys() == sheet["self_assessment"].keys()
+    assert example["commitments"][0].keys() == sheet["commitments"][0].keys()
