@@ -116,8 +116,8 @@ def readable(sheet: CoachingSheet) -> list[str]:
     if not sheet.opportunities:
         lines.append("  (nothing to coach on this call)")
     if sheet.more:
-        rest = ", ".join(f"{m.title} at {clock(m.start_s)}" for m in sheet.more)
-        lines += _headed(f"{len(sheet.more)} more, for another day: {rest}", " ")
+        lines.append(f"  and {len(sheet.more)} more, for another day:")
+        lines += [f"     {clock(m.start_s)}  {m.title}" for m in sheet.more]
     lines += ["", "Coaches' notes", *_notes(sheet.notes)]
     lines += ["", "Agent's self-assessment", *_self_assessment(sheet)]
     lines += ["", "Commitments", *_commitments(sheet)]

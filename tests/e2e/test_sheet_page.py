@@ -28,14 +28,42 @@ PRAISE_NOTE = "Warm, clear greeting: your name and an offer of help."
 READY = "#sheet[aria-busy='false']"
 
 
+# Two team rules the cold call breaks, so that it has four moments to coach: one more than a sheet shows.
+RULES = """
+[[rule]]
+name = "recording_disclosure"
+speaker = "agent"
+say = ["call may be recorded", "calls are recorded"]
+when = "missing"
+within_s = [0, 30]
+polarity = "coach"
+title = "No recording disclosure in the first 30 s"
+why = "Callers must hear that the call is recorded before they share anything personal."
+suggestion = "Say it in the greeting: 'This call may be recorded for quality and training purposes.'"
+
+[[rule]]
+name = "paperwork_first"
+speaker = "agent"
+say = ["documents"]
+when = "said"
+polarity = "coach"
+title = "Paperwork before the person"
+why = "Asking for documents is business; it waits until the customer has been heard."
+suggestion = "Ask how they are doing first; the documents can follow."
+"""
+
+
 @pytest.fixture(scope="module")
 def site(
     callcoach: Path, samples: Path, model_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """A server of its own (the notes and pins added here stay out of the other page tests' calls)."""
+    """A server of its own (the notes and pins added here stay out of the other page tests' calls), with
+    the team rules above."""
     recordings = tmp_path_factory.mktemp("sheet-recordings")
     shutil.copy(samples / f"{CALL}.wav", recordings)
-    with running_server(callcoach, recordings, model_dir) as base:
+    rules = recordings.parent / "sheet-rules.toml"
+    rules.write_text(RULES)
+    with running_server(callcoach, recordings, model_dir, args=("--rules", str(rules))) as base:
         wait_until_analysed(base)
         annotate(base)
         yield base
@@ -76,14 +104,19 @@ def test_strengths_first_then_the_ranked_opportunities(page: Any, site: str, art
     [strength] = page.locator("#strength-list > li").all()
     assert PRAISE_NOTE in strength.inner_text() and "00:01" in strength.inner_text()
     cards = page.locator("#opportunity-list > li").all()
-    assert len(cards) == 2  # the cold reply, then the silence before it
-    cold, silence = (card.inner_text() for card in cards)
+    assert len(cards) == 3  # the cold reply, then the two team rules by time; the silence is folded away
+    cold, disclosure, paperwork = (card.inner_text() for card in cards)
     assert "Cold reply" in cold and "passed away" in cold and "00:21" in cold
     assert "WHY IT MATTERS" in cold.upper() and "TRY INSTEAD" in cold.upper()
     assert "sorry" in cold.lower() and cards[0].locator(".pin-badge").count() == 1
-    assert "Silence" in silence and "00:15" in silence
-    assert page.locator("#more").is_hidden()  # nothing beyond three to fold away
-    assert page.locator("#balance").inner_text().replace("\n", " ").endswith("1 praise · 2 to coach")
+    assert "Team rule: recording_disclosure" in disclosure and "Team rule: paperwork_first" in paperwork
+    more = page.locator("#more")
+    assert more.get_attribute("open") is None and "1 more moment to coach" in more.inner_text()
+    assert page.locator("#more-list").is_hidden()
+    more.locator("summary").click()
+    silence = page.locator("#more-list > li")
+    assert silence.count() == 1 and "of silence" in silence.inner_text() and "00:15" in silence.inner_text()
+    assert page.locator("#balance").inner_text().replace("\n", " ").endswith("1 praise · 4 to coach")
     assert PRAISE_NOTE in page.locator("#note-list").inner_text()
     assert "Not written yet" in page.locator("#self-assessment").inner_text()
     page.screenshot(path=str(artifacts / "sheet-1280x800.png"), full_page=True)
@@ -122,6 +155,7 @@ def test_the_print_view_is_an_a4_pdf_with_the_quotes(page: Any, site: str, artif
         "TO WORK ON"
     )  # headings print in capitals
     assert "Print" not in text and "Open the call" not in text  # the controls stay on the screen
+    assert "1 more moment to coach" in text and "of silence" not in text  # the folded one stays folded
     page.emulate_media(media="print")  # the print view as the PDF has it, to look at
     page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
     page.screenshot(path=str(artifacts / "sheet-print-a4.png"), full_page=True)

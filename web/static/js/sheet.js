@@ -180,6 +180,7 @@ async function playFrom(button, startS) {
   const audio = $('audio');
   if (player.button === button && !audio.paused) {
     audio.pause();
+    pressed(null); // now, not when the pause event comes
     return;
   }
   if (audio.readyState < 1) {
