@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 
-from callcoach.live.events import Alert, Pin
+from callcoach.live.coaching import Commitment, SelfAssessment
+from callcoach.live.events import Alert, Note, Pin
+from callcoach.live.sheet import build_sheet
+from callcoach.live.sheet_cli import readable
 from callcoach.live.storage import Storage
 from tests.helpers.stored_calls import call_events, store_call
 
@@ -147,3 +150,30 @@ def test_an_unknown_call_or_an_unreadable_file_is_one_line_and_exit_2(
     assert missing.returncode == EXIT_USAGE
     fix = "give a recording's path, or a stored call's id"
     assert missing.stderr == f"callcoach: error: there is no file {tmp_path / 'nowhere.wav'}: {fix}\n"
+
+
+def test_the_readable_sheet_shows_the_agents_view_and_the_commitments() -> None:
+    own = SelfAssessment(
+        "c1", "sam", "I stayed calm with her", "say sorry before the documents", "2026-11-30"
+    )
+    commitment = Commitment(
+        "k1", "sam", "c1", "cold_reply_to_bad_news", "acknowledge bad news before business",
+        "2026-12-01", "ana", "2026-11-30T11:05:00Z", accepted_at="2026-11-30T11:07:00Z",
+    )  # fmt: skip
+    praise = Note("n1", 3.0, "praise", "lovely greeting", "ana", "Ana Lead")
+    sheet = build_sheet("c1", [praise], self_assessment=own, commitments=[commitment])
+    lines = readable(sheet)
+    assert lines[lines.index("Strengths") + 1 : lines.index("Strengths") + 3] == [
+        "  + 00:03.0  Note by Ana Lead",
+        "       note: lovely greeting",
+    ]
+    view = lines[lines.index("Agent's self-assessment") + 1 :]
+    assert view[:2] == [
+        "       went well:   I stayed calm with her",
+        "       would change: say sorry before the documents",
+    ]
+    commitments = " ".join(line.strip() for line in lines[lines.index("Commitments") + 1 :])
+    assert commitments == (
+        "- acknowledge bad news before business (cold_reply_to_bad_news), from 2026-12-01, "
+        "accepted 2026-11-30"
+    )
