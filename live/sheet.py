@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from callcoach.detectors.registry import KINDS
 from callcoach.live.coaching import Commitment, SelfAssessment
 from callcoach.live.eventlog import latest_alerts
 from callcoach.live.events import (
@@ -59,6 +60,7 @@ class SheetMoment:
 
     id: str
     kind: str
+    label: str  # the kind as a coach reads it ("Cold reply"), from the detectors' registry
     polarity: Polarity
     title: str
     quote: str
@@ -178,6 +180,7 @@ def _moment(alert: Alert, pinned: frozenset[str]) -> SheetMoment:
     return SheetMoment(
         id=alert.id,
         kind=alert.kind,
+        label=KINDS[alert.kind].label if alert.kind in KINDS else alert.kind.replace("_", " ").capitalize(),
         polarity=alert.polarity,
         title=alert.title,
         quote=alert.quote,

@@ -70,6 +70,8 @@ def test_every_coach_kind_the_registry_knows_has_a_severity() -> None:
     assert len(set(SEVERITY.values())) == len(SEVERITY)  # a strict order: no two kinds tie
     assert severity("cold_reply_to_bad_news") < severity("silence")
     assert severity("a_kind_from_an_older_server") == UNKNOWN_SEVERITY > max(SEVERITY.values())
+    [old] = build_sheet("c1", call(alert("x1", "a_kind_from_an_older_server", 9.0))).opportunities
+    assert old.label == "A kind from an older server"  # still readable, ranked last
 
 
 def test_strengths_first_then_at_most_three_opportunities_by_severity_then_time() -> None:
@@ -97,6 +99,11 @@ def test_strengths_first_then_at_most_three_opportunities_by_severity_then_time(
         "try b1",
     )
     assert (sheet.praise_count, sheet.coach_count) == (2, 5)
+    assert [o.label for o in sheet.opportunities] == [
+        "Cold reply",
+        "Team rule",
+        "Monologue",
+    ]  # the registry's
     assert (sheet.title, sheet.agent, sheet.duration_s) == ("Line 1", "sam", 60.0)
 
 

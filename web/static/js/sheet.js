@@ -80,8 +80,8 @@ function momentCard(moment, rank = null) {
     : moment.quote ? [{ speaker: 'mixed', text: moment.quote, start_s: moment.start_s }] : [];
   return h('li', { class: `card sheet-card ${moment.polarity}${moment.pinned ? ' pinned' : ''}`, 'data-id': moment.id, 'data-start-s': moment.start_s },
     h('header', { class: 'card-head' },
-      rank ? h('span', { class: 'rank', 'aria-label': `Number ${rank}`, text: String(rank) }) : h('span', { class: 'pill' }, icon(moment.polarity === 'praise' ? 'star' : 'bulb'), pol.label),
-      h('span', { class: 'kind', text: moment.rule ? `Team rule: ${moment.rule}` : kindLabel(moment.kind) }),
+      rank ? h('span', { class: 'rank' }, h('span', { class: 'sr-only', text: 'Number ' }), String(rank)) : h('span', { class: 'pill' }, icon(moment.polarity === 'praise' ? 'star' : 'bulb'), pol.label),
+      h('span', { class: 'kind', text: moment.rule ? `${moment.label}: ${moment.rule}` : moment.label }),
       moment.pinned ? pinBadge() : null,
       playButton(moment.start_s)),
     h('h3', { class: 'card-title', text: moment.title }),
