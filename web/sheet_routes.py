@@ -3,7 +3,8 @@ prints) and ``GET /sheet/{call_id}``, the page that shows it and prints it.
 
 Who may see a sheet is who may see the call: the team check every list, socket and recording uses
 (:meth:`User.check_can_see`); a refusal is 403 ``forbidden_call`` and a call the server does not know is
-404 ``unknown_call``, both with a message naming the fix. A sheet shows the call's words, so reading one
+404 ``unknown_call``, both with a message naming the fix; a recording that could not be analysed is 409
+``not_analysed``, with the reason. A sheet shows the call's words, so reading one
 is an ``open`` in the audit trail, as opening the call on the page is. A recording still being analysed
 is waited for (its sheet is only right once every moment is found); a live call's sheet is what it has
 so far. The agent's self-assessment and the commitments of the call come from ``records`` when the
@@ -58,6 +59,11 @@ async def _sheet_json(
     if record.live is None and not record.log.closed:
         # A recording still being analysed: shielded, so a page that gives up does not stop the analysis.
         await asyncio.shield(catalog.ensure_analysed(call_id))
+    if record.info.status == "error":  # an empty sheet would say the call went well
+        why = record.info.error or "see the server's log"
+        return _error(
+            409, "not_analysed", f"call {call_id!r} could not be analysed, so it has no sheet: {why}"
+        )
     await request.app[AUDIT].record(user.username, "open", call_id, f"sheet, {request.remote or ''}")
     own, commitments = await records(call_id) if records is not None else (None, ())
     sheet = build_sheet(

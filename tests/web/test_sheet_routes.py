@@ -1,7 +1,8 @@
 """``GET /api/calls/{id}/sheet`` and ``GET /sheet/{id}`` in the real ``callcoach serve`` (a subprocess, the
 real model loaded, on loopback). Its data folder holds a stored call of the default team with moments, a
 note and a pin, and a call of team ``billing``; its recordings folder holds the cold bereavement sample,
-which the server analyses as it starts. Accounts: the test admin and ``bo``, a coach of the default team.
+which the server analyses as it starts, and a file that is no audio. Accounts: the test admin and ``bo``, a
+coach of the default team.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ async def site(
     data, recordings = root / "data", root / "recordings"
     recordings.mkdir()
     shutil.copy(samples / "bereavement_cold.wav", recordings)
+    (recordings / "broken.wav").write_bytes(b"RIFF, but nothing after it")
     store_call(data, "ours", age_days=1)  # with a coach's note "ask first" at 1.0 s
     add_moments(
         data,
@@ -152,3 +154,10 @@ async def test_reading_a_sheet_is_an_open_in_the_audit_trail(site: Site) -> None
     status, body = await site.get(f"/api/audit?user={BO}&call=ours", token=site.server.session)
     assert status == 200
     assert {(e["action"], e["detail"]) for e in body["entries"]} == {("open", "sheet, 127.0.0.1")}
+
+
+async def test_a_recording_that_could_not_be_analysed_has_no_sheet_and_says_why(site: Site) -> None:
+    status, body = await site.get("/api/calls/broken/sheet")
+    assert (status, body["code"]) == (409, "not_analysed")
+    assert body["message"].startswith("call 'broken' could not be analysed, so it has no sheet: ")
+    assert len(body["message"]) > len("call 'broken' could not be analysed, so it has no sheet: ") + 10
