@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from callcoach.audio.errors import AudioError
 from callcoach.detectors.rules import NO_RULES, RuleSet
-from callcoach.live import audit_cli, user_cli
+from callcoach.live import audit_cli, sheet_cli, user_cli
 from callcoach.live import settings as settings_mod
 from callcoach.live.errors import UserError
 from callcoach.live.eventlog import EventLog
@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
 
     user_cli.add_parser(sub)
     audit_cli.add_parsers(sub)
+    sheet_cli.add_parser(sub)
     return parser
 
 

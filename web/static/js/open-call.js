@@ -213,11 +213,24 @@ function renderCallHead() {
     formatDate(info.started_at),
   ].filter(Boolean);
   setText($('call-meta'), parts.join(' · '));
+  sheetLink(info.call_id);
   const chip = $('call-status');
   const labels = { analysing: 'Analysing…', ready: 'Ready', live: 'Live', error: 'Error', dropped: 'Cut off' };
   chip.className = `chip ${info.status}`;
   setText(chip, labels[info.status] || info.status);
   renderCallBanner(info);
+}
+
+/** The call's coaching sheet (/sheet/ID), a link among the call's actions. */
+function sheetLink(callId) {
+  let anchor = $('sheet-link');
+  if (!anchor) {
+    anchor = h('a', { class: 'btn', id: 'sheet-link', 'data-testid': 'sheet-link', title: 'The coaching sheet of this call, to print or share' },
+      icon('note'), h('span', { class: 'btn-text', text: 'Coaching sheet' }));
+    $('call-actions').prepend(anchor);
+  }
+  const href = `/sheet/${encodeURIComponent(callId)}`;
+  if (anchor.getAttribute('href') !== href) anchor.setAttribute('href', href);
 }
 
 /** A failed or unfinished analysis has a banner of its own; else the banner is for errors among the events. */
