@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from callcoach.live.coaching import Commitment
-from callcoach.live.events import Alert, CallInfo, Event
+from callcoach.live.events import Alert, CallInfo, Event, Polarity
 from callcoach.live.follow_up import CallTally, follow_up, is_later, judge, tally
 
 MADE = Commitment(
@@ -23,7 +23,7 @@ def call(call_id: str, started_at: str) -> CallInfo:
     return CallInfo(call_id, f"Call {call_id}", "twilio", started_at, 30.0, False, "ready", agent="bo")
 
 
-def alert(alert_id: str, kind: str, polarity: str, revision: int = 0) -> Alert:
+def alert(alert_id: str, kind: str, polarity: Polarity, revision: int = 0) -> Alert:
     return Alert(
         alert_id,
         revision,
@@ -36,7 +36,7 @@ def alert(alert_id: str, kind: str, polarity: str, revision: int = 0) -> Alert:
         "t",
         "q",
         "w",
-        "s",  # type: ignore[arg-type]
+        "s",
     )
 
 
