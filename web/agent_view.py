@@ -52,6 +52,7 @@ def agent_page(
         "viewer": {"user": user.username, "role": user.role},
         "follow_up_calls": needed,
         "kinds": [as_json(k) for k in KINDS.values()],
+        "twins": PRAISE_TWINS,  # coach kind -> the praise kind of getting it right
         "calls": [_call_json(user, info, records) for info, _events in calls],
         "commitments": [_commitment_json(c, follow_ups.get(c.id)) for c in records.commitments],
         "notices": notices(agent, records.commitments, follow_ups),

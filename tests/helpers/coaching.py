@@ -3,7 +3,12 @@ events with the moments a test needs, a WAV), and the coaching endpoints as a pa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +16,7 @@ import aiohttp
 
 from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Event, Polarity, Transcript
 from callcoach.live.storage import Storage
+from tests.helpers.server import clean_env, free_ports
 from tests.helpers.stored_calls import write_wav
 
 SECONDS = 2.0
@@ -80,3 +86,42 @@ async def call_api(
     """A coaching endpoint as the page calls it: its status and JSON answer."""
     async with http.request(method, f"{base}{path}", json=body) as resp:
         return resp.status, await resp.json()
+
+
+@contextlib.contextmanager
+def serving(callcoach: Path, model_dir: Path, data: Path, *, timeout_s: float = 60) -> Iterator[str]:
+    """``callcoach serve`` on ``data`` (its accounts and calls made beforehand) with no recordings, on a
+    free loopback port, for sync tests (a browser); yields its base URL and stops it as Ctrl-C does."""
+    port, customer_leg, agent_leg = free_ports(3)
+    recordings = data.parent / f"{data.name}-no-recordings"
+    recordings.mkdir(parents=True, exist_ok=True)
+    argv = [
+        *(str(callcoach), "serve", "--port", str(port), "--data", str(data), "--model", str(model_dir)),
+        *("--recordings", str(recordings), "--audiosocket-port", str(customer_leg)),
+        *("--audiosocket-agent-port", str(agent_leg)),
+    ]
+    base = f"http://127.0.0.1:{port}"
+    with (data.parent / f"{data.name}-serve-{port}.log").open("w") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=clean_env())
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not _answers(base):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"callcoach serve did not start: see {log.name}")
+                time.sleep(0.2)
+            yield base
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def _answers(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/login", timeout=2):
+            return True
+    except OSError:
+        return False
