@@ -1,7 +1,8 @@
 """The coaching conversation in Debian's chromium against a real ``callcoach serve``: the agent logs in
 and sees only their call, writes their own view of it and only then may open the coach's sheet; the lead
 shares the call and records a commitment, the agent accepts it; a later call of the agent (kept while the
-server was down, as a live call leaves it) shows on the follow-up chart after a restart.
+server was down, as a live call leaves it) shows on the follow-up chart after a restart, and with
+``CALLCOACH_FOLLOW_UP_CALLS=1`` the lead is told the behaviour has held.
 
 Accounts: ``bo`` (agent of north), ``cy`` (agent of north), ``di`` (lead of north).
 """
@@ -68,8 +69,11 @@ def test_self_assessment_first_then_the_sheet_then_a_commitment_that_is_followed
         bo = log_in(browser, base, "bo")
         bo.wait_for_selector('.call-item[data-call-id="bo-1"]')
         assert bo.locator(".call-item").evaluate_all("els => els.map(e => e.dataset.callId)") == ["bo-1"]
+        assert bo.locator(".agent-link").evaluate_all("els => els.map(e => e.textContent)") == ["My coaching"]
 
         di = log_in(browser, base, "di")
+        di.wait_for_selector(".agent-link")
+        assert di.locator(".agent-link").evaluate_all("els => els.map(e => e.dataset.agent)") == ["bo", "cy"]
         open_agent_page(di, base)
         di_call = call_item(di, "bo-1")
         assert di_call.get_attribute("data-shared") == "false"
@@ -112,14 +116,20 @@ def test_self_assessment_first_then_the_sheet_then_a_commitment_that_is_followed
     store_agent_call(
         data, "bo-2", agent="bo", team="north", started_at=later, moments=[moment(1, EMPATHY, "praise")]
     )
-    with serving(callcoach, model_dir, data) as base:
+    with serving(callcoach, model_dir, data, env={"CALLCOACH_FOLLOW_UP_CALLS": "1"}) as base:
+        di = log_in(browser, base, "di")  # the lead is told on their page: it held on the next call
+        di.wait_for_selector(".notice")
+        assert f"\u201c{BEHAVIOUR}\u201d has held on the next 1 call" in di.locator(".notice").inner_text()
+        open_agent_page(di, base)
+        assert di.get_by_test_id("follow-up-notices").locator('.notice[data-status="held"]').count() == 1
+        di.context.close()
         bo = log_in(browser, base, "bo")
         open_agent_page(bo, base)
         chart = bo.get_by_test_id("follow-up-chart")
         assert chart.get_attribute("data-calls") == "1"
         bar = chart.locator('g[data-call-id="bo-2"]')
         assert (bar.get_attribute("data-coach"), bar.get_attribute("data-praise")) == ("0", "1")
-        assert "Following: 1 of 3 calls" in bo.get_by_test_id("follow-up-status").inner_text()
+        assert bo.get_by_test_id("follow-up-status").inner_text() == "Held on 1 call"
         bo.screenshot(path=str(artifacts / "agent-page.png"), full_page=True)
         bo.emulate_media(media="print")
         assert not bo.get_by_test_id("accept").count() and not bo.locator(".topbar").is_visible()

@@ -89,9 +89,12 @@ async def call_api(
 
 
 @contextlib.contextmanager
-def serving(callcoach: Path, model_dir: Path, data: Path, *, timeout_s: float = 60) -> Iterator[str]:
+def serving(
+    callcoach: Path, model_dir: Path, data: Path, *, env: dict[str, str] | None = None, timeout_s: float = 60
+) -> Iterator[str]:
     """``callcoach serve`` on ``data`` (its accounts and calls made beforehand) with no recordings, on a
-    free loopback port, for sync tests (a browser); yields its base URL and stops it as Ctrl-C does."""
+    free loopback port, with ``env`` (``CALLCOACH_*`` settings), for sync tests (a browser); yields its base
+    URL and stops it as Ctrl-C does."""
     port, customer_leg, agent_leg = free_ports(3)
     recordings = data.parent / f"{data.name}-no-recordings"
     recordings.mkdir(parents=True, exist_ok=True)
@@ -102,7 +105,7 @@ def serving(callcoach: Path, model_dir: Path, data: Path, *, timeout_s: float = 
     ]
     base = f"http://127.0.0.1:{port}"
     with (data.parent / f"{data.name}-serve-{port}.log").open("w") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=clean_env())
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=clean_env(**(env or {})))
         try:
             deadline = time.monotonic() + timeout_s
             while not _answers(base):

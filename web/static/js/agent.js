@@ -188,7 +188,7 @@ function statusChip(c) {
   const n = up.calls.length;
   const text = {
     following: `Following: ${n} of ${up.needed} calls`,
-    held: `Held on ${up.needed} calls`,
+    held: `Held on ${up.needed} call${up.needed === 1 ? '' : 's'}`,
     slipped: 'Slipped',
   }[up.status];
   return h('span', { class: `chip ${up.status}`, 'data-testid': 'follow-up-status', text });
