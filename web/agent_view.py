@@ -67,7 +67,7 @@ def notices(agent: User, commitments: Iterable[Commitment], follow_ups: dict[str
         if up is None or up.status == "following":
             continue
         if up.status == "held":
-            said = f"has held on the next {up.needed} calls"
+            said = f"has held on the next {up.needed} call{_s(up.needed)}"
         else:
             slip = next(c for c in up.calls if c.call_id == up.slipped_on)
             said = f"slipped on {slip.title or slip.call_id} ({slip.coach} coach moment{_s(slip.coach)})"
