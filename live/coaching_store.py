@@ -162,6 +162,15 @@ class CoachingStore:
             ).fetchall()
         return [Commitment(*row) for row in rows]
 
+    def commitments_for_call(self, call_id: str) -> list[Commitment]:
+        """The commitments made in the conversation about one call, oldest first (for its sheet)."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COMMITMENT} FROM commitments WHERE call_id = ? ORDER BY created_at, rowid",
+                (call_id,),
+            ).fetchall()
+        return [Commitment(*row) for row in rows]
+
     def accept(self, commitment_id: str, at: str) -> Commitment | None:
         """The agent accepts the commitment (once: a second accept keeps the first time)."""
         with self._lock:

@@ -123,6 +123,8 @@ def test_an_agent_sees_only_their_own_calls(accounts: Accounts) -> None:
     with pytest.raises(CallcoachError) as refused:
         bo.check_can_see("north", "call-7", agent="cy")
     assert refused.value.code == "forbidden_call" and "not one of your calls" in refused.value.message
+    with pytest.raises(CallcoachError, match="listening sessions, notes and pins are for coaches"):
+        bo.check_can_see("north", "call-7")  # a team's call as a whole (a listening session, a note)
     coach = accounts.add_user("di", "coach", ["north"])
     assert coach.can_see("north", "bo") and not coach.can_see("south", "bo")
 

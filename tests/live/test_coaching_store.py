@@ -49,6 +49,7 @@ def test_everything_survives_a_reopen_beside_the_calls(tmp_path: Path) -> None:
         "call-1", "bo", "I stayed calm", "say sorry first", AT
     )
     assert store.commitments("bo") == [made] and made.accepted_at is None
+    assert store.commitments_for_call("call-1") == [made] and store.commitments_for_call("call-2") == []
     accepted = store.accept(made.id, "2026-12-01T10:00:00+00:00")
     assert accepted is not None and accepted.accepted_at == "2026-12-01T10:00:00+00:00"
     again = store.accept(made.id, "2026-12-03T10:00:00+00:00")  # a second accept keeps the first time
