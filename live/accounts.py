@@ -72,7 +72,8 @@ class User:
         if self.can_see(team, agent):
             return
         if self.role == "agent" and agent is None:  # a team's call as a whole: a listening session, a note
-            refusal = "an agent sees their own calls, not a team's: listening sessions, notes and pins are for coaches"
+            refusal = "an agent sees their own calls, not a team's: "
+            refusal += "listening sessions, notes and pins are for coaches"
             raise CallcoachError("forbidden_call", refusal)
         if self.role == "agent":
             refusal = f"call {call_id!r} is not one of your calls: ask your coach if it should be"
