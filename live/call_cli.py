@@ -4,8 +4,8 @@
 
 ``assign`` makes the agent account ``USER`` the call's agent (it wins over the agent the phone platform
 named): the agent sees the call on their page, and its moments count in their follow-ups. ``CALL`` is a
-stored call's id or a recording's (as the page lists it). A running server reads assignments when it
-starts; on the page, a lead's assignment applies at once.
+stored call's id or a recording's (as the page lists it). A running server on the same ``--data`` takes
+it on within seconds.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _assign(args: argparse.Namespace, settings: Settings) -> int:
         store.assign(args.call_id, agent, ASSIGNED_BY, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     finally:
         store.close()
-    print(f"call {args.call_id} is now {agent}'s (a running server takes it on at its next start)")
+    print(f"call {args.call_id} is now {agent}'s")
     return 0
 
 

@@ -12,8 +12,11 @@ SQLite: run in the executor).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,8 +33,10 @@ from callcoach.live.settings import Settings
 from callcoach.web.agent_view import agent_calls, agent_page, agents_of, as_json, follow_ups_of, notices
 from callcoach.web.auth import ACCOUNTS, USER
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 COACHING: web.AppKey[CoachingStore] = web.AppKey("coaching", CoachingStore)
+ASSIGNMENTS_RECHECK_S = 2.0  # how soon a command-line assignment reaches a running server's pages
 MAX_TEXT_CHARS = 2000  # a self-assessment answer or a behaviour: a few sentences, not an essay
 MAX_BODY_BYTES = 16384
 LEADS = ("lead", "admin")
@@ -58,11 +63,13 @@ def setup_coaching(app: web.Application, settings: Settings, catalog: web.AppKey
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         store = CoachingStore(settings.data_dir / "calls.sqlite3")
-        for call_id, agent in store.assignments().items():
-            if app[catalog].get(call_id) is not None:
-                app[catalog].assign_agent(call_id, agent)
+        _apply_assignments(store.assignments(), app[catalog])
         app[COACHING] = store
+        following = asyncio.create_task(_follow_assignments(store, app[catalog]), name="assignments")
         yield
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
         store.close()
 
     def route(handler: Callable[[web.Request, CallCatalog], Awaitable[Any]], status: int = 200) -> _Handler:
@@ -103,6 +110,24 @@ def setup_coaching(app: web.Application, settings: Settings, catalog: web.AppKey
     app.router.add_get("/api/calls/{call_id}/sheet-access", route(_sheet_access))
     app.router.add_post("/api/calls/{call_id}/commitments", route(_commit, status=201))
     app.router.add_post("/api/commitments/{commitment_id}/accept", route(_accept))
+
+
+def _apply_assignments(assignments: dict[str, str], calls: CallCatalog) -> None:
+    for call_id, agent in assignments.items():
+        record = calls.get(call_id)
+        if record is not None and record.info.agent != agent:
+            calls.assign_agent(call_id, agent)
+
+
+async def _follow_assignments(store: CoachingStore, calls: CallCatalog) -> None:
+    """Take on assignments made with ``callcoach call assign`` while the server runs (the page's own are
+    applied at once), and those of calls that are listed later. A failed read is tried again."""
+    while True:
+        await asyncio.sleep(ASSIGNMENTS_RECHECK_S)
+        try:
+            _apply_assignments(await _blocking(store.assignments), calls)
+        except sqlite3.Error:
+            log.exception("could not read the calls' assignments")
 
 
 async def _agent_page_file(_request: web.Request) -> web.FileResponse:

@@ -4,7 +4,7 @@ conversation refuses forged ids. Then the server restarts and everything is stil
 
 Accounts: ``bo`` and ``cy``, agents of north; ``di``, lead of north; ``fay``, coach of north; ``ed``,
 coach of south. Calls: ``bo-1`` and ``cy-1`` (north, their agents'), ``bo-south`` (bo's, in south) and
-``north-open`` (north, the platform named no agent).
+``north-open`` and ``north-spare`` (north, the platform named no agent).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest_asyncio
 
 from tests.helpers.auth import cookie_header, create_user, login_cookie_async
 from tests.helpers.coaching import call_api, store_agent_call
-from tests.helpers.server import Server, start_server, stop_server
+from tests.helpers.server import Server, clean_env, start_server, stop_server
 
 USERS = {
     "bo": ("agent", "north"),
@@ -67,6 +68,7 @@ async def site(
         ("cy-1", "cy", "north"),
         ("bo-south", "bo", "south"),
         ("north-open", "", "north"),
+        ("north-spare", "", "north"),
     ):
         store_agent_call(data, call_id, agent=agent, team=team, started_at=YESTERDAY)
     site = await started(callcoach, model_dir, data)
@@ -185,6 +187,19 @@ async def test_a_lead_assigns_a_call_to_an_agent_who_then_sees_it(site: Site) ->
         assert "north-open" in await first_call_list(ws, must_have="north-open")
 
 
+async def test_a_command_line_assignment_reaches_the_running_server(callcoach: Path, site: Site) -> None:
+    async with (
+        aiohttp.ClientSession(headers=cookie_header(site.tokens["bo"])) as http,
+        http.ws_connect(site.server.ws_url("/ws")) as ws,
+    ):
+        assert "north-spare" not in await first_call_list(ws)
+        argv = [str(callcoach), "call", "assign", "north-spare", "bo", "--data", str(site.server.data)]
+        done = await asyncio.create_subprocess_exec(*argv, stderr=subprocess.PIPE, env=clean_env())
+        _out, err = await done.communicate()
+        assert done.returncode == 0, err
+        assert "north-spare" in await first_call_list(ws, must_have="north-spare")
+
+
 async def test_everything_is_still_there_after_a_restart(
     callcoach: Path, model_dir: Path, site: Site
 ) -> None:
@@ -194,7 +209,7 @@ async def test_everything_is_still_there_after_a_restart(
     status, page = await site.api("bo", "GET", "/api/agents/bo")
     assert status == 200
     calls = {c["call_id"]: c for c in page["calls"]}
-    assert set(calls) == {"bo-1", "bo-south", "north-open"}  # the assignment was kept
+    assert set(calls) == {"bo-1", "bo-south", "north-open", "north-spare"}  # the assignments were kept
     assert calls["bo-1"]["shared"] and calls["bo-1"]["self_assessment"]["went_well"] == "I stayed calm"
     assert calls["bo-1"]["may_see_sheet"] and not calls["bo-south"]["may_see_sheet"]
     [commitment] = page["commitments"]
