@@ -3,7 +3,9 @@
 // the commitments made with them; a coach shares calls, reads the agent's view and records commitments; a
 // lead also makes calls an agent's. Each accepted commitment shows how its kind of moment went on the
 // agent's later calls, as a small bar chart. Everything comes from /api/agents/{username}; the server
-// decides who may see and do what (a refusal is shown with its message).
+// decides who may see and do what (a refusal is shown with its message). The page is asked again now and
+// then and when it comes back into view (a call that ended since moves the charts), unless someone is
+// typing into it.
 
 import { h, setText } from './dom.js';
 import { displayTitle, formatDate } from './format.js';
@@ -297,5 +299,20 @@ $('logout').addEventListener('click', async () => {
   await fetch('/api/logout', { method: 'POST', credentials: 'same-origin' });
   location.assign('/login');
 });
+const REFRESH_MS = 30000;
+
+/** Whether a form holds text not sent yet (a refresh would redraw it away). */
+function typing() {
+  const active = document.activeElement;
+  if (active && active.closest('form')) return true;
+  return [...document.querySelectorAll('form textarea, form input[type="text"]')].some((f) => f.value.trim());
+}
+
+function refresh() {
+  if (page && document.visibilityState === 'visible' && !typing()) load();
+}
+
+document.addEventListener('visibilitychange', refresh);
+setInterval(refresh, REFRESH_MS);
 whoami();
 load();
