@@ -1,10 +1,12 @@
 """Accounts, teams and roles, and the login sessions that prove who is on a socket.
 
-Users have a role (``coach``, ``lead``, ``admin``) and belong to teams; a call belongs to one team, and a
-user sees a call when they are in its team (an admin sees every call). Passwords are hashed with Argon2id
-(argon2-cffi); a user may instead get a one-time invite link and choose a password with it. Login session
-and invite tokens are random; only their SHA-256 is stored, so the database alone opens nothing.
-Blocking SQLite work: the server runs these methods in an executor or at start-up.
+Users have a role (``coach``, ``lead``, ``admin``, ``agent``) and belong to teams; a call belongs to one
+team and may have an agent. Who sees a call is decided in one place, :meth:`User.can_see`: an agent sees
+a call iff it is theirs (never a team's list), an admin every call, anyone else the calls of their teams.
+Passwords are hashed with Argon2id (argon2-cffi); a user may instead get a one-time invite link and choose
+a password with it. Login session and invite tokens are random; only their SHA-256 is stored, so the
+database alone opens nothing. Blocking SQLite work: the server runs these methods in an executor or at
+start-up.
 """
 
 from __future__ import annotations
@@ -56,16 +58,35 @@ class User:
     role: Role
     teams: tuple[str, ...]
 
-    def can_see(self, team: str) -> bool:
-        """Whether this user may see the calls of ``team``: the one rule for every list, socket and file."""
+    def can_see(self, team: str, agent: str | None = None) -> bool:
+        """Whether this user may see a call of ``team`` whose agent is ``agent``: the one rule for every
+        list, socket, file and page. ``agent`` None asks about a team's calls as a whole (a listening
+        session on one), which an agent never sees: they see only calls that are theirs."""
+        if self.role == "agent":
+            return agent is not None and agent == self.username
         return sees_every_team(self.role) or team in self.teams
 
-    def check_can_see(self, team: str, call_id: str, fix: str = "") -> None:
-        """Refuse (``forbidden_call``) a request about a call of a team this user may not see; ``fix`` is
-        appended to the message when the caller knows what the user can do about it."""
-        if not self.can_see(team):
-            refusal = f"call {call_id!r} belongs to team {team!r}, which you are not in"
-            raise CallcoachError("forbidden_call", f"{refusal}: {fix}" if fix else refusal)
+    def check_can_see(self, team: str, call_id: str, fix: str = "", *, agent: str | None = None) -> None:
+        """Refuse (``forbidden_call``) a request about a call this user may not see; ``fix`` is appended
+        to the message when the caller knows what the user can do about it."""
+        if self.can_see(team, agent):
+            return
+        if self.role == "agent" and agent is None:  # a team's call as a whole: a listening session, a note
+            refusal = "an agent sees their own calls, not a team's: "
+            refusal += "listening sessions, notes and pins are for coaches"
+            raise CallcoachError("forbidden_call", refusal)
+        if self.role == "agent":
+            refusal = f"call {call_id!r} is not one of your calls: ask your coach if it should be"
+            raise CallcoachError("forbidden_call", refusal)
+        refusal = f"call {call_id!r} belongs to team {team!r}, which you are not in"
+        raise CallcoachError("forbidden_call", f"{refusal}: {fix}" if fix else refusal)
+
+    def coaches(self, agent: User) -> bool:
+        """Whether this user coaches ``agent`` (sees their page): an admin, or a coach or lead of one of
+        the agent's teams; an agent only themselves."""
+        if self.role == "agent":
+            return self.username == agent.username
+        return sees_every_team(self.role) or bool(set(self.teams) & set(agent.teams))
 
 
 def sees_every_team(role: Role) -> bool:

@@ -12,6 +12,8 @@ recordings folder, which is served instead of the user's own file.
 Coaches' notes and pins go into a call's log and storage through :meth:`CallCatalog.annotate`, at any time.
 A call runs with the coach-defined rules in force when it starts (:mod:`live.rules_file`); a broken edit
 of the rules file is told to every call still running (:meth:`CallCatalog.notify_running`).
+A call's agent is the account the phone platform named (``CallInfo.agent``) unless an admin or lead
+assigned another (:meth:`CallCatalog.assign_agent`, kept by :mod:`live.coaching_store`), which wins.
 Listeners are told when the list changes.
 """
 
@@ -21,7 +23,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Container, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -200,6 +202,13 @@ class CallCatalog:
             await asyncio.get_running_loop().run_in_executor(None, self._storage.annotate, call_id, event)
         return seq
 
+    def assign_agent(self, call_id: str, agent: str) -> CallInfo:
+        """The call's agent is ``agent`` from now on (an assignment: it wins over the platform's); the
+        call lists change with it, and a live call is stored with it when it ends."""
+        record = self._records[call_id]
+        self._update(record, agent=agent)
+        return record.info
+
     def moment_of(self, call_id: str, target_id: str) -> float | None:
         """When the call's alert or note ``target_id`` happens (None if the call has no such thing)."""
         for event in self._records[call_id].log.events:
@@ -333,6 +342,14 @@ class CallCatalog:
             callback()
 
 
+def recording_ids(folder: Path, default_team: str) -> list[str]:
+    """The ids the recordings in ``folder`` are listed under (as :meth:`CallCatalog.scan` names them)."""
+    taken: list[str] = []
+    for path, _team in _recordings(folder, default_team):
+        taken.append(_unique(_slug(path.stem), taken))
+    return taken
+
+
 def _recordings(folder: Path, default_team: str) -> list[tuple[Path, str]]:
     """The audio files in ``folder`` and its direct sub-folders, each with the team it belongs to."""
     if not folder.is_dir():
@@ -351,7 +368,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "call"
 
 
-def _unique(call_id: str, taken: dict[str, CallRecord]) -> str:
+def _unique(call_id: str, taken: Container[str]) -> str:
     n, candidate = 1, call_id
     while candidate in taken:
         n += 1

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from callcoach.audio.errors import AudioError
 from callcoach.detectors.rules import NO_RULES, RuleSet
-from callcoach.live import audit_cli, sheet_cli, user_cli
+from callcoach.live import audit_cli, call_cli, sheet_cli, user_cli
 from callcoach.live import settings as settings_mod
 from callcoach.live.errors import UserError
 from callcoach.live.eventlog import EventLog
@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         "ingest_idle_s",
         "redact",
         "retention_days",
+        "follow_up_calls",
     )
     serve = sub.add_parser("serve", help="serve the coach's page, the websocket and the live-call ingest")
     settings_mod.add_arguments(serve, *server_settings)
@@ -115,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     user_cli.add_parser(sub)
     audit_cli.add_parsers(sub)
     sheet_cli.add_parser(sub)
+    call_cli.add_parser(sub)
     return parser
 
 

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 Speaker: TypeAlias = Literal["agent", "customer", "mixed"]
 Polarity: TypeAlias = Literal["coach", "praise"]
-Role: TypeAlias = Literal["coach", "lead", "admin"]  # what an account may do (see live/accounts.py)
+Role: TypeAlias = Literal["coach", "lead", "admin", "agent"]  # what an account may do (see live/accounts.py)
 # What a redaction hid: a card number, the CVV or expiry read after it, a US SSN, another long number.
 RedactionKind: TypeAlias = Literal["card", "cvv", "expiry", "ssn", "number"]
 SPEAKERS: tuple[Speaker, ...] = ("agent", "customer", "mixed")

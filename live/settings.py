@@ -70,6 +70,8 @@ class Settings:
     retention_days: int | None = None
     # The coach-defined rules (TOML, see rules.example.toml); re-read when the file changes. None: no rules.
     rules_file: Path | None = None
+    # A commitment's behaviour has held once this many of the agent's later calls went without a slip.
+    follow_up_calls: int = 3
 
 
 def _comma_list(raw: str) -> tuple[str, ...]:
@@ -115,6 +117,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "redact": ("CALLCOACH_REDACT", _flag),
     "retention_days": ("CALLCOACH_RETENTION_DAYS", int),
     "rules_file": ("CALLCOACH_RULES", Path),
+    "follow_up_calls": ("CALLCOACH_FOLLOW_UP_CALLS", int),
 }
 
 
@@ -194,6 +197,14 @@ def add_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
             "--retention-days",
             {"type": int, "metavar": "N", "help": "delete calls older than N days, daily (default: keep)"},
         ),
+        "follow_up_calls": (
+            "--follow-up-calls",
+            {
+                "type": int,
+                "metavar": "N",
+                "help": "a commitment has held after N later calls without a slip (3)",
+            },
+        ),
     }
     for name in names:
         flag, kwargs = flags[name]
@@ -260,4 +271,9 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(
             f"--retention-days {settings.retention_days}: give a whole number of days of at least 1, "
             "or leave it unset to keep calls"
+        )
+    if settings.follow_up_calls < 1:
+        raise SettingsError(
+            f"--follow-up-calls {settings.follow_up_calls}: give a whole number of calls of at least 1, "
+            "e.g. 3 (CALLCOACH_FOLLOW_UP_CALLS)"
         )

@@ -22,6 +22,8 @@ from typing import Any
 
 from callcoach.detectors.rules import NO_RULES
 from callcoach.live import settings as settings_mod
+from callcoach.live.coaching import Commitment, SelfAssessment
+from callcoach.live.coaching_store import CoachingStore
 from callcoach.live.errors import UserError
 from callcoach.live.events import CallInfo, Error, Event
 from callcoach.live.model import load_model
@@ -57,7 +59,8 @@ def _sheet(args: argparse.Namespace, settings: Settings) -> int:
     else:
         stored = _stored(args.call, settings.data_dir)
         call_id, events, info = args.call, list(stored.events), stored.info
-    sheet = build_sheet(call_id, events, info=info)
+    own, commitments = _records(call_id, settings.data_dir) if info is not None else (None, [])
+    sheet = build_sheet(call_id, events, info=info, self_assessment=own, commitments=commitments)
     print(json.dumps(sheet.to_json(), indent=2) if args.json else "\n".join(readable(sheet)))
     faults = [e for e in events if isinstance(e, Error) and e.fatal]
     for fault in faults:  # the sheet of what could be analysed stands; the failure is said, as analyze does
@@ -73,6 +76,15 @@ def _analysed(path: Path, settings: Settings) -> list[Event]:
     rules = load_rules(settings.rules_file) if settings.rules_file is not None else NO_RULES
     model = load_model(settings.model_dir)
     return list(asyncio.run(analyze(source, settings, model, rules=rules)).events)
+
+
+def _records(call_id: str, data_dir: Path) -> tuple[SelfAssessment | None, list[Commitment]]:
+    """The agent's self-assessment of a stored call and the commitments made about it."""
+    store = CoachingStore(data_dir / "calls.sqlite3")
+    try:
+        return store.self_assessment(call_id), store.commitments_for_call(call_id)
+    finally:
+        store.close()
 
 
 def _stored(call_id: str, data_dir: Path) -> StoredCall:

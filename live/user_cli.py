@@ -1,12 +1,13 @@
 """``callcoach user ...``: the accounts of the server that keeps its state in ``--data``.
 
-    callcoach user add NAME --role coach|lead|admin --team T [--team T2] [--name "Display Name"]
+    callcoach user add NAME --role coach|lead|admin|agent --team T [--team T2] [--name "Display Name"]
                             [--password-stdin | --invite] [--exist-ok]
     callcoach user list | invite NAME | passwd NAME [--password-stdin] | remove NAME
 
 A password comes from stdin (its first line) with ``--password-stdin``, else from a prompt when stdin is
 a terminal; ``--invite`` prints a one-time link instead, with which the user chooses their own. Accounts
-live in ``DATA/accounts.sqlite3``, beside the server's calls; the server reads them as it runs.
+live in ``DATA/accounts.sqlite3``, beside the server's calls; the server reads them as it runs. An agent
+sees only their own calls; their ``--team`` says which coaches and leads coach them.
 """
 
 from __future__ import annotations
@@ -31,16 +32,17 @@ def add_parser(sub: Any) -> None:
     user = sub.add_parser("user", help="accounts: add, list, invite, change passwords, remove")
     actions = user.add_subparsers(required=True, metavar="ACTION")
 
-    add = actions.add_parser("add", help="add a user (coach, lead or admin) to teams")
+    add = actions.add_parser("add", help="add a user (coach, lead, admin or agent) to teams")
     add.add_argument("username", metavar="NAME", help="the login name (letters, digits, . - _)")
-    add.add_argument("--role", required=True, choices=ROLES, help="coach, lead or admin")
+    add.add_argument("--role", required=True, choices=ROLES, help="coach, lead, admin or agent")
     add.add_argument(
         "--team",
         dest="teams",
         action="append",
         default=[],
         metavar="TEAM",
-        help="a team whose calls the user sees (repeat for more; admins see every team)",
+        help="a team whose calls the user sees (repeat for more; admins see every team; an agent's "
+        "team is whose coaches coach them)",
     )
     add.add_argument("--name", dest="display_name", default="", help="the name shown on the page")
     how = add.add_mutually_exclusive_group()
@@ -93,6 +95,10 @@ def _accounts(settings: Settings) -> Iterator[Accounts]:
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:
+    if args.role == "agent" and not args.teams:
+        raise UserError(
+            "an agent needs a --team: the team whose coaches and leads coach them, e.g. --team default"
+        )
     if not sees_every_team(args.role) and not args.teams:
         raise UserError(
             f"a {args.role} needs at least one --team (the teams whose calls they see), e.g. --team default"

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
+from callcoach.live.accounts import User
 from callcoach.live.catalog import CallCatalog
 from callcoach.live.codec import wire_text
 from callcoach.live.messages import CallList
@@ -25,6 +26,7 @@ from callcoach.live.storage import Storage
 from callcoach.web.audit_routes import coach_opened, recording_fetched, setup_audit
 from callcoach.web.auth import USER, authorize_socket, setup_auth, still_logged_in
 from callcoach.web.coach import CoachConnection
+from callcoach.web.coaching_routes import setup_coaching
 from callcoach.web.ingest_routes import audiofork_socket, start_audiosocket, twilio_socket
 from callcoach.web.protocol import HEARTBEAT_S, MAX_FRAME_BYTES
 from callcoach.web.retention import setup_retention
@@ -74,6 +76,7 @@ def create_app(settings: Settings, model: Any) -> web.Application:
     setup_audit(app, settings)  # who opened, heard, exported which call
     setup_retention(app, settings, CATALOG)  # --retention-days: purge at start, then daily
     setup_sheet(app, CATALOG)  # a call's coaching sheet: GET /api/calls/{id}/sheet and the page /sheet/{id}
+    setup_coaching(app, settings, CATALOG)  # agents' pages, shares, self-assessments, commitments
     app.router.add_get("/", _index)
     app.router.add_get("/api/calls", _calls)
     app.router.add_get("/recordings/{call_id}", _recording)
@@ -144,7 +147,7 @@ async def _index(_request: web.Request) -> web.FileResponse:
 
 async def _calls(request: web.Request) -> web.Response:
     user = request[USER]
-    calls = CallList(tuple(c for c in request.app[CATALOG].calls() if user.can_see(c.team)))
+    calls = CallList(tuple(c for c in request.app[CATALOG].calls() if user.can_see(c.team, c.agent)))
     return web.Response(text=wire_text(calls), content_type="application/json")
 
 
@@ -154,10 +157,8 @@ async def _recording(request: web.Request) -> web.FileResponse:
     if record is None or record.path is None:
         raise web.HTTPNotFound(text="no such recording: pick a call from the list")
     team = record.info.team
-    if not request[USER].can_see(team):
-        raise web.HTTPForbidden(
-            text=f"call {record.info.call_id} belongs to team {team}, which you are not in"
-        )
+    if not request[USER].can_see(team, record.info.agent):
+        raise web.HTTPForbidden(text=_refusal(request[USER], record.info.call_id, team))
     path = await request.app[CATALOG].playable(record)  # with redaction on: the copy with spans silenced
     if path is None:
         raise web.HTTPServiceUnavailable(
@@ -166,6 +167,12 @@ async def _recording(request: web.Request) -> web.FileResponse:
     _refuse_empty_range(request, path)
     headers = await recording_fetched(request, record.info.call_id, path)
     return web.FileResponse(path, headers=headers)
+
+
+def _refusal(user: User, call_id: str, team: str) -> str:
+    if user.role == "agent":
+        return f"call {call_id} is not one of your calls: ask your coach if it should be"
+    return f"call {call_id} belongs to team {team}, which you are not in"
 
 
 async def _coach_socket(request: web.Request, settings: Settings) -> web.WebSocketResponse:

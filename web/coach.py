@@ -1,15 +1,14 @@
 """One coach's websocket, the thin asyncio shell: await input, call the sans-I/O pieces, forward the output.
 
-A connection belongs to one logged-in user: it first tells the page who that is, lists only the calls of
-the user's teams and refuses the others. It reads the page's messages (parsed by :mod:`web.protocol`),
-follows each subscribed call's log from its own cursor (a replay through a :class:`ReplayGate`, a live call
-as it happens), hands listening-session messages to the :class:`SessionHub`, and writes through a bounded
-queue. A slow page only slows its own followers: the logs never wait for anyone. A live call's
-audio goes to the page as binary messages (one per step, every speaker: :mod:`live.audio_wire`) when the
-queue has room and is skipped when it has not. A
-bad message gets an ``error`` back and the socket stays open. A page that reads nothing at all (its queue
-full and nothing sent for :data:`STALL_DROP_S`) is dropped, so that it holds no socket, task or queue
-for ever.
+A connection belongs to one logged-in user: it first tells the page who that is, lists only the calls the
+user may see (their teams', or an agent's own) and refuses the others. It reads the page's messages (parsed
+by :mod:`web.protocol`), follows each subscribed call's log from its own cursor (a replay through a
+:class:`ReplayGate`, a live call as it happens), hands listening-session messages to the
+:class:`SessionHub`, and writes through a bounded queue. A slow page only slows its own followers: the logs
+never wait for anyone. A live call's audio goes to the page as binary messages (one per step, every
+speaker: :mod:`live.audio_wire`) when the queue has room and is skipped when it has not. A bad message gets
+an ``error`` back and the socket stays open. A page that reads nothing at all (its queue full and nothing
+sent for :data:`STALL_DROP_S`) is dropped, so that it holds no socket, task or queue for ever.
 """
 
 from __future__ import annotations
@@ -184,7 +183,8 @@ class CoachConnection:
             raise CallcoachError(
                 "unknown_call", f"there is no call {message.call_id!r}; pick one from the list"
             )
-        self.user.check_can_see(record.info.team, message.call_id, fix="ask an admin to add you to it")
+        info = record.info
+        self.user.check_can_see(info.team, message.call_id, "ask an admin to add you to it", agent=info.agent)
         self._unsubscribe(message.call_id)
         live = record.info.live
         if self._opened is not None:
@@ -253,7 +253,7 @@ class CoachConnection:
         while True:
             await self._calls_dirty.wait()
             self._calls_dirty.clear()
-            visible = tuple(c for c in self._catalog.calls() if self.user.can_see(c.team))
+            visible = tuple(c for c in self._catalog.calls() if self.user.can_see(c.team, c.agent))
             await self._out.put(wire_text(CallList(visible)))
 
     async def _write(self) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from callcoach.live.accounts import AccountError, Accounts
+from callcoach.live.errors import CallcoachError
 
 
 class Clock:
@@ -112,3 +113,26 @@ def test_has_password_and_remove_user(accounts: Accounts) -> None:
     assert accounts.session_user(token) is None
     with pytest.raises(AccountError, match="no user 'ida'"):
         accounts.remove_user("ida")
+
+
+def test_an_agent_sees_only_their_own_calls(accounts: Accounts) -> None:
+    """The one rule: an agent sees a call iff it is theirs, whatever its team; never a team's calls."""
+    bo = accounts.add_user("bo", "agent", ["north"])
+    assert bo.can_see("north", "bo") and bo.can_see("south", "bo")
+    assert not bo.can_see("north", "cy") and not bo.can_see("north", "") and not bo.can_see("north")
+    with pytest.raises(CallcoachError) as refused:
+        bo.check_can_see("north", "call-7", agent="cy")
+    assert refused.value.code == "forbidden_call" and "not one of your calls" in refused.value.message
+    with pytest.raises(CallcoachError, match="listening sessions, notes and pins are for coaches"):
+        bo.check_can_see("north", "call-7")  # a team's call as a whole (a listening session, a note)
+    coach = accounts.add_user("di", "coach", ["north"])
+    assert coach.can_see("north", "bo") and not coach.can_see("south", "bo")
+
+
+def test_who_coaches_an_agent(accounts: Accounts) -> None:
+    bo = accounts.add_user("bo", "agent", ["north"])
+    cy = accounts.add_user("cy", "agent", ["north"])
+    north, south = accounts.add_user("di", "lead", ["north"]), accounts.add_user("ed", "coach", ["south"])
+    admin = accounts.add_user("root", "admin", [])
+    assert north.coaches(bo) and admin.coaches(bo) and not south.coaches(bo)
+    assert bo.coaches(bo) and not bo.coaches(cy)

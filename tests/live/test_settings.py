@@ -39,6 +39,7 @@ def test_defaults_without_flags_or_environment() -> None:
         ({"CALLCOACH_REDACT": "maybe"}, "CALLCOACH_REDACT='maybe' is not 1 or 0"),
         ({"CALLCOACH_MAX_CALL_S": "0"}, "--max-call-s"),
         ({"CALLCOACH_RETENTION_DAYS": "0"}, "--retention-days 0"),
+        ({"CALLCOACH_FOLLOW_UP_CALLS": "0"}, "--follow-up-calls 0"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], named: str) -> None:
@@ -60,3 +61,12 @@ def test_no_redact_flag_and_environment() -> None:
     assert from_sources(parser.parse_args([]), {"CALLCOACH_REDACT": "0"}).redact is False
     assert from_sources(parser.parse_args([]), {"CALLCOACH_REDACT": "yes"}).redact is True
     assert from_sources(parser.parse_args(["--retention-days", "90"]), {}).retention_days == 90
+
+
+def test_follow_up_calls_flag_and_environment() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, "follow_up_calls")
+    assert from_sources(parser.parse_args([]), {}).follow_up_calls == 3
+    assert from_sources(parser.parse_args([]), {"CALLCOACH_FOLLOW_UP_CALLS": "5"}).follow_up_calls == 5
+    flag = parser.parse_args(["--follow-up-calls", "2"])
+    assert from_sources(flag, {"CALLCOACH_FOLLOW_UP_CALLS": "5"}).follow_up_calls == 2

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from callcoach.live.coaching import Commitment, SelfAssessment
+from callcoach.live.coaching_store import CoachingStore
 from callcoach.live.events import Alert, Note, Pin
 from callcoach.live.sheet import build_sheet
 from callcoach.live.sheet_cli import readable
@@ -102,6 +103,27 @@ def test_a_stored_call_with_its_notes_and_pins(callcoach: Path, tmp_path: Path) 
     assert (sheet["praise_count"], sheet["coach_count"]) == (0, 1)
     out = ok(run(callcoach, "line-7", "--data", str(tmp_path)))
     assert "  00:01.0  Ana (coach): ask first  [pinned]" in out.splitlines()
+
+
+def test_a_stored_call_with_its_agents_view_and_commitment(callcoach: Path, tmp_path: Path) -> None:
+    store_call(tmp_path, "line-7", age_days=1)
+    records = CoachingStore(tmp_path / "calls.sqlite3")
+    try:
+        records.write_self_assessment(SelfAssessment("line-7", "bo", "kept calm", "ask first", "2026-01-02"))
+        records.add_commitment(
+            agent="bo",
+            call_id="line-7",
+            kind="silence",
+            behaviour="say what I am doing while I look",
+            due_date="2026-01-03",
+            coach="ana",
+            at="2026-01-02T10:00:00+00:00",
+        )
+    finally:
+        records.close()
+    sheet = json.loads(ok(run(callcoach, "line-7", "--json", "--data", str(tmp_path))))
+    assert sheet["self_assessment"]["went_well"] == "kept calm"
+    assert [c["behaviour"] for c in sheet["commitments"]] == ["say what I am doing while I look"]
 
 
 def test_more_than_three_opportunities_are_folded_into_one_line(callcoach: Path, tmp_path: Path) -> None:

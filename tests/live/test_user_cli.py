@@ -94,6 +94,14 @@ def test_an_admin_needs_no_team_others_do(callcoach: Path, tmp_path: Path) -> No
     assert "a coach needs at least one --team" in message
 
 
+def test_an_agent_is_added_with_the_team_that_coaches_them(callcoach: Path, tmp_path: Path) -> None:
+    message = error_line(run(callcoach, tmp_path, "add", "bo", "--role", "agent", "--invite"))
+    assert "an agent needs a --team: the team whose coaches and leads coach them" in message
+    out = ok(run(callcoach, tmp_path, "add", "bo", "--role", "agent", "--team", "north", "--invite"))
+    assert "added bo (bo), agent of north" in out
+    assert accounts(tmp_path).get("bo").role == "agent"
+
+
 def test_add_without_a_password_source_names_the_ways(callcoach: Path, tmp_path: Path) -> None:
     message = error_line(run(callcoach, tmp_path, "add", "cy", "--role", "coach", "--team", "north"))
     assert "--password-stdin" in message and "--invite" in message

@@ -1,5 +1,7 @@
 // The call list in the sidebar: live calls first, each with its status and alert counts, a live call's
-// elapsed time ticking. Choosing a call is main.js's to wire (open-call.js opens it).
+// elapsed time ticking. Choosing a call is main.js's to wire (open-call.js opens it). Above it, the links
+// to the agents' coaching pages (an agent: their own), and a notice for each commitment whose behaviour
+// has held or slipped.
 
 import { $, h, icon, setText } from './dom.js';
 import { clock, displayTitle, formatDate, SOURCE_LABELS } from './format.js';
@@ -12,6 +14,35 @@ let onSelect = () => {};
 export function setupCallList({ select }) {
   onSelect = select;
   setInterval(tickLiveList, 250); // in step with the player's clock (whole seconds, but not a second late)
+  showCoaching();
+}
+
+/** Links to the coaching pages of the agents this user coaches, and the follow-up news about them. */
+async function showCoaching() {
+  const get = async (path) => {
+    const resp = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+    return resp.ok ? resp.json() : null;
+  };
+  try {
+    const [me, agents, followUps] = await Promise.all([get('/api/me'), get('/api/agents'), get('/api/follow-ups')]);
+    const agent = me?.role === 'agent';
+    renderAgentLinks(agents ? agents.agents : [], agent);
+    for (const n of followUps && !agent ? followUps.notices : []) {
+      notify(n.status === 'held' ? 'info' : 'error', n.status === 'held' ? 'A commitment held' : 'A commitment slipped', n.message, { timeout: 0 });
+    }
+  } catch {
+    // no links this time: the call list works without them
+  }
+}
+
+function renderAgentLinks(agents, mine) {
+  if (!agents.length) return;
+  const link = (a) => h('a', { class: 'agent-link', href: `/agent/${encodeURIComponent(a.user)}`, 'data-agent': a.user, text: mine ? 'My coaching' : a.name });
+  const nav = h('nav', { class: 'agent-links', id: 'agent-links', 'aria-label': 'Coaching pages' },
+    h('div', { class: 'sidebar-head' }, h('h2', { text: mine ? 'Coaching' : 'Agents' })),
+    h('ul', {}, ...agents.map((a) => h('li', {}, link(a)))));
+  $('agent-links')?.remove();
+  $('call-list').parentElement.insertBefore(nav, $('call-list').previousElementSibling);
 }
 
 /** The server's list arrived: keep it, tell the coach once about each call that failed, redraw. */
