@@ -69,6 +69,10 @@ def test_self_assessment_first_then_the_sheet_then_a_commitment_that_is_followed
         bo = log_in(browser, base, "bo")
         bo.wait_for_selector('.call-item[data-call-id="bo-1"]')
         assert bo.locator(".call-item").evaluate_all("els => els.map(e => e.dataset.callId)") == ["bo-1"]
+        assert bo.locator("#whoami .whoami-role").inner_text() == "Agent"
+        bo.locator('.call-item[data-call-id="bo-1"]').click()  # the call opens, without the note controls
+        bo.wait_for_function("() => document.body.dataset.role === 'agent' && location.hash.includes('bo-1')")
+        assert not bo.locator("#note-add").is_visible()
         assert bo.locator(".agent-link").evaluate_all("els => els.map(e => e.textContent)") == ["My coaching"]
 
         di = log_in(browser, base, "di")

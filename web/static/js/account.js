@@ -6,7 +6,7 @@ import { $, h, setText } from './dom.js';
 import { notify } from './notices.js';
 import { state, view } from './state.js';
 
-const ROLE_LABELS = { lead: 'Team lead', admin: 'Admin', coach: 'Coach' };
+const ROLE_LABELS = { lead: 'Team lead', admin: 'Admin', coach: 'Coach', agent: 'Agent' };
 
 let onChange = () => {};
 
@@ -48,6 +48,8 @@ function renderWhoami() {
   const who = $('whoami');
   who.dataset.user = me.user;
   who.dataset.role = me.role;
+  // Notes and pins are for coaches: an agent's page leaves their controls out (the server refuses them anyway).
+  document.body.dataset.role = me.role;
   who.title = `Logged in as ${me.name} (${me.user})${me.teams.length ? ` · team ${me.teams.join(', ')}` : ''}`;
   if (who.dataset.sig === `${me.name}|${role}`) return;
   who.dataset.sig = `${me.name}|${role}`;

@@ -49,6 +49,7 @@ export function setupNotes() {
     if (ev.defaultPrevented || ev.altKey || ev.ctrlKey || ev.metaKey || ev.repeat) return;
     if (ev.key !== 'n' && ev.key !== 'N') return;
     if (!state.currentId || isTyping(ev.target) || !$('note-form').hidden) return;
+    if (state.me?.role === 'agent') return; // notes are for coaches
     ev.preventDefault();
     openNoteForm();
   });
