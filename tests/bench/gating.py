@@ -41,6 +41,7 @@ from tests.eval.real import options as real_options
 from tests.eval.real import recordings as real_recordings
 
 ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
 CALLCOACH = Path(sys.executable).parent / "callcoach"
 
 
@@ -66,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--eval", nargs="?", const=ROOT / "build" / "eval", type=Path, metavar="DIR")
     parser.add_argument("--real", type=Path, metavar="DIR", help="real recordings, e.g. ../shared/real")
     args = parser.parse_args(argv)
-    jobs = [(p, ()) for p in args.files or sorted((ROOT / "samples").glob("*.wav"))]
+    jobs: list[tuple[Path, tuple[str, ...]]] = [(p, ()) for p in args.files or sorted(SAMPLES.glob("*.wav"))]
     if args.eval is not None:
         found = sorted(args.eval.glob("*.wav"))
         print(f"evaluation calls: {len(found)} in {args.eval}" if found else f"no {args.eval}/*.wav: skipped")
