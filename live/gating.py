@@ -10,9 +10,10 @@ talks, so a :class:`SpeechGate` per speaker passes on only the frames around the
   hear the first word clipped.
 * **Post-roll.** Every frame while the speech goes on is passed on, including voice activity's hangover;
   after the speech's end, frames go on until ``post_roll_s`` after its last voiced moment.
-* **Closing the utterance.** Then the utterance is closed (the recognizer is asked for its result now):
-  Vosk ends an utterance only after hearing enough trailing silence, which the gate no longer feeds it,
-  so without the close the last words would come out only when the speaker next talks.
+* **Closing the utterance.** Then the utterance is closed (the recognizer is asked for its result now).
+  Vosk ends an utterance only after hearing enough trailing silence; the post-roll is long enough for
+  that, so the close is a backstop (noisy lines, where Vosk hears no silence): without it, with the
+  silence after no longer fed, the last words would come out only when the speaker next talks.
 
 A frame not passed on costs the recognizer nothing at all (no trip to its thread). The gate only decides;
 the transcriber maps the recognizer's times, which count only the audio it heard, back to call time.
@@ -30,11 +31,13 @@ from callcoach.live.events import Frame, Speaker, Speech
 # Measured against ungated decoding on the samples and the real recordings (tests/bench/gating.py).
 # Pre-roll: at 0.3 s the first words after a skip differed more often (the recognizer's speaker adaptation
 # and the decoder start on less silence; voice activity's start on a soft onset is late); 0.6 s was as
-# close as 1.5 s. Post-roll: at 0.35 s (the hangover alone) closing split sentences at short pauses that
-# Vosk's own endpoint (0.5 s of trailing silence at best) keeps together, and the words at the split
-# changed; at 0.6 s Vosk mostly ends the utterance itself, and 1.0 s gained nothing more.
+# close as 1.5 s. Post-roll: longer than Vosk's own endpointing needs (its longest rule ends an utterance
+# after 1.0 s of trailing silence, decoded a little behind the audio), so the gate never cuts an
+# utterance Vosk would have kept going: at 0.35 s (the hangover alone) it split sentences at short
+# pauses, which changed the words at the split and started the next one early in the silence before it.
+# Vosk has ended the utterance itself by the time the gate closes it, so finals come when they did.
 PRE_ROLL_S = 0.6
-POST_ROLL_S = 0.6
+POST_ROLL_S = 1.2
 # Vosk's acoustic model sees the audio in 30 ms frames (10 ms features, subsampled by 3) counted from the
 # first sample it was fed. Each stretch passed on starts on that grid as the call's samples lie on it, so
 # that the recognizer hears the very frames it would have heard ungated: shifted by a fraction of a frame,
