@@ -5,7 +5,7 @@ The gate is a sans-I/O core, so its tests hand it frames and voice-activity even
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pytest
@@ -28,7 +28,7 @@ def starts(feed: Feed | None) -> list[float]:
     return [round(f.start_s, 4) for f in feed.frames] if feed is not None else []
 
 
-def run(gate: SpeechGate, events: dict[int, Sequence[Speech]], frames: int) -> list[Feed | None]:
+def run(gate: SpeechGate, events: Mapping[int, Sequence[Speech]], frames: int) -> list[Feed | None]:
     """Feed ``frames`` frames; ``events[n]`` are the events voice activity settles in frame n."""
     return [gate.feed(frame(n), events.get(n, ())) for n in range(frames)]
 
