@@ -12,6 +12,9 @@ state from one recognizer to the next). Per recording and in total it prints:
   they run, so ungated decoding does not quite repeat itself either (and any change in what is fed moves
   the draws); the gated run is as good as ungated if it is about as far from it as ungated is;
 * how far the matched words' times moved (largest start difference, seconds);
+* where the recording has a script next to it (``NAME.truth.json``: the samples, the evaluation calls),
+  the word error rate of each run against the script's words, so "as good as ungated" is also measured
+  against what was said;
 * the number of finals of each run (gating closes an utterance where the speaker stops; Vosk's own
   endpoint waits for more silence, so the count may differ while the words do not);
 * wall and CPU seconds (user+sys of the subprocess) of each run, less the model's load, measured once
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -75,11 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.real is not None:
         jobs += [(p, real_options(p)) for p in real_recordings(args.real)]
     load_wall_s, load_cpu_s = _model_load()
-    print(f"model load (subtracted below): {load_wall_s:.2f} s wall, {load_cpu_s:.2f} s CPU\n")
+    print(f"model load (subtracted below): {load_wall_s:.2f} s wall, {load_cpu_s:.2f} s CPU\n", flush=True)
     print(
         f"{'recording':36} {'words':>5} {'gated: match':>12} {'WER':>6} {'moved':>6} "
-        f"{'floor: match':>12} {'WER':>6} {'finals u/g':>10} {'wall s u/g':>11} {'CPU s u/g':>11}"
+        f"{'floor: match':>12} {'WER':>6} {'script WER u/g':>14} {'finals u/g':>10} {'wall s u/g':>11} "
+        f"{'CPU s u/g':>11}"
     )
+    script = [0, 0, 0]  # words of the scripts, errors of ungated, of gated
     totals = {"gated": Comparison(0, 0, 0, 0.0), "floor": Comparison(0, 0, 0, 0.0)}
     cpu = [0.0, 0.0]
     for path, extra in jobs:
@@ -91,13 +97,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         u_cpu, g_cpu = ungated.cpu_s - load_cpu_s, gated.cpu_s - load_cpu_s
         u_wall, g_wall = ungated.wall_s - load_wall_s, gated.wall_s - load_wall_s
         cpu = [cpu[0] + u_cpu, cpu[1] + g_cpu]
+        said = script_words(path)
+        if said:
+            errors = (against_script(said, ungated), against_script(said, gated))
+            total = sum(len(w) for w in said.values())
+            script = [script[0] + total, script[1] + errors[0], script[2] + errors[1]]
+            versus = f"{_pct(errors[0], total):>6}/{_pct(errors[1], total):<7}"
+        else:
+            versus = f"{'-':>14}"
         print(
-            f"{path.name[:36]:36} {c.words:5d} {_rates(c)} {c.moved_s:6.3f} {_rates(f)} "
+            f"{path.name[:36]:36} {c.words:5d} {_rates(c)} {c.moved_s:6.3f} {_rates(f)} {versus} "
             f"{ungated.count:>5d}/{gated.count:<4d} "
-            f"{u_wall:5.1f}/{g_wall:<5.1f} {u_cpu:5.1f}/{g_cpu:<5.1f}"
+            f"{u_wall:5.1f}/{g_wall:<5.1f} {u_cpu:5.1f}/{g_cpu:<5.1f}",
+            flush=True,
         )
     g, f = totals["gated"], totals["floor"]
-    print(f"\n{'total':36} {g.words:5d} {_rates(g)} {g.moved_s:6.3f} {_rates(f)}")
+    versus = f"{_pct(script[1], script[0]):>6}/{_pct(script[2], script[0]):<7}"
+    print(f"\n{'total':36} {g.words:5d} {_rates(g)} {g.moved_s:6.3f} {_rates(f)} {versus}")
     ratio = cpu[1] / cpu[0] if cpu[0] else 0.0
     print(f"decoding CPU: ungated {cpu[0]:.1f} s, gated {cpu[1]:.1f} s ({ratio:.2f} of ungated)")
     return 0
@@ -127,6 +143,22 @@ def compare(ungated: Run, gated: Run) -> Comparison:
         words += len(u)
         errors += edit_distance([w for w, _ in u], [w for w, _ in g])
     return Comparison(words, matched, errors, moved_s)
+
+
+def script_words(path: Path) -> dict[str, list[str]]:
+    """The words of the recording's script per speaker (empty without a script)."""
+    truth = path.with_suffix(".truth.json")
+    if not truth.exists():
+        return {}
+    said: dict[str, list[str]] = {}
+    for turn in json.loads(truth.read_text(encoding="utf-8")).get("turns", []):
+        said.setdefault(turn["speaker"], []).extend(re.findall(r"[a-z0-9']+", turn["text"].lower()))
+    return said
+
+
+def against_script(said: dict[str, list[str]], run: Run) -> int:
+    """Word edits from the script to what the run heard, over all speakers."""
+    return sum(edit_distance(words, [w for w, _ in run.finals.get(s, [])]) for s, words in said.items())
 
 
 def edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
