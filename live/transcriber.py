@@ -5,10 +5,11 @@ and is fed that speaker's frames in call order. Its calls block while Vosk decod
 them in an executor; the class itself knows nothing of threads or asyncio.
 
 The frames need not be contiguous: with speech gating the recognizer hears only the stretches around
-speech. Vosk's word times count the audio it was fed (vosk-api ``src/recognizer.cc``: a word's time is
-``samples_round_start_ / rate + (frame_offset_ + frame) * 0.03``; ``Result()`` keeps the feature pipeline
-and ``frame_offset_`` goes on counting its frames, while ``FinalResult()`` and the 20000-frame restart add
-every sample fed to ``samples_round_start_``), so they are offsets into the fed audio. The transcriber
+speech. Vosk's word times count the audio it was fed (vosk-api ``src/recognizer.cc``, the same in v0.3.45
+and since: a word's time is ``samples_round_start_ / rate + (frame_offset_ + frame) * 0.03``;
+``Result()`` keeps the feature pipeline and ``frame_offset_`` goes on counting its frames, while
+``FinalResult()`` and the 20000-frame restart add every sample fed to ``samples_round_start_``), so they
+are offsets into the fed audio. The transcriber
 keeps the runs of contiguous audio it fed (fed offset ↔ call offset) and maps every time back through them.
 """
 
