@@ -9,7 +9,8 @@ speaker has decoded the step; what the session emits is the same, event for even
 been decoded in lockstep.
 
 With speech gating, each speaker's :class:`Feed` for the step says what their recognizer gets (a frame
-the gate skips is not queued at all: it is decoded, with nothing, on the spot); without, every frame.
+the gate skips is never queued: the step counts as decoded for that speaker, nothing heard); without
+gating, every frame.
 """
 
 from __future__ import annotations
