@@ -76,8 +76,14 @@ def test_word_times_in_call_time_across_skipped_silences(tmp_path: Path, model_d
     pairs = matched(ungated, gated, run=3)
     late = [(u, g) for u, g in pairs if u[1] > 10.0]
     assert len(late) >= 30  # most words come after a skip: their times went through the mapping
+    # Every start within 0.05 s. An end before a pause is where Vosk's alignment gives the last phone up
+    # to the silence after it, which the noise it is fed moves by a frame or two of 30 ms ("seven" ended
+    # 0.06 s apart once): ends within 0.1 s, and most times exactly the same. A time mapped through the
+    # wrong stretch of fed audio would be off by seconds.
     for u, g in pairs:
-        assert abs(u[1] - g[1]) <= 0.05 and abs(u[2] - g[2]) <= 0.05, (u, g)
+        assert abs(u[1] - g[1]) <= 0.05 and abs(u[2] - g[2]) <= 0.1, (u, g)
+    differences = sorted([abs(u[1] - g[1]) for u, g in pairs] + [abs(u[2] - g[2]) for u, g in pairs])
+    assert differences[len(differences) // 2] <= 0.01, differences
 
 
 @pytest.fixture(scope="module")
