@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         u_cpu, g_cpu = ungated.cpu_s - load_cpu_s, gated.cpu_s - load_cpu_s
         u_wall, g_wall = ungated.wall_s - load_wall_s, gated.wall_s - load_wall_s
         cpu = [cpu[0] + u_cpu, cpu[1] + g_cpu]
-        said = script_words(path)
+        said = script_words(path, mixed=set(ungated.finals) == {"mixed"})
         if said:
             errors = (against_script(said, ungated), against_script(said, gated))
             total = sum(len(w) for w in said.values())
@@ -145,14 +145,17 @@ def compare(ungated: Run, gated: Run) -> Comparison:
     return Comparison(words, matched, errors, moved_s)
 
 
-def script_words(path: Path) -> dict[str, list[str]]:
-    """The words of the recording's script per speaker (empty without a script)."""
+def script_words(path: Path, mixed: bool) -> dict[str, list[str]]:
+    """The words of the recording's script per speaker (empty without a script); ``mixed``: all of them
+    as the one speaker of a mono recording, in the order of the call."""
     truth = path.with_suffix(".truth.json")
     if not truth.exists():
         return {}
     said: dict[str, list[str]] = {}
-    for turn in json.loads(truth.read_text(encoding="utf-8")).get("turns", []):
-        said.setdefault(turn["speaker"], []).extend(re.findall(r"[a-z0-9']+", turn["text"].lower()))
+    turns = json.loads(truth.read_text(encoding="utf-8")).get("turns", [])
+    for turn in sorted(turns, key=lambda t: float(t["start_s"])):
+        speaker = "mixed" if mixed else turn["speaker"]
+        said.setdefault(speaker, []).extend(re.findall(r"[a-z0-9']+", turn["text"].lower()))
     return said
 
 
