@@ -56,7 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print one JSON event per line")
     detector_settings = ("silence_threshold_s", "monologue_s", "rules_file")
     settings_mod.add_arguments(
-        analyze, "model_dir", "agent_channel", "customer_channel", *detector_settings, "frame_s", "redact"
+        analyze,
+        "model_dir",
+        "agent_channel",
+        "customer_channel",
+        *detector_settings,
+        "frame_s",
+        "redact",
+        "gate_speech",
     )
     analyze.set_defaults(command=_analyze)
 
@@ -76,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         "max_call_s",
         "ingest_idle_s",
         "redact",
+        "gate_speech",
         "retention_days",
         "follow_up_calls",
     )

@@ -7,6 +7,10 @@ after the other. The queues are bounded (``depth`` frames): a recognizer that fa
 the caller wait (back-pressure). Results are released step by step, in the call's order, once every
 speaker has decoded the step; what the session emits is the same, event for event, as if each step had
 been decoded in lockstep.
+
+With speech gating, each speaker's :class:`Feed` for the step says what their recognizer gets (a frame
+the gate skips is never queued: the step counts as decoded for that speaker, nothing heard); without
+gating, every frame.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from callcoach.live.events import Event, Frame, Transcript
+from callcoach.live.gating import Feed
 from callcoach.live.transcriber import SpeakerTranscriber
 
 # Called once per step, in order: the step's events (voice activity first, then each speaker's
@@ -40,7 +45,7 @@ class OrderedDecoding:
         self._transcribers = transcribers
         self._executor = executor
         self._sink = sink
-        self._queues: list[asyncio.Queue[tuple[_Step, Frame] | None]] = [
+        self._queues: list[asyncio.Queue[tuple[_Step, Feed] | None]] = [
             asyncio.Queue(depth) for _ in transcribers
         ]
         self._pending: deque[_Step] = deque()
@@ -48,14 +53,23 @@ class OrderedDecoding:
         self._failure: BaseException | None = None
         self._workers = [asyncio.create_task(self._work(i)) for i in range(len(transcribers))]
 
-    async def push(self, frames: Sequence[Frame], events: list[Event]) -> None:
-        """Queue one step (a frame per speaker, its voice-activity events); waits while a queue is full."""
+    async def push(
+        self, frames: Sequence[Frame], events: list[Event], feeds: Sequence[Feed | None] | None = None
+    ) -> None:
+        """Queue one step (a frame per speaker, its voice-activity events); waits while a queue is full.
+        ``feeds`` (one per speaker, None: nothing to decode) replace the frames when the speech is gated."""
         self._raise_failure()
         step = _Step(self._count, frames[0].end_s, events, [None] * len(frames))
         self._count += 1
         self._pending.append(step)
-        for queue, frame in zip(self._queues, frames, strict=True):
-            await queue.put((step, frame))
+        if feeds is None:
+            feeds = [Feed((frame,)) for frame in frames]
+        for i, (queue, feed) in enumerate(zip(self._queues, feeds, strict=True)):
+            if feed is None:
+                step.transcripts[i] = []  # skipped: no recognizer work, nothing heard
+            else:
+                await queue.put((step, feed))
+        self._release()
 
     async def drain(self) -> None:
         """Decode and release everything queued; then the workers stop."""
@@ -82,12 +96,12 @@ class OrderedDecoding:
                 # Frames waiting in the queue go to the thread in one trip: a recording's queue is full,
                 # and a hand-over per 0.1 s frame costs more than the decoding of a silent one.
                 heard = await loop.run_in_executor(
-                    self._executor, _accept_all, transcriber, [f for _, f in batch]
+                    self._executor, _decode_all, transcriber, [f for _, f in batch]
                 )
             except Exception as exc:
                 self._failure = exc
                 continue
-            for (step, _frame), transcripts in zip(batch, heard, strict=True):
+            for (step, _feed), transcripts in zip(batch, heard, strict=True):
                 step.transcripts[i] = transcripts
             self._release()
 
@@ -108,10 +122,10 @@ _BATCH = 10  # frames (1 s of audio) decoded per trip to the thread at most: res
 
 
 def _take_batch(
-    first: tuple[_Step, Frame] | None, queue: asyncio.Queue[tuple[_Step, Frame] | None]
-) -> tuple[list[tuple[_Step, Frame]], bool]:
+    first: tuple[_Step, Feed] | None, queue: asyncio.Queue[tuple[_Step, Feed] | None]
+) -> tuple[list[tuple[_Step, Feed]], bool]:
     """``first`` and whatever else is already waiting (up to a batch); True once the end marker is taken."""
-    batch: list[tuple[_Step, Frame]] = []
+    batch: list[tuple[_Step, Feed]] = []
     item = first
     while item is not None:
         batch.append(item)
@@ -121,5 +135,19 @@ def _take_batch(
     return batch, True
 
 
-def _accept_all(transcriber: SpeakerTranscriber, frames: list[Frame]) -> list[list[Transcript]]:
-    return [transcriber.accept(frame) for frame in frames]
+def _decode_all(transcriber: SpeakerTranscriber, feeds: list[Feed]) -> list[list[Transcript]]:
+    return [decode(transcriber, feed) for feed in feeds]
+
+
+def decode(transcriber: SpeakerTranscriber, feed: Feed) -> list[Transcript]:
+    """One step of one speaker: their frames decoded in order, then the utterance closed if the gate says."""
+    heard = [t for frame in feed.frames for t in transcriber.accept(frame)]
+    if feed.close:
+        heard.extend(transcriber.end_utterance())
+    return heard
+
+
+def decode_last(transcriber: SpeakerTranscriber, feed: Feed | None, end_s: float) -> list[Transcript]:
+    """The end of the call for one speaker: what the gate still passes on, then the recognizer flushed."""
+    heard = decode(transcriber, feed) if feed is not None else []
+    return heard + transcriber.finish(end_s)

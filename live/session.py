@@ -4,7 +4,9 @@ It takes the call's frames step by step (one frame per speaker, all starting at 
 activity runs at once (cheap, on the loop), each speaker's Vosk decodes in the executor at its own pace
 (:class:`OrderedDecoding`), and each step, once every speaker has decoded it, goes to the detectors in
 audio time and ticks them with the end of the step. Everything it produces goes into the
-call's :class:`EventLog`. Live calls and recordings run exactly this code; only the source differs.
+call's :class:`EventLog`. With ``gate_speech`` (the default) each speaker's recognizer hears only their
+speech and a little padding (:class:`SpeechGate`): long silences cost no decoding. Live calls and
+recordings run exactly this code; only the source differs.
 
 With redaction on (the default), every event passes through the call's :class:`Redactor` on its way
 to the log, so card numbers and the like never reach the log, the detectors, storage or the pages.
@@ -29,9 +31,10 @@ from callcoach.detectors.base import Detector
 from callcoach.detectors.registry import create_detectors
 from callcoach.detectors.rules import NO_RULES, RuleSet
 from callcoach.detectors.sentiment import SentimentScorer
-from callcoach.live.decoding import OrderedDecoding
+from callcoach.live.decoding import OrderedDecoding, decode_last
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallEnded, CallStarted, Error, Event, Frame
+from callcoach.live.gating import Feed, SpeechGate
 from callcoach.live.redaction import Redactor
 from callcoach.live.settings import Settings
 from callcoach.live.transcriber import SpeakerTranscriber
@@ -71,6 +74,7 @@ class CallSession:
         self._executor = executor
         self._transcribers = [SpeakerTranscriber(model, s) for s in started.speakers]
         self._vads = [VoiceActivity(s) for s in started.speakers]
+        self._gates = [SpeechGate(s) for s in started.speakers] if settings.gate_speech else None
         self._detectors: list[Detector] = create_detectors(settings.detectors, rules)
         self._redactor = Redactor() if settings.redact else None
         self._sentiment = SentimentScorer()  # shares the process's one lexicon
@@ -113,12 +117,16 @@ class CallSession:
         self._emit(dataclasses.replace(error, at_s=round(self._now_s, 3)))
 
     async def _push(self, decoding: OrderedDecoding, frames: Sequence[Frame]) -> None:
-        """Voice activity now (cheap, on the loop); recognition queued per speaker."""
+        """Voice activity now (cheap, on the loop); recognition of what the gates pass on, per speaker."""
         events: list[Event] = []
-        for vad, frame in zip(self._vads, frames, strict=True):
-            events.extend(vad.feed(frame))
+        feeds: list[Feed | None] = []
+        for i, (vad, frame) in enumerate(zip(self._vads, frames, strict=True)):
+            speech = vad.feed(frame)
+            events.extend(speech)
+            if self._gates is not None:
+                feeds.append(self._gates[i].feed(frame, speech))
         self._fed_s = frames[0].end_s
-        await decoding.push(frames, events)
+        await decoding.push(frames, events, feeds if self._gates is not None else None)
 
     def _release(self, events: list[Event], end_s: float) -> None:
         """A step every speaker has decoded: its events to the log and the detectors, then the tick."""
@@ -133,12 +141,17 @@ class CallSession:
     async def _finish(self, reason: Literal["completed", "dropped", "error"]) -> CallEnded:
         end_s = self._now_s
         events: list[Event] = []
-        for vad in self._vads:
-            events.extend(vad.finish(end_s))
+        last: list[Feed | None] = []
+        for i, vad in enumerate(self._vads):
+            speech = vad.finish(end_s)
+            events.extend(speech)
+            last.append(self._gates[i].finish(speech) if self._gates is not None else None)
         try:
             loop = asyncio.get_running_loop()
-            for transcriber in self._transcribers:
-                events.extend(await loop.run_in_executor(self._executor, transcriber.finish, end_s))
+            for transcriber, feed in zip(self._transcribers, last, strict=True):
+                events.extend(
+                    await loop.run_in_executor(self._executor, decode_last, transcriber, feed, end_s)
+                )
         except Exception as exc:
             log.exception("flushing the recognizers of call %s failed", self.started.call_id)
             events.append(Error("internal_error", f"the last words could not be decoded: {exc!r}"))

@@ -64,6 +64,9 @@ class Settings:
     max_call_s: float = 4 * 3600.0
     # A live call whose platform connection sends nothing for this long is ended as dropped.
     ingest_idle_s: float = 30.0
+    # Each speaker's recognizer hears only their speech (and a little padding), not the silences between;
+    # off, it decodes every frame (the ungated path, kept for comparison).
+    gate_speech: bool = True
     # Card numbers, SSNs and long account numbers are replaced in transcripts and silenced in recordings.
     redact: bool = True
     # Calls, recordings and their events older than this many days are deleted daily; None keeps them.
@@ -115,6 +118,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "max_call_s": ("CALLCOACH_MAX_CALL_S", float),
     "ingest_idle_s": ("CALLCOACH_INGEST_IDLE_S", float),
     "redact": ("CALLCOACH_REDACT", _flag),
+    "gate_speech": ("CALLCOACH_GATE", _flag),
     "retention_days": ("CALLCOACH_RETENTION_DAYS", int),
     "rules_file": ("CALLCOACH_RULES", Path),
     "follow_up_calls": ("CALLCOACH_FOLLOW_UP_CALLS", int),
@@ -191,6 +195,14 @@ def add_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
                 "action": "store_const",
                 "const": False,
                 "help": "keep card numbers, SSNs and long account numbers (redacted by default)",
+            },
+        ),
+        "gate_speech": (
+            "--no-gate",
+            {
+                "action": "store_const",
+                "const": False,
+                "help": "decode every frame, silences too (by default only speech and a little padding)",
             },
         ),
         "retention_days": (

@@ -1,35 +1,91 @@
-"""One speaker's speech recognition: Vosk frames in, typed :class:`Transcript` events out.
+"""One speaker's speech recognition: Vosk frames in, typed :class:`Transcript` events out, in call time.
 
 A :class:`SpeakerTranscriber` owns one ``KaldiRecognizer`` (the ``Model`` is shared by the whole process)
-and is fed that speaker's frames in order, from the call's start. Its calls block while Vosk decodes, so the
-session runs them in an executor; the class itself knows nothing of threads or asyncio.
+and is fed that speaker's frames in call order. Its calls block while Vosk decodes, so the session runs
+them in an executor; the class itself knows nothing of threads or asyncio.
 
-Vosk's word times count from the first sample the recognizer was given, so with every frame of the call
-fed they are offsets in the call already; ``offset_s`` covers a recognizer started later than the call.
+The frames need not be contiguous: with speech gating the recognizer hears only the stretches around
+speech. Vosk's word times count the audio it was fed (vosk-api ``src/recognizer.cc``, the same in v0.3.45
+and since: a word's time is ``samples_round_start_ / rate + (frame_offset_ + frame) * 0.03``;
+``Result()`` keeps the feature pipeline and ``frame_offset_`` goes on counting its frames, while
+``FinalResult()`` and the 20000-frame restart add every sample fed to ``samples_round_start_``), so they
+are offsets into the fed audio. The transcriber
+keeps the runs of contiguous audio it fed (fed offset ↔ call offset) and maps every time back through them.
 """
 
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from typing import Any
 
 from callcoach.audio.framing import PIPELINE_RATE_HZ
 from callcoach.live.events import Frame, Speaker, Transcript, Word
 
 
-class SpeakerTranscriber:
-    """Feed with :meth:`accept`; close with :meth:`finish`. Partials are emitted only when they change."""
+class FedAudio:
+    """The runs of audio a recognizer was fed: where each starts in the fed audio and in the call."""
 
-    def __init__(self, model: Any, speaker: Speaker, *, offset_s: float = 0.0) -> None:
+    def __init__(self) -> None:
+        self._fed_starts_s: list[float] = []  # run starts in fed time, ascending
+        self._call_starts_s: list[float] = []  # the same runs' starts in call time
+        self._fed = 0  # samples fed so far
+        self._next: int | None = None  # call sample one past the last fed one
+
+    @property
+    def end_s(self) -> float:
+        """Call time one past the last sample fed (0 before any)."""
+        return 0.0 if self._next is None else self._next / PIPELINE_RATE_HZ
+
+    def add(self, frame: Frame) -> None:
+        """Note a frame about to be fed; a gap since the last one starts a new run."""
+        first = round(frame.start_s * PIPELINE_RATE_HZ)
+        if first != self._next:
+            self._fed_starts_s.append(self._fed / PIPELINE_RATE_HZ)
+            self._call_starts_s.append(first / PIPELINE_RATE_HZ)
+        self._fed += len(frame.pcm)
+        self._next = first + len(frame.pcm)
+
+    def call_s(self, fed_s: float, *, end: bool = False) -> float:
+        """The call time of a fed-audio time. Where two runs meet, a start belongs to the later run and
+        an end (``end=True``) to the earlier one."""
+        if not self._fed_starts_s:
+            return fed_s
+        i = self._run(fed_s, end=end)
+        return self._call_starts_s[i] + (fed_s - self._fed_starts_s[i])
+
+    def span_s(self, fed_start_s: float, fed_end_s: float) -> tuple[float, float]:
+        """The call times of a word's fed start and end. A word never stretches across skipped audio:
+        Vosk may start the first word of an utterance early, in the silence before it, and that silence
+        can reach back over a skip (the padding of the stretch before), so such a start moves to the
+        start of the stretch the word ends in."""
+        start_s, end_s = self.call_s(fed_start_s), self.call_s(fed_end_s, end=True)
+        if self._fed_starts_s:
+            last = self._run(fed_end_s, end=True)
+            if self._run(fed_start_s, end=False) < last:
+                start_s = min(self._call_starts_s[last], end_s)
+        return start_s, end_s
+
+    def _run(self, fed_s: float, *, end: bool) -> int:
+        if end:
+            return max(bisect_left(self._fed_starts_s, fed_s - 1e-9) - 1, 0)
+        return max(bisect_right(self._fed_starts_s, fed_s + 1e-9) - 1, 0)
+
+
+class SpeakerTranscriber:
+    """Feed with :meth:`accept`; :meth:`end_utterance` where a speech stretch ends; close with
+    :meth:`finish`. Partials are emitted only when they change."""
+
+    def __init__(self, model: Any, speaker: Speaker) -> None:
         import vosk  # imported here so that modules that only handle events need no native library
 
         self.speaker: Speaker = speaker
-        self._offset_s = offset_s
         self._recognizer = vosk.KaldiRecognizer(model, PIPELINE_RATE_HZ)
         self._recognizer.SetWords(True)
         self._recognizer.SetPartialWords(True)
+        self._fed = FedAudio()
         self._last_partial = ""
-        self._last_final_end_s = offset_s
+        self._last_final_end_s = 0.0
 
     def accept(self, frame: Frame) -> list[Transcript]:
         """Decode one frame; return a final when Vosk ends an utterance, else a partial if it changed."""
@@ -37,9 +93,16 @@ class SpeakerTranscriber:
             raise ValueError(
                 f"the transcriber takes {PIPELINE_RATE_HZ} Hz frames, got {frame.sample_rate} Hz"
             )
+        self._fed.add(frame)
         if self._recognizer.AcceptWaveform(frame.pcm.tobytes()):
             return self._final(self._recognizer.Result(), frame.end_s)
         return self._partial(self._recognizer.PartialResult(), frame.end_s)
+
+    def end_utterance(self) -> list[Transcript]:
+        """The speaker stopped talking: the utterance's final now, not when they next talk. ``Result()``
+        keeps the recognizer's features (and its time base) going, as its own endpoint does; after an
+        endpoint it returns nothing."""
+        return self._final(self._recognizer.Result(), self._fed.end_s)
 
     def finish(self, end_s: float) -> list[Transcript]:
         """Flush what Vosk still holds at the end of the call as a last final."""
@@ -68,12 +131,9 @@ class SpeakerTranscriber:
         return [Transcript(self.speaker, text, start_s, round(now_s, 3), final=False, words=words)]
 
     def _words(self, items: list[dict[str, Any]]) -> tuple[Word, ...]:
-        return tuple(
-            Word(
-                text=item["word"],
-                start_s=round(item["start"] + self._offset_s, 3),
-                end_s=round(item["end"] + self._offset_s, 3),
-                confidence=round(float(item.get("conf", 1.0)), 3),
-            )
-            for item in items
-        )
+        words = []
+        for item in items:
+            start_s, end_s = self._fed.span_s(item["start"], item["end"])
+            confidence = round(float(item.get("conf", 1.0)), 3)
+            words.append(Word(item["word"], round(start_s, 3), round(end_s, 3), confidence))
+        return tuple(words)

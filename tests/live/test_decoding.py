@@ -12,6 +12,7 @@ import pytest
 
 from callcoach.live.decoding import OrderedDecoding
 from callcoach.live.events import Event, Frame, Speech, Transcript
+from callcoach.live.gating import Feed
 
 
 class FakeTranscriber:
@@ -79,3 +80,37 @@ async def test_a_failing_decoder_surfaces_and_never_blocks_the_source() -> None:
     customer = FakeTranscriber("customer", set())
     with pytest.raises(RuntimeError, match="decoder broke"):
         await asyncio.wait_for(run([agent, customer], 40, depth=2), 5)
+
+
+class ClosingTranscriber(FakeTranscriber):
+    """Also says when the gate closed its utterance."""
+
+    def end_utterance(self) -> list[Transcript]:
+        return [Transcript(self.speaker, f"{self.speaker} closed", 0.0, 0.0, True)]
+
+
+async def test_skipped_frames_never_reach_the_recognizer_and_steps_stay_in_order() -> None:
+    heard: list[Any] = []
+    agent = ClosingTranscriber("agent", set(range(0, 5)), heard=heard)
+    customer = ClosingTranscriber("customer", set(), heard=heard)
+    out: list[tuple[list[Event], float]] = []
+    with ThreadPoolExecutor(2) as pool:
+        sink = lambda events, end: out.append((events, end))  # noqa: E731
+        decoding = OrderedDecoding([agent, customer], pool, 8, sink)  # type: ignore[list-item]
+        for n in range(10):
+            agent_frame, customer_frame = frames(n)
+            # The customer speaks only in steps 6 and 7 (with step 5 as pre-roll), closed after 7.
+            feeds: list[Feed | None] = [Feed((agent_frame,)), None]
+            if n == 6:
+                feeds[1] = Feed((frames(5)[1], customer_frame))
+            elif n == 7:
+                feeds[1] = Feed((customer_frame,), close=True)
+            await decoding.push((agent_frame, customer_frame), [], feeds)
+        await decoding.drain()
+        await decoding.close()
+    assert [h for h in heard if h[0] == "customer"] == [("customer", 5), ("customer", 6), ("customer", 7)]
+    assert [round(end, 1) for _, end in out] == [round((n + 1) / 10, 1) for n in range(10)]
+    said = [[e.text for e in events if isinstance(e, Transcript)] for events, _ in out]
+    assert said[5] == ["agent 5"]
+    assert said[6] == ["agent 6", "customer 5", "customer 6"]
+    assert said[7] == ["agent 7", "customer 7", "customer closed"]
