@@ -90,9 +90,11 @@ async def test_the_teams_lead_sees_its_trends_agents_and_wall(site: Site) -> Non
     assert len((await site.api("di", "GET", "/api/teams/north?weeks=2"))[1]["trends"]["weeks"]) == 2
     status, refused = await site.api("di", "GET", "/api/teams/north?weeks=0")
     assert (status, refused["code"]) == (400, "bad_request")
-    async with aiohttp.ClientSession(headers=cookie_header(site.tokens["di"])) as http:
-        async with http.get(f"{site.server.base}/team/north") as resp:
-            assert resp.status == 200 and "Team" in await resp.text()
+    async with (
+        aiohttp.ClientSession(headers=cookie_header(site.tokens["di"])) as http,
+        http.get(f"{site.server.base}/team/north") as resp,
+    ):
+        assert resp.status == 200 and "kudos-wall" in await resp.text()
 
 
 async def test_nobody_outside_the_team_and_no_agent_opens_its_page(site: Site) -> None:
