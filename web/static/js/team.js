@@ -74,9 +74,9 @@ function kudo(k) {
     h('span', { class: 'kudo-agent', text: k.agent_name || k.agent || 'Unassigned call' })));
   if (k.quote) item.append(h('blockquote', { class: 'kudo-quote', text: `\u201c${k.quote}\u201d` }));
   if (k.note) item.append(h('p', { class: 'kudo-note', text: `${k.note} \u2014 ${k.by}` }));
+  item.append(h('p', { class: 'kudo-meta muted small', text: `${k.title || k.call_id} · ${formatDate(k.started_at)}` }));
   const actions = h('div', { class: 'kudo-actions' },
-    k.playable ? playButton(k) : h('span', { class: 'muted small', text: clock(k.start_s) }),
-    h('span', { class: 'muted small', text: `${k.title || k.call_id} · ${formatDate(k.started_at)}` }));
+    k.playable ? playButton(k) : h('span', { class: 'muted small', text: clock(k.start_s) }));
   if (page.viewer.may_feature && !k.featured) {
     actions.append(h('button', { class: 'btn feature', type: 'button', 'data-testid': 'feature', text: 'Feature',
       onclick: (e) => feature(e.currentTarget, k) }));
