@@ -3,11 +3,16 @@ most then by recency, the featured moment first."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
+from callcoach.live.accounts import User
 from callcoach.live.events import Alert, CallInfo, Event, Note, Polarity, Quote
 from callcoach.live.kudos import kudos
 from callcoach.live.trends import CallEvents
+from callcoach.web.team_view import wall_json
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 NAMES = {"bo": "Bo Berg", "cy": "Cy"}
@@ -97,3 +102,14 @@ def test_the_wall_is_a_wall_not_a_list() -> None:
     many = [alert(f"e{i}", "empathy_shown", "praise", float(i)) for i in range(30)]
     assert len(kudos([call("a", "2026-12-01T10:00:00Z", *many)], NAMES, None, NOW)) == 12
     assert len(kudos([call("a", "2026-12-01T10:00:00Z", *many)], NAMES, None, NOW, limit=None)) == 30
+
+
+def test_the_protocol_docs_example_has_the_walls_fields() -> None:
+    """docs/protocol.md shows the wall (HTTP, not a message of the wire): its fields are the page's."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    [block] = re.findall(r"```text\n *(\{\"team\": \"north\", \"kudos\".*?)\n *```", doc, flags=re.S)
+    [example] = json.loads(block)["kudos"]
+    coach = User(1, "di", "Di", "lead", ("north",))
+    calls = [call("a", "2026-12-01T10:00:00Z", alert("e1", "empathy_shown", "praise"))]
+    [shown] = wall_json(coach, calls, [], None, NOW)
+    assert example.keys() == shown.keys()

@@ -3,11 +3,15 @@ revision, only finished calls of the period, and the two findings with their flo
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
+from pathlib import Path
 from typing import Literal
 
 from callcoach.live.events import Alert, CallInfo, Event, Polarity
 from callcoach.live.trends import CallEvents, floor, trends, week_of
+from callcoach.web.agent_view import trends_json
 
 TODAY = date(2026, 12, 2)  # a Wednesday: its week is Monday 30 November
 Status = Literal["analysing", "ready", "live", "error", "dropped"]
@@ -108,3 +112,14 @@ def test_ties_go_to_the_kind_that_matters_most() -> None:
     interruption = alert("i", "interruption", "coach")
     calls = [call(f"c{i}", f"2026-12-01T1{i}:00:00Z", cold(i), interruption) for i in range(2)]
     assert trends(calls, TODAY).recurring.kind == "cold_reply_to_bad_news"
+
+
+def test_the_protocol_docs_example_has_the_trends_fields() -> None:
+    """docs/protocol.md shows trends (HTTP, not a message of the wire): its fields are the builder's."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    [block] = re.findall(r"```text\n *(\{\"weeks\".*?)\n *```", doc, flags=re.S)
+    example = json.loads(block)
+    found = trends_json(trends([call("a", "2026-12-01T10:00:00Z", cold(1))], TODAY))
+    assert example.keys() == found.keys()
+    assert example["kinds"][0].keys() == found["kinds"][0].keys()
+    assert example["recurring"].keys() == found["recurring"].keys() == example["steady"].keys()
