@@ -65,6 +65,7 @@ _STATUS = {
     "unknown_agent": 404,
     "unknown_commitment": 404,
     "unknown_moment": 404,
+    "unknown_team": 404,
     "no_agent": 409,
     "not_shared": 409,
 }
@@ -164,7 +165,11 @@ async def _team(request: web.Request, calls: CallCatalog) -> dict[str, Any]:
     """The team's page: its trends, its agents' findings and its kudos wall (coaches, leads, admins)."""
     user, team = request[USER], request.match_info["team"]
     check_team_page(user, team)
-    agents = agents_of_team(team, await _blocking(request.app[ACCOUNTS].users))
+    users = await _blocking(request.app[ACCOUNTS].users)
+    known = {t for u in users for t in u.teams} | {c.team for c in calls.calls()}
+    if team not in known:  # only an admin gets here: everyone else is refused a team they are not in
+        raise CallcoachError("unknown_team", f"there is no team {team!r}: no account or call is in it")
+    agents = agents_of_team(team, users)
     featured = await _blocking(request.app[COACHING].featured, team)
     return team_page(user, team, team_calls(team, calls), agents, featured, _clock(), _weeks(request))
 

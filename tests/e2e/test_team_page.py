@@ -22,6 +22,7 @@ from pypdf import PdfReader
 from callcoach.detectors.bad_news import COLD, EMPATHY
 from tests.e2e.test_agent_page import log_in
 from tests.helpers.auth import create_user
+from tests.helpers.browser import DESKTOP, PHONE
 from tests.helpers.coaching import moment, serving, store_agent_call
 
 USERS = {"bo": "agent", "cy": "agent", "di": "lead", "fay": "coach"}
@@ -84,6 +85,10 @@ def test_the_lead_features_a_moment_and_plays_it_from_the_wall(
         assert featured.get_by_test_id("featured-mark").inner_text().strip() == "Featured"
         assert featured.get_by_test_id("feature").count() == 0
         di.screenshot(path=str(artifacts / "team-page.png"), full_page=True)
+        di.set_viewport_size(PHONE)
+        assert di.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        di.screenshot(path=str(artifacts / "team-page-phone.png"), full_page=True)
+        di.set_viewport_size(DESKTOP)
 
         di.evaluate(
             """() => { const a = document.getElementById('audio'); window.played = [];

@@ -3,7 +3,7 @@ see its trends and wall, a lead features a moment (kept across a restart), a coa
 only their team's wall (praise only, their own calls alone playable), and nobody of another team gets in.
 
 Accounts: ``bo`` and ``cy``, agents of north; ``zed``, agent of south; ``di``, lead of north; ``fay``,
-coach of north; ``ed``, coach of south; ``lu``, lead of south. Calls of yesterday: ``bo-1`` (empathy, a
+coach of north; ``ed``, coach of south; ``lu``, lead of south; ``ann``, an admin. Calls of yesterday: ``bo-1`` (empathy, a
 cold reply), ``cy-1`` (turned around, a cold reply), ``zed-1`` (south: empathy).
 """
 
@@ -31,6 +31,7 @@ USERS = {
     "fay": ("coach", "north"),
     "ed": ("coach", "south"),
     "lu": ("lead", "south"),
+    "ann": ("admin", "north"),
 }
 YESTERDAY = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat(timespec="seconds")
 COLD = moment(1, "cold_reply_to_bad_news", "coach")
@@ -95,6 +96,14 @@ async def test_the_teams_lead_sees_its_trends_agents_and_wall(site: Site) -> Non
         http.get(f"{site.server.base}/team/north") as resp,
     ):
         assert resp.status == 200 and "kudos-wall" in await resp.text()
+
+
+async def test_an_admin_sees_every_team_but_one_that_does_not_exist(site: Site) -> None:
+    status, page = await site.api("ann", "GET", "/api/teams/south")
+    assert status == 200 and page["viewer"]["may_feature"] and page["agents"][0]["user"] == "zed"
+    status, refused = await site.api("ann", "GET", "/api/teams/nowhere")
+    assert (status, refused["code"]) == (404, "unknown_team")
+    assert (await site.api("di", "GET", "/api/teams/nowhere"))[1]["code"] == "forbidden_team"
 
 
 async def test_nobody_outside_the_team_and_no_agent_opens_its_page(site: Site) -> None:
