@@ -3,8 +3,8 @@ see its trends and wall, a lead features a moment (kept across a restart), a coa
 only their team's wall (praise only, their own calls alone playable), and nobody of another team gets in.
 
 Accounts: ``bo`` and ``cy``, agents of north; ``zed``, agent of south; ``di``, lead of north; ``fay``,
-coach of north; ``ed``, coach of south; ``lu``, lead of south; ``ann``, an admin. Calls of yesterday: ``bo-1`` (empathy, a
-cold reply), ``cy-1`` (turned around, a cold reply), ``zed-1`` (south: empathy).
+coach of north; ``ed``, coach of south; ``lu``, lead of south; ``ann``, an admin. Calls of yesterday:
+``bo-1`` (empathy, a cold reply), ``cy-1`` (turned around, a cold reply), ``zed-1`` (south: empathy).
 """
 
 from __future__ import annotations
