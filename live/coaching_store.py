@@ -1,5 +1,6 @@
 """Where the coaching conversation is kept: a call's agent as assigned, the calls shared with their agents,
-the agents' self-assessments and the commitments, in the same SQLite file as the calls.
+the agents' self-assessments, the commitments and each team's featured moment on its kudos wall, in the
+same SQLite file as the calls.
 
 Tables of their own beside :mod:`live.storage`'s (keyed by call id, as notes are: a recording has no row in
 ``calls``), so that both can be opened on one file. An assignment (by an admin or a lead, on the page or
@@ -38,6 +39,10 @@ CREATE TABLE IF NOT EXISTS commitments (
     accepted_at TEXT
 );
 CREATE INDEX IF NOT EXISTS commitments_by_agent ON commitments (agent, created_at);
+CREATE TABLE IF NOT EXISTS featured_moments (
+    team TEXT PRIMARY KEY, call_id TEXT NOT NULL, moment_id TEXT NOT NULL, featured_by TEXT NOT NULL,
+    featured_at TEXT NOT NULL
+);
 """
 _COMMITMENT = "id, agent, call_id, kind, behaviour, due_date, coach, created_at, accepted_at"
 
@@ -179,3 +184,19 @@ class CoachingStore:
                 (at, commitment_id),
             )
         return self.commitment(commitment_id)
+
+    def feature(self, team: str, call_id: str, moment_id: str, by: str, at: str) -> None:
+        """The team's wall features this moment from now on (one per team: the later one stands)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO featured_moments VALUES (?, ?, ?, ?, ?)",
+                (team, call_id, moment_id, by, at),
+            )
+
+    def featured(self, team: str) -> tuple[str, str] | None:
+        """The (call id, moment id) the team's wall features, if a lead featured one."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT call_id, moment_id FROM featured_moments WHERE team = ?", (team,)
+            ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))

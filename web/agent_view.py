@@ -1,12 +1,14 @@
 """What an agent's page shows, as JSON: their calls (shared or not, self-assessed or not, whether the
-sheet may be opened), their commitments with each one's follow-up, and the notices a lead is given when a
-behaviour has held or slipped. Built from the catalog's calls and the agent's kept records; no I/O here.
+sheet may be opened), their commitments with each one's follow-up, the notices a lead is given when a
+behaviour has held or slipped, and their trends (moments per kind per week, the recurring opportunity and
+the steady strength). Built from the catalog's calls and the agent's kept records; no I/O here.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from callcoach.detectors.registry import KINDS
@@ -16,6 +18,7 @@ from callcoach.live.coaching import Commitment
 from callcoach.live.coaching_store import AgentRecords, may_see_sheet
 from callcoach.live.events import CallInfo, Event
 from callcoach.live.follow_up import PRAISE_TWINS, FollowUp, follow_up, is_later, tally
+from callcoach.live.trends import WEEKS, Trends, trends
 
 CallEvents = tuple[CallInfo, tuple[Event, ...]]
 JUDGED = ("ready", "dropped")  # calls whose moments are all known: not live, not being analysed
@@ -43,9 +46,16 @@ def agent_calls(user: User, agent: User, catalog: CallCatalog) -> list[CallEvent
 
 
 def agent_page(
-    user: User, agent: User, calls: Sequence[CallEvents], records: AgentRecords, needed: int
+    user: User,
+    agent: User,
+    calls: Sequence[CallEvents],
+    records: AgentRecords,
+    needed: int,
+    today: date | None = None,
+    weeks: int = WEEKS,
 ) -> dict[str, Any]:
-    """The whole agent page for ``user`` (the agent, or one of their coaches)."""
+    """The whole agent page for ``user`` (the agent, or one of their coaches); with ``today``, the trends
+    of the ``weeks`` weeks up to it."""
     follow_ups = follow_ups_of(calls, records, needed)
     return {
         "agent": {"user": agent.username, "name": agent.display_name, "teams": list(agent.teams)},
@@ -56,7 +66,14 @@ def agent_page(
         "calls": [_call_json(user, info, records) for info, _events in calls],
         "commitments": [_commitment_json(c, follow_ups.get(c.id)) for c in records.commitments],
         "notices": notices(agent, records.commitments, follow_ups),
+        "trends": None if today is None else trends_json(trends(calls, today, weeks)),
     }
+
+
+def trends_json(found: Trends) -> dict[str, Any]:
+    """The trends of an agent's or a team's calls (:mod:`live.trends`) as JSON fields."""
+    fields: dict[str, Any] = dataclasses.asdict(found)
+    return fields
 
 
 def notices(agent: User, commitments: Iterable[Commitment], follow_ups: dict[str, FollowUp]) -> list[Any]:

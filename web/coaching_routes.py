@@ -1,5 +1,6 @@
 """The coaching conversation over HTTP: agents' pages, a call's agent, sharing a call with its agent, the
-agent's self-assessment, commitments and their acceptance. Plain JSON endpoints (see docs/protocol.md).
+agent's self-assessment, commitments and their acceptance; teams' pages (trends, the kudos wall) and the
+moment a lead features on the wall. Plain JSON endpoints (see docs/protocol.md).
 
 Who may do what: an agent reads only their own page and calls, writes only their own self-assessment (of
 a call shared with them) and accepts only their own commitments; coaches and leads see the pages of the
@@ -30,8 +31,19 @@ from callcoach.live.coaching import SelfAssessment
 from callcoach.live.coaching_store import CoachingStore
 from callcoach.live.errors import CallcoachError
 from callcoach.live.settings import Settings
+from callcoach.live.trends import WEEKS
 from callcoach.web.agent_view import agent_calls, agent_page, agents_of, as_json, follow_ups_of, notices
 from callcoach.web.auth import ACCOUNTS, USER
+from callcoach.web.team_view import (
+    agents_of_team,
+    check_may_feature,
+    check_team_page,
+    check_wall,
+    on_wall,
+    team_calls,
+    team_page,
+    wall_json,
+)
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -39,17 +51,21 @@ COACHING: web.AppKey[CoachingStore] = web.AppKey("coaching", CoachingStore)
 ASSIGNMENTS_RECHECK_S = 2.0  # how soon a command-line assignment reaches a running server's pages
 MAX_TEXT_CHARS = 2000  # a self-assessment answer or a behaviour: a few sentences, not an essay
 MAX_BODY_BYTES = 16384
+MAX_WEEKS = 52  # a year of trends: longer says more about the team then than the team now
 LEADS = ("lead", "admin")
 _STATUS = {
     "bad_request": 400,
     "forbidden_call": 403,
     "forbidden_agent": 403,
     "forbidden_commitment": 403,
+    "forbidden_team": 403,
     "not_a_lead": 403,
     "not_a_coach": 403,
     "unknown_call": 404,
     "unknown_agent": 404,
     "unknown_commitment": 404,
+    "unknown_moment": 404,
+    "unknown_team": 404,
     "no_agent": 409,
     "not_shared": 409,
 }
@@ -87,7 +103,8 @@ def setup_coaching(app: web.Application, settings: Settings, catalog: web.AppKey
     async def agent_api(request: web.Request, calls: CallCatalog) -> dict[str, Any]:
         user, agent = request[USER], await _agent(request, request.match_info["username"])
         records = await _blocking(request.app[COACHING].records_of, agent.username)
-        return agent_page(user, agent, agent_calls(user, agent, calls), records, follow_up_n)
+        weeks = _weeks(request)
+        return agent_page(user, agent, agent_calls(user, agent, calls), records, follow_up_n, _today(), weeks)
 
     async def follow_ups(request: web.Request, calls: CallCatalog) -> dict[str, Any]:
         """What a coach or lead is told across their agents: behaviours that held or slipped."""
@@ -100,6 +117,10 @@ def setup_coaching(app: web.Application, settings: Settings, catalog: web.AppKey
 
     app.cleanup_ctx.append(ctx)
     app.router.add_get("/agent/{username}", _agent_page_file)
+    app.router.add_get("/team/{team}", _team_page_file)
+    app.router.add_get("/api/teams/{team}", route(_team))
+    app.router.add_get("/api/teams/{team}/kudos", route(_wall))
+    app.router.add_post("/api/teams/{team}/featured", route(_feature))
     app.router.add_get("/api/agents", route(_agents))
     app.router.add_get("/api/agents/{username}", route(agent_api))
     app.router.add_get("/api/follow-ups", route(follow_ups))
@@ -133,6 +154,49 @@ async def _follow_assignments(store: CoachingStore, calls: CallCatalog) -> None:
 async def _agent_page_file(_request: web.Request) -> web.FileResponse:
     """The agent's page; what it shows comes from ``/api/agents/{username}``, which checks who asks."""
     return web.FileResponse(STATIC / "agent.html", headers={"Cache-Control": "no-cache"})
+
+
+async def _team_page_file(_request: web.Request) -> web.FileResponse:
+    """The team's page; what it shows comes from ``/api/teams/{team}``, which checks who asks."""
+    return web.FileResponse(STATIC / "team.html", headers={"Cache-Control": "no-cache"})
+
+
+async def _team(request: web.Request, calls: CallCatalog) -> dict[str, Any]:
+    """The team's page: its trends, its agents' findings and its kudos wall (coaches, leads, admins)."""
+    user, team = request[USER], request.match_info["team"]
+    check_team_page(user, team)
+    users = await _blocking(request.app[ACCOUNTS].users)
+    known = {t for u in users for t in u.teams} | {c.team for c in calls.calls()}
+    if team not in known:  # only an admin gets here: everyone else is refused a team they are not in
+        raise CallcoachError("unknown_team", f"there is no team {team!r}: no account or call is in it")
+    agents = agents_of_team(team, users)
+    featured = await _blocking(request.app[COACHING].featured, team)
+    return team_page(user, team, team_calls(team, calls), agents, featured, _clock(), _weeks(request))
+
+
+async def _wall(request: web.Request, calls: CallCatalog) -> dict[str, Any]:
+    """The team's kudos wall alone: for its agents too (praise only)."""
+    user, team = request[USER], request.match_info["team"]
+    check_wall(user, team)
+    agents = agents_of_team(team, await _blocking(request.app[ACCOUNTS].users))
+    featured = await _blocking(request.app[COACHING].featured, team)
+    return {"team": team, "kudos": wall_json(user, team_calls(team, calls), agents, featured, _clock())}
+
+
+async def _feature(request: web.Request, calls: CallCatalog) -> dict[str, Any]:
+    """A lead (or an admin) features one of the week's praised moments on the team's wall."""
+    user, team = request[USER], request.match_info["team"]
+    check_may_feature(user, team)
+    body = await _body(request, "call_id", "moment_id")
+    call_id, moment_id = body["call_id"], body["moment_id"]
+    if not on_wall(team_calls(team, calls), call_id, moment_id, _clock()):
+        raise CallcoachError(
+            "unknown_moment",
+            f"moment {moment_id!r} of call {call_id!r} is not on team {team!r}'s wall this week:"
+            " pick one from the wall",
+        )
+    await _blocking(request.app[COACHING].feature, team, call_id, moment_id, user.username, _now())
+    return {"team": team, "featured": {"call_id": call_id, "moment_id": moment_id}}
 
 
 async def _agents(request: web.Request, _calls: CallCatalog) -> dict[str, Any]:
@@ -298,8 +362,24 @@ def _user_json(user: User) -> dict[str, Any]:
     return {"user": user.username, "name": user.display_name, "teams": list(user.teams)}
 
 
+def _clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return _clock().isoformat(timespec="seconds")
+
+
+def _today() -> dt.date:
+    return _clock().date()
+
+
+def _weeks(request: web.Request) -> int:
+    """The trends' period, ``?weeks=N`` (1 to 52), 8 by default."""
+    raw = request.query.get("weeks", str(WEEKS))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_WEEKS:
+        raise CallcoachError("bad_request", f"weeks must be a whole number from 1 to {MAX_WEEKS}")
+    return int(raw)
 
 
 def _error(code: str, message: str) -> web.Response:

@@ -87,3 +87,17 @@ def test_the_store_looks_up_whether_the_agent_assessed(tmp_path: Path) -> None:
     store.write_self_assessment(SelfAssessment("call-1", "bo", "calm", "sorry first", AT))
     assert store.may_see_sheet(BO, call())
     assert not store.may_see_sheet(CY, call(agent="cy"))
+
+
+def test_each_team_features_one_moment_the_latest_and_keeps_it(tmp_path: Path) -> None:
+    db = tmp_path / "calls.sqlite3"
+    store = CoachingStore(db)
+    assert store.featured("north") is None
+    store.feature("north", "call-1", "empathy_shown-1", "di", AT)
+    store.feature("north", "call-2", "turned_around-1", "di", AT)  # replaces the first
+    store.feature("south", "call-9", "ownership-1", "lu", AT)
+    store.close()
+    again = CoachingStore(db)
+    assert again.featured("north") == ("call-2", "turned_around-1")
+    assert again.featured("south") == ("call-9", "ownership-1")
+    again.close()

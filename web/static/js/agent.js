@@ -8,7 +8,8 @@
 // typing into it.
 
 import { h, setText } from './dom.js';
-import { displayTitle, formatDate } from './format.js';
+import { clock, displayTitle, formatDate } from './format.js';
+import { trendsSection } from './trends.js';
 
 const $ = (id) => document.getElementById(id);
 const SVG = 'http://www.w3.org/2000/svg';
@@ -59,9 +60,37 @@ function render() {
   const who = agent.name === agent.user ? agent.user : `${agent.name} (${agent.user})`;
   setText($('agent-meta'), `${isAgent() ? '' : 'Agent '}${who} · team ${agent.teams.join(', ')}`);
   renderNotices();
+  renderTrends();
   renderCalls();
   renderCommitments();
   if (isLead()) setupAssign();
+  if (isAgent()) renderWall();
+}
+
+/** Moments per kind per week and the two findings; for coaches, links to the agent's teams' pages. */
+function renderTrends() {
+  if (!page.trends) return;
+  $('trends-block').hidden = false;
+  const whose = isAgent() ? 'Your' : `${page.agent.name}'s`;
+  $('agent-trends').replaceChildren(trendsSection(page.trends, whose));
+  $('team-links').replaceChildren(...(isAgent() ? [] : page.agent.teams.map((t) =>
+    h('a', { class: 'btn quiet', href: `/team/${encodeURIComponent(t)}`, 'data-testid': 'team-link', text: `Team ${t}` }))));
+}
+
+/** An agent sees their team's kudos wall: praise only, as the team meeting does. */
+async function renderWall() {
+  const walls = await Promise.all(page.agent.teams.map((t) =>
+    api('GET', `/api/teams/${encodeURIComponent(t)}/kudos`).catch(() => ({ kudos: [] }))));
+  const kudos = walls.flatMap((w) => w.kudos);
+  $('wall-block').hidden = kudos.length === 0;
+  $('wall').replaceChildren(...kudos.map((k) => h('li', { class: `kudo${k.featured ? ' featured' : ''}`, 'data-testid': 'kudo' },
+    h('div', { class: 'kudo-top' },
+      k.featured ? h('span', { class: 'chip featured-chip', text: 'Featured' }) : null,
+      h('span', { class: 'chip praise', text: k.label }),
+      h('span', { class: 'kudo-agent', text: k.agent === page.agent.user ? 'You' : k.agent_name })),
+    k.quote ? h('blockquote', { class: 'kudo-quote', text: `\u201c${k.quote}\u201d` }) : null,
+    k.note ? h('p', { class: 'kudo-note', text: `${k.note} \u2014 ${k.by}` }) : null,
+    h('span', { class: 'muted small', text: `at ${clock(k.start_s)} · ${formatDate(k.started_at)}` }))));
 }
 
 function renderNotices() {

@@ -26,7 +26,7 @@ async function showCoaching() {
   try {
     const [me, agents, followUps] = await Promise.all([get('/api/me'), get('/api/agents'), get('/api/follow-ups')]);
     const agent = me?.role === 'agent';
-    renderAgentLinks(agents ? agents.agents : [], agent);
+    renderAgentLinks(agents ? agents.agents : [], agent, agent || !me ? [] : me.teams);
     for (const n of followUps && !agent ? followUps.notices : []) {
       notify(n.status === 'held' ? 'info' : 'error', n.status === 'held' ? 'A commitment held' : 'A commitment slipped', n.message, { timeout: 0 });
     }
@@ -35,12 +35,14 @@ async function showCoaching() {
   }
 }
 
-function renderAgentLinks(agents, mine) {
-  if (!agents.length) return;
+function renderAgentLinks(agents, mine, teams) {
+  if (!agents.length && !teams.length) return;
   const link = (a) => h('a', { class: 'agent-link', href: `/agent/${encodeURIComponent(a.user)}`, 'data-agent': a.user, text: mine ? 'My coaching' : a.name });
+  // A coach's or lead's teams' pages (trends, the kudos wall) come first; an agent has none.
+  const teamLink = (t) => h('a', { class: 'team-link', href: `/team/${encodeURIComponent(t)}`, 'data-team': t, text: `Team ${t}` });
   const nav = h('nav', { class: 'agent-links', id: 'agent-links', 'aria-label': 'Coaching pages' },
     h('div', { class: 'sidebar-head' }, h('h2', { text: mine ? 'Coaching' : 'Agents' })),
-    h('ul', {}, ...agents.map((a) => h('li', {}, link(a)))));
+    h('ul', {}, ...teams.map((t) => h('li', {}, teamLink(t))), ...agents.map((a) => h('li', {}, link(a)))));
   $('agent-links')?.remove();
   $('call-list').parentElement.insertBefore(nav, $('call-list').previousElementSibling);
 }
