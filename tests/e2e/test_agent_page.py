@@ -95,6 +95,11 @@ def test_self_assessment_first_then_the_sheet_then_a_commitment_that_is_followed
         assert call_item(bo, "bo-1").get_by_test_id("open-sheet").get_attribute("href") == "/sheet/bo-1"
         assert bo.request.get(f"{base}/api/calls/bo-1/sheet-access").json()["may_see_sheet"] is True
         assert bo.request.get(f"{base}/api/agents/cy").status == 403
+        sheet = bo.context.new_page()  # the coach's sheet, opened from the link, with the agent's own view
+        sheet.goto(f"{base}/sheet/bo-1")
+        sheet.wait_for_selector("#sheet[aria-busy='false']")
+        assert "Say sorry for their loss" in sheet.locator("#self-assessment").inner_text()
+        sheet.close()
 
         open_agent_page(di, base)
         di_call = call_item(di, "bo-1")
