@@ -8,7 +8,8 @@ import signal
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ import aiohttp
 
 from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Event, Polarity, Transcript
 from callcoach.live.storage import Storage
-from tests.helpers.server import clean_env, free_ports
+from tests.helpers.auth import cookie_header, login_cookie_async
+from tests.helpers.server import Server, clean_env, free_ports, start_server
 from tests.helpers.stored_calls import write_wav
 
 SECONDS = 2.0
@@ -78,6 +80,29 @@ def store_agent_call(
         storage.save(info, events, recording)
     finally:
         storage.close()
+
+
+@dataclass
+class Site:
+    """A running server and a logged-in cookie per account: ``api`` calls an endpoint as one of them."""
+
+    server: Server
+    tokens: dict[str, str]
+
+    async def api(self, who: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        async with aiohttp.ClientSession(headers=cookie_header(self.tokens[who])) as http:
+            return await call_api(http, self.server.base, method, path, body)
+
+
+async def started(callcoach: Path, model_dir: Path, data: Path, users: Iterable[str]) -> Site:
+    """A real ``callcoach serve`` on ``data``, with a login cookie for each of ``users`` (password
+    ``<name>-password``)."""
+    server = await start_server(callcoach, model_dir, data)
+    tokens = {}
+    async with aiohttp.ClientSession() as http:
+        for name in users:
+            tokens[name] = await login_cookie_async(http, server.base, name, f"{name}-password")
+    return Site(server, tokens)
 
 
 async def call_api(

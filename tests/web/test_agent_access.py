@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import subprocess
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,9 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from tests.helpers.auth import cookie_header, create_user, login_cookie_async
-from tests.helpers.coaching import call_api, store_agent_call
-from tests.helpers.server import Server, clean_env, start_server, stop_server
+from tests.helpers.auth import cookie_header, create_user
+from tests.helpers.coaching import Site, started, store_agent_call
+from tests.helpers.server import clean_env, stop_server
 
 USERS = {
     "bo": ("agent", "north"),
@@ -35,25 +34,6 @@ USERS = {
 }
 YESTERDAY = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat(timespec="seconds")
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@dataclass
-class Site:
-    server: Server
-    tokens: dict[str, str]
-
-    async def api(self, who: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        async with aiohttp.ClientSession(headers=cookie_header(self.tokens[who])) as http:
-            return await call_api(http, self.server.base, method, path, body)
-
-
-async def started(callcoach: Path, model_dir: Path, data: Path) -> Site:
-    server = await start_server(callcoach, model_dir, data)
-    tokens = {}
-    async with aiohttp.ClientSession() as http:
-        for name in USERS:
-            tokens[name] = await login_cookie_async(http, server.base, name, f"{name}-password")
-    return Site(server, tokens)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -71,7 +51,7 @@ async def site(
         ("north-spare", "", "north"),
     ):
         store_agent_call(data, call_id, agent=agent, team=team, started_at=YESTERDAY)
-    site = await started(callcoach, model_dir, data)
+    site = await started(callcoach, model_dir, data, USERS)
     try:
         yield site
     finally:
@@ -211,7 +191,7 @@ async def test_everything_is_still_there_after_a_restart(
     callcoach: Path, model_dir: Path, site: Site
 ) -> None:
     await stop_server(site.server)
-    again = await started(callcoach, model_dir, site.server.data)
+    again = await started(callcoach, model_dir, site.server.data, USERS)
     site.server, site.tokens = again.server, again.tokens  # the fixture stops the one running
     status, page = await site.api("bo", "GET", "/api/agents/bo")
     assert status == 200

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 import pytest_asyncio
 
-from tests.helpers.auth import cookie_header, create_user, login_cookie_async
-from tests.helpers.coaching import call_api, moment, store_agent_call
-from tests.helpers.server import Server, start_server, stop_server
+from tests.helpers.auth import cookie_header, create_user
+from tests.helpers.coaching import Site, moment, started, store_agent_call
+from tests.helpers.server import stop_server
 
 USERS = {
     "bo": ("agent", "north"),
@@ -38,25 +36,6 @@ COLD = moment(1, "cold_reply_to_bad_news", "coach")
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@dataclass
-class Site:
-    server: Server
-    tokens: dict[str, str]
-
-    async def api(self, who: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        async with aiohttp.ClientSession(headers=cookie_header(self.tokens[who])) as http:
-            return await call_api(http, self.server.base, method, path, body)
-
-
-async def started(callcoach: Path, model_dir: Path, data: Path) -> Site:
-    server = await start_server(callcoach, model_dir, data)
-    tokens = {}
-    async with aiohttp.ClientSession() as http:
-        for name in USERS:
-            tokens[name] = await login_cookie_async(http, server.base, name, f"{name}-password")
-    return Site(server, tokens)
-
-
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def site(
     callcoach: Path, model_dir: Path, tmp_path_factory: pytest.TempPathFactory
@@ -68,7 +47,7 @@ async def site(
     store_agent_call(data, "bo-1", agent="bo", team="north", started_at=YESTERDAY, moments=(empathy, COLD))
     store_agent_call(data, "cy-1", agent="cy", team="north", started_at=YESTERDAY, moments=(turned, COLD))
     store_agent_call(data, "zed-1", agent="zed", team="south", started_at=YESTERDAY, moments=(empathy,))
-    site = await started(callcoach, model_dir, data)
+    site = await started(callcoach, model_dir, data, USERS)
     try:
         yield site
     finally:
@@ -151,7 +130,7 @@ async def test_the_agent_page_has_trends_and_the_featured_moment_survives_a_rest
     callcoach: Path, model_dir: Path, site: Site
 ) -> None:
     await stop_server(site.server)
-    again = await started(callcoach, model_dir, site.server.data)
+    again = await started(callcoach, model_dir, site.server.data, USERS)
     site.server, site.tokens = again.server, again.tokens  # the fixture stops the one running
     first = (await site.api("di", "GET", "/api/teams/north"))[1]["kudos"][0]
     assert (first["moment_id"], first["featured"]) == ("empathy_shown-1", True)

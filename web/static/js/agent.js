@@ -7,6 +7,7 @@
 // then and when it comes back into view (a call that ended since moves the charts), unless someone is
 // typing into it.
 
+import { api } from './api.js';
 import { h, setText } from './dom.js';
 import { clock, displayTitle, formatDate } from './format.js';
 import { trendsSection } from './trends.js';
@@ -15,23 +16,6 @@ const $ = (id) => document.getElementById(id);
 const SVG = 'http://www.w3.org/2000/svg';
 const username = decodeURIComponent(location.pathname.replace(/^\/agent\//, '').replace(/\/$/, ''));
 let page = null;
-
-async function api(method, path, body) {
-  const resp = await fetch(path, {
-    method,
-    credentials: 'same-origin',
-    cache: 'no-store',
-    headers: body ? { 'Content-Type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (resp.status === 401) {
-    location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
-    throw new Error('log in first');
-  }
-  const answer = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new Error(answer.message || `the server answered ${resp.status}`);
-  return answer;
-}
 
 async function load() {
   try {

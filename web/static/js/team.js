@@ -4,6 +4,7 @@
 // their page. Everything comes from /api/teams/{team}; the server decides who may see and do what (a
 // refusal is shown with its message). "Print the wall" prints the wall alone, for the newsletter.
 
+import { api } from './api.js';
 import { h, icon, setText } from './dom.js';
 import { clock, formatDate } from './format.js';
 import { trendsSection } from './trends.js';
@@ -12,23 +13,6 @@ const $ = (id) => document.getElementById(id);
 const team = decodeURIComponent(location.pathname.replace(/^\/team\//, '').replace(/\/$/, ''));
 const player = { button: null }; // the play button whose moment is playing
 let page = null;
-
-async function api(method, path, body) {
-  const resp = await fetch(path, {
-    method,
-    credentials: 'same-origin',
-    cache: 'no-store',
-    headers: body ? { 'Content-Type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (resp.status === 401) {
-    location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
-    throw new Error('log in first');
-  }
-  const answer = await resp.json().catch(() => ({}));
-  if (!resp.ok) throw new Error(answer.message || `the server answered ${resp.status}`);
-  return answer;
-}
 
 function problem(message) {
   const box = $('problem');
