@@ -233,18 +233,24 @@ async def run_n(server: Server, n: int, sample: Path, speed: float) -> Result:
 
 async def run(
     counts: Sequence[int], speed: float, sample: Path, model_dir: Path
-) -> tuple[list[Result], float]:
-    """Every N in turn on one server, then bare Vosk on the audio the server heard; the results and bare
-    Vosk's CPU seconds per call-second."""
+) -> tuple[list[Result], list[str], float]:
+    """Every N in turn on one server, then bare Vosk on the audio the server heard: the results, the
+    run that failed (a larger N would fail too, so none is tried) and bare Vosk's CPU per call-second."""
     results: list[Result] = []
+    failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="callcoach-bench-") as tmp:
         data = Path(tmp) / "data"
         server = await start_server(CALLCOACH, model_dir, data)
         try:
             for n in counts:
+                wall0 = time.monotonic()
                 try:
                     result = await run_n(server, n, sample, speed)
                 except (TimeoutError, AssertionError, aiohttp.ClientError) as exc:
+                    failed.append(
+                        f"{n:>5} calls failed after {time.monotonic() - wall0:.0f} s ({exc!r}): MISS; "
+                        "no larger N tried"
+                    )
                     print(f"  {n:>2} call(s): failed ({exc!r}); stopping here", file=sys.stderr)
                     break
                 results.append(result)
@@ -253,7 +259,7 @@ async def run(
             await stop_server(server)
         recordings = sorted(data.rglob("*.wav"), key=lambda p: p.stat().st_mtime)
         bare = bare_cpu_per_call_s(recordings[0]) if recordings else math.nan
-    return results, bare
+    return results, failed, bare
 
 
 def bare_cpu_per_call_s(recording: Path, repeats: int = 3) -> float:
@@ -309,10 +315,10 @@ def targets() -> list[str]:
     ]
 
 
-def verdict(results: Sequence[Result]) -> str:
+def verdict(results: Sequence[Result], failed: Sequence[str]) -> str:
     r = next((r for r in results if r.n == GOAL_N), None)
     if r is None:
-        return f"{GOAL_N} calls: not run"
+        return f"{GOAL_N} calls: {'MISS (failed or not reached)' if failed else 'not run'}"
     misses = r.misses()
     return f"{GOAL_N} calls: {'PASS' if not misses else 'MISS (' + ', '.join(misses) + ')'}"
 
@@ -339,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         file=sys.stderr,
     )
     started, load_before = time.monotonic(), os.getloadavg()
-    results, bare = asyncio.run(run(counts, args.speed, args.sample, model_dir))
+    results, failed, bare = asyncio.run(run(counts, args.speed, args.sample, model_dir))
     print()
     print(
         f"Alert latency in ms from when it could be known (sent − known; wall: against real time), "
@@ -347,8 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "beside it"
     )
     print(table(results, bare))
+    for line in failed:
+        print(line)
     print()
-    for line in [*targets(), verdict(results)]:
+    for line in [*targets(), verdict(results, failed)]:
         print(line)
     load_after = os.getloadavg()
     print(

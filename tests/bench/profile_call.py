@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -39,7 +40,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ import soundfile as sf
 
 from callcoach.audio.vad import VoiceActivity
 from callcoach.live.events import Frame, Speaker
-from tests.bench.live_calls import tree_cpu_s
+from tests.bench.live_calls import tree_cpu_s, tree_pids
 from tests.helpers.calls import Plan, place_calls
 from tests.helpers.server import start_server, stop_server
 
@@ -61,17 +62,18 @@ CHUNK_S = 0.1
 RAW_OUT = ROOT / "build" / "bench" / "profile_call.txt"  # kept: flamegraph.pl draws it
 
 VOSK, OTHER, LOOP = "Vosk", "other (detectors, session, catalog, ...)", "event-loop overhead"
+VOSK_SETUP = "Vosk recognizer set-up (per call)"
 
 
-# Leaf first, the first category a frame matches wins. A py-spy frame reads "function (file:line)", or
-# "symbol (library)" for a native one.
 def _ours(path: str) -> str:
     """A frame in one of the project's files: py-spy shortens paths on ``sys.path`` (``live/x.py``)."""
     return rf"[(/]{path}:"
 
 
+# Leaf first, the first category a frame matches wins. A py-spy frame reads "function (file:line)", or
+# "symbol (library)" for a native one.
 CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (VOSK, re.compile(r"vosk|kaldi|fst::", re.IGNORECASE)),
+    (VOSK, re.compile(r"vosk/|kaldi|fst::|KaldiRecognizer")),
     ("voice activity", re.compile(_ours(r"audio/vad\.py"))),
     ("resampling", re.compile(_ours(r"audio/resample\.py") + "|soxr")),
     ("G.711", re.compile(_ours(r"audio/g711\.py"))),
@@ -86,7 +88,14 @@ CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     ("JSON", re.compile(r"[(/]json/|_json|base64|binascii|" + _ours(r"live/codec\.py"))),
 )
-ORDER = (VOSK + " on speech", VOSK + " on silence", *[name for name, _ in CATEGORIES[1:]], LOOP, OTHER)
+ORDER = (
+    VOSK + " on speech",
+    VOSK + " on silence",
+    VOSK_SETUP,
+    *[name for name, _ in CATEGORIES[1:]],
+    LOOP,
+    OTHER,
+)
 LOOP_FRAME = re.compile(
     r"asyncio/|selectors\.py|aiohttp/|concurrent/futures|threading\.py|queue\.py|socket\.py|yarl|multidict"
 )
@@ -111,6 +120,11 @@ def classify(stack: Sequence[str]) -> tuple[str, str] | None:
             break
         if WAIT_FRAME.search(frame):
             return None
+    if any("KaldiRecognizer.__init__" in frame for frame in stack):
+        return (
+            VOSK_SETUP,
+            "",
+        )  # compiling the look-ahead graph for a new recognizer: neither speech nor silence
     for frame in reversed(stack):
         for name, pattern in CATEGORIES:
             if pattern.search(frame):
@@ -122,11 +136,19 @@ def classify(stack: Sequence[str]) -> tuple[str, str] | None:
     return OTHER, "(no Python frame: interpreter, GC)"
 
 
+THREAD_FRAME = re.compile(r"^thread \((\d+)\)")  # with --threads: the OS thread id
+ROOT_FRAME = re.compile(r"^(process \d+:|thread \(\d+\))")
+
+
 @dataclass(frozen=True)
 class Profile:
-    samples: Counter[str]  # category -> samples
+    by_thread: dict[int, Counter[str]]  # OS thread id -> category -> busy samples
     other: Counter[str]  # project file -> samples, within "other"
     idle: int  # samples of a waiting thread, left out
+
+    @property
+    def samples(self) -> Counter[str]:
+        return sum(self.by_thread.values(), Counter())
 
     @property
     def total(self) -> int:
@@ -134,31 +156,87 @@ class Profile:
 
 
 def read_raw(path: Path) -> Profile:
-    """py-spy's raw (collapsed) output: one ``frame;frame;...;leaf count`` line per distinct stack."""
-    samples: Counter[str] = Counter()
+    """py-spy's raw (collapsed) output: one ``thread (tid): name;frame;...;leaf count`` line per distinct
+    stack, root first."""
+    by_thread: dict[int, Counter[str]] = {}
     other: Counter[str] = Counter()
     idle = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        found = classify(stack.split(";"))
+        frames = stack.split(";")
+        # The roots name the process (its command line) and the thread: not code, never classified.
+        roots = [f for f in frames[:2] if ROOT_FRAME.match(f)]
+        found = classify(frames[len(roots) :])
         if found is None:
             idle += int(count)
             continue
         name, where = found
-        samples[name] += int(count)
+        tid = next((int(m.group(1)) for f in roots if (m := THREAD_FRAME.match(f))), 0)
+        by_thread.setdefault(tid, Counter())[name] += int(count)
         if name == OTHER:
             other[where] += int(count)
-    return Profile(samples, other, idle)
+    return Profile(by_thread, other, idle)
+
+
+def thread_cpu_s(root: int) -> dict[int, float]:
+    """CPU seconds so far of every thread of ``root``'s process tree, by OS thread id."""
+    ticks: dict[int, float] = {}
+    for pid in tree_pids(root):
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                with contextlib.suppress(OSError, IndexError):
+                    fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                    ticks[int(task.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return ticks
+
+
+@dataclass
+class ThreadWatch:
+    """Each thread's CPU over the call, polled from /proc while it runs (a thread that ends between two
+    polls keeps what the last poll saw)."""
+
+    pid: int
+    first: dict[int, float] = field(default_factory=dict)
+    last: dict[int, float] = field(default_factory=dict)
+
+    async def run(self) -> None:
+        self.first = self.last = thread_cpu_s(self.pid)
+        while True:
+            await asyncio.sleep(0.2)
+            self.last = self.last | await asyncio.to_thread(thread_cpu_s, self.pid)
+
+    def cpu_s(self) -> dict[int, float]:
+        return {tid: cpu - self.first.get(tid, 0.0) for tid, cpu in self.last.items()}
+
+
+def cpu_by_category(profile: Profile, threads: dict[int, float], total_s: float) -> dict[str, float]:
+    """Each thread's CPU split by its own samples' shares: sampling counts a thread that is runnable but
+    waits for a core as busy, so raw sample counts favour the long-running decoders on a loaded machine;
+    weighting per thread by its real CPU undoes most of that. CPU no thread figure covers (a thread that
+    ended between polls) is spread by the shares of all samples; the rows add up to ``total_s``."""
+    out: dict[str, float] = {}
+    for tid, counts in profile.by_thread.items():
+        busy = sum(counts.values())
+        for name, n in counts.items():
+            out[name] = out.get(name, 0.0) + threads.get(tid, 0.0) * n / busy
+    covered, everything = sum(out.values()), profile.total or 1
+    if covered > total_s:  # the polls and /proc's total disagree by a tick or two: trust the total
+        return {name: cpu * total_s / covered for name, cpu in out.items()}
+    for name, n in profile.samples.items():
+        out[name] = out.get(name, 0.0) + (total_s - covered) * n / everything
+    return out
 
 
 async def start_py_spy(pid: int, out: Path, rate_hz: int) -> asyncio.subprocess.Process:
     """py-spy attached to ``pid`` (it needs ptrace: a child of this process, as root or with
     kernel.yama.ptrace_scope ≤ 1, may trace its sibling)."""
-    argv = [str(PY_SPY), "record", "--native", "--subprocesses", "--format", "raw", "--rate", str(rate_hz)]
+    argv = [str(PY_SPY), "record", "--native", "--threads", "--subprocesses", "--format", "raw"]
     proc = await asyncio.create_subprocess_exec(
         *argv,
+        "--rate",
+        str(rate_hz),
         "--pid",
         str(pid),
         "--output",
@@ -183,6 +261,7 @@ async def stop_py_spy(proc: asyncio.subprocess.Process) -> str:
 @dataclass(frozen=True)
 class Call:
     profile: Profile
+    threads: dict[int, float]  # OS thread id -> CPU seconds over the call
     cpu_s: float
     audio_s: float
     recording: Path
@@ -195,16 +274,21 @@ async def profile_call(sample: Path, model_dir: Path, tmp: Path, rate_hz: int) -
     raw.parent.mkdir(parents=True, exist_ok=True)
     try:
         spy = await start_py_spy(server.proc.pid, raw, rate_hz)
+        watch = ThreadWatch(server.proc.pid)
+        polling = asyncio.create_task(watch.run())
         cpu0 = tree_cpu_s(server.proc.pid)
         (trace,) = await place_calls(server, [Plan("twilio", sample)])
         cpu_s = tree_cpu_s(server.proc.pid) - cpu0
+        polling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
         said = await stop_py_spy(spy)
     finally:
         await stop_server(server)
     recordings = sorted((tmp / "data").rglob("*.wav"))
     if not recordings:
         raise RuntimeError("the server wrote no recording of the call")
-    return Call(read_raw(raw), cpu_s, float(trace.ended()["end_s"]), recordings[0], said)
+    return Call(read_raw(raw), watch.cpu_s(), cpu_s, float(trace.ended()["end_s"]), recordings[0], said)
 
 
 # --- Vosk on speech and on silence, measured directly -----------------------------------------------------
@@ -268,9 +352,8 @@ def vosk_split(recording: Path, model_dir: Path) -> Split:
 
 
 def rows(call: Call, split: Split) -> dict[str, float]:
-    """CPU seconds per category, the profile's shares scaled to the server's measured CPU."""
-    total = call.profile.total or 1
-    cpu = {name: call.cpu_s * n / total for name, n in call.profile.samples.items()}
+    """CPU seconds per category: each thread's measured CPU split by its samples."""
+    cpu = cpu_by_category(call.profile, call.threads, call.cpu_s)
     vosk = cpu.pop(VOSK, 0.0)
     cpu[VOSK + " on speech"] = vosk * split.speech_share
     cpu[VOSK + " on silence"] = vosk * (1 - split.speech_share)
@@ -300,7 +383,8 @@ def report(call: Call, split: Split, rate_hz: int) -> list[str]:
         f"other, by file: {top}",
         f"py-spy at {rate_hz} Hz: {call.profile.total} busy samples ({call.profile.idle} of waiting threads "
         f"left out) = {call.profile.total / rate_hz:.1f} thread-s busy against {call.cpu_s:.1f} CPU s in "
-        "/proc: a thread that is runnable but waits for a core counts as busy, hence the scaling to /proc",
+        "/proc: a thread that is runnable but waits for a core counts as busy, hence each thread's samples "
+        f"are weighted by its own CPU ({len(call.profile.by_thread)} threads sampled busy)",
         f"py-spy said: {samples_line(call.py_spy)}",
         f"Vosk split, measured in-process on the call's recording ({audio:.1f} channel-s): speech "
         f"{split.speech_audio_s / audio:.0%} of the audio and {split.speech_share:.0%} of Vosk's time; "
