@@ -58,6 +58,7 @@ CALLCOACH = Path(sys.executable).parent / "callcoach"
 SAMPLE = ROOT / "samples" / "bereavement_cold.wav"
 SILENCE, COLD = "silence", "cold_reply_to_bad_news"
 KINDS = (SILENCE, COLD)
+LABEL = {SILENCE: "silence", COLD: "cold reply"}
 COUNTS = "1,2,4,8,12,16"
 # The issue's targets: 12 calls at once on this machine's cores.
 GOAL_N = 12
@@ -161,7 +162,7 @@ class Result:
 
     def misses(self) -> list[str]:
         """The targets this run misses (they are the 12-call targets, applied to every N)."""
-        out = [f"{kind} p95" for kind in KINDS if not self.p(kind, 95, wall=True) <= TARGET_S[kind]]
+        out = [f"{LABEL[kind]} p95" for kind in KINDS if not self.p(kind, 95, wall=True) <= TARGET_S[kind]]
         if self.behind_s > HELD_BACK_S:
             out.append("held back")
         if self.missing:
