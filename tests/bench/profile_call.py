@@ -7,15 +7,17 @@ starts (``--subprocesses``), at ``--rate`` samples a second. py-spy rather than 
 the time is native: cProfile sees ``AcceptWaveform`` as one opaque call and nothing of numpy, soxr,
 libsndfile or SQLite inside theirs, nor threads it was not started in, and it slows the pure-Python parts
 it does see by far more than the native ones, skewing the split; a sampling profiler outside the
-process sees every thread's Python and native stack at the same small cost. Idle threads (waiting on a
-lock, a queue or epoll) are left out, so the samples are CPU time.
+process sees every thread's Python and native stack at the same small cost. Waiting threads (on a
+lock, a queue, the GIL or epoll) are left out.
 
 Each sample is put in the first category its stack meets from the leaf up (a ``json.dumps`` inside the
 coach's socket code is JSON; a ``write`` of the transport is a websocket write); a stack that meets the
 project's own code first (detectors, the session, the catalog) is "other", and one that meets only
-asyncio, aiohttp's reading, selectors and thread hand-offs is event-loop overhead. The shares are scaled
-to the server's CPU seconds over the call (from /proc, the whole process tree), so the rows add up to
-what the server spent.
+asyncio, aiohttp's reading, selectors and thread hand-offs is event-loop overhead; compiling the graph
+of a new recognizer (``KaldiRecognizer.__init__``) is Vosk's per-call set-up. A sampled thread that is
+runnable but waiting for a core still counts as busy, which on a loaded machine favours the long-running
+decoder threads; so each thread's CPU over the call (polled from /proc) is split by that thread's own
+samples, and the rows add up to the server's CPU seconds (the whole process tree).
 
 Vosk on speech and Vosk on silence look the same on a stack, so that split is measured directly: after
 the call, the recording the server wrote (G.711 decoded and resampled: what its recognizers got) is
