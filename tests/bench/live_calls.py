@@ -357,6 +357,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in failed:
         print(line)
     print()
+    held = [r.n for r in results if r.behind_s > HELD_BACK_S]
+    if held:
+        print(
+            f"N = {', '.join(map(str, held))}: the server held the callers back (see behind); a caller that "
+            "has sent the whole call before an alert comes out caps its 'sent' latency at the call's end "
+            "minus the moment it could be known, so read the wall columns there."
+        )
     for line in [*targets(), verdict(results, failed)]:
         print(line)
     load_after = os.getloadavg()
