@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
@@ -42,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,7 @@ import aiohttp
 import soundfile as sf
 
 from callcoach.detectors.config import DetectorConfig
+from tests.bench.proc import MemoryWatch, tree_cpu_s
 from tests.helpers.calls import Plan, Trace, place_calls
 from tests.helpers.server import Server, start_server, stop_server
 
@@ -65,76 +65,6 @@ GOAL_N = 12
 TARGET_S = {SILENCE: 0.5, COLD: 1.0}
 TARGET_CPU = 0.15  # core per call-second
 HELD_BACK_S = 1.0  # a caller this far behind real time by its end was held back
-MEMORY_EVERY_S = 0.25
-
-
-# --- the server's process tree, from /proc ---------------------------------------------------------------
-
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None  # gone meanwhile
-
-
-def tree_pids(root: int) -> list[int]:
-    """``root`` and every process descended from it (worker processes of a pool, say)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
-            parents[int(entry.name)] = int(fields[1])
-    found, frontier = [root], [root]
-    while frontier:
-        frontier = [pid for pid, ppid in parents.items() if ppid in frontier]
-        found += frontier
-    return found
-
-
-def tree_cpu_s(root: int) -> float:
-    """CPU seconds (user + system) of the tree so far, children it already reaped included."""
-    ticks = 0
-    for pid in tree_pids(root):
-        if (fields := _stat(pid)) is not None:
-            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime, fields 14–17 of proc(5)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def tree_pss_mib(root: int) -> float:
-    """Proportional set size of the tree: a model shared by several processes is counted once."""
-    kib = 0
-    for pid in tree_pids(root):
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    kib += int(line.split()[1])
-                    break
-    return kib / 1024
-
-
-@dataclass
-class MemoryWatch:
-    """The tree's PSS, sampled in the background while calls run."""
-
-    pid: int
-    idle_mib: float = 0.0
-    peak_mib: float = 0.0
-    _task: asyncio.Task[None] | None = field(default=None, repr=False)
-
-    def start(self) -> None:
-        self.idle_mib = self.peak_mib = tree_pss_mib(self.pid)
-        self._task = asyncio.create_task(self._sample())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _sample(self) -> None:
-        while True:
-            await asyncio.sleep(MEMORY_EVERY_S)
-            self.peak_mib = max(self.peak_mib, await asyncio.to_thread(tree_pss_mib, self.pid))
 
 
 # --- one run of N calls ------------------------------------------------------------------------------------

@@ -42,16 +42,11 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import soundfile as sf
-
-from callcoach.audio.vad import VoiceActivity
-from callcoach.live.events import Frame, Speaker
-from tests.bench.live_calls import tree_cpu_s, tree_pids
+from tests.bench.proc import ThreadWatch, tree_cpu_s
+from tests.bench.vosk_split import Split, vosk_split
 from tests.helpers.calls import Plan, place_calls
 from tests.helpers.server import start_server, stop_server
 
@@ -60,7 +55,6 @@ CALLCOACH = Path(sys.executable).parent / "callcoach"
 PY_SPY = Path(sys.executable).parent / "py-spy"
 SAMPLE = ROOT / "samples" / "bereavement_cold.wav"
 RATE_HZ = 100  # enough samples in a 35 s call for 1 % shares; each native sample pauses the server briefly
-CHUNK_S = 0.1
 RAW_OUT = ROOT / "build" / "bench" / "profile_call.txt"  # kept: flamegraph.pl draws it
 
 VOSK, OTHER, LOOP = "Vosk", "other (detectors, session, catalog, ...)", "event-loop overhead"
@@ -182,37 +176,6 @@ def read_raw(path: Path) -> Profile:
     return Profile(by_thread, other, idle)
 
 
-def thread_cpu_s(root: int) -> dict[int, float]:
-    """CPU seconds so far of every thread of ``root``'s process tree, by OS thread id."""
-    ticks: dict[int, float] = {}
-    for pid in tree_pids(root):
-        with contextlib.suppress(OSError):
-            for task in Path(f"/proc/{pid}/task").iterdir():
-                with contextlib.suppress(OSError, IndexError):
-                    fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-                    ticks[int(task.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return ticks
-
-
-@dataclass
-class ThreadWatch:
-    """Each thread's CPU over the call, polled from /proc while it runs (a thread that ends between two
-    polls keeps what the last poll saw)."""
-
-    pid: int
-    first: dict[int, float] = field(default_factory=dict)
-    last: dict[int, float] = field(default_factory=dict)
-
-    async def run(self) -> None:
-        self.first = self.last = thread_cpu_s(self.pid)
-        while True:
-            await asyncio.sleep(0.2)
-            self.last = self.last | await asyncio.to_thread(thread_cpu_s, self.pid)
-
-    def cpu_s(self) -> dict[int, float]:
-        return {tid: cpu - self.first.get(tid, 0.0) for tid, cpu in self.last.items()}
-
-
 def cpu_by_category(profile: Profile, threads: dict[int, float], total_s: float) -> dict[str, float]:
     """Each thread's CPU split by its own samples' shares: sampling counts a thread that is runnable but
     waits for a core as busy, so raw sample counts favour the long-running decoders on a loaded machine;
@@ -291,66 +254,6 @@ async def profile_call(sample: Path, model_dir: Path, tmp: Path, rate_hz: int) -
     if not recordings:
         raise RuntimeError("the server wrote no recording of the call")
     return Call(read_raw(raw), watch.cpu_s(), cpu_s, float(trace.ended()["end_s"]), recordings[0], said)
-
-
-# --- Vosk on speech and on silence, measured directly -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Split:
-    speech_cpu_s: float
-    silence_cpu_s: float
-    speech_audio_s: float  # channel-seconds
-    silence_audio_s: float
-    results_cpu_s: float  # of both, in Result/PartialResult after AcceptWaveform
-
-    @property
-    def speech_share(self) -> float:
-        return self.speech_cpu_s / (self.speech_cpu_s + self.silence_cpu_s)
-
-
-def speech_spans(
-    pcm: np.ndarray[Any, np.dtype[np.int16]], rate: int, speaker: Speaker
-) -> list[tuple[float, float]]:
-    """The speaker's speech, as :class:`VoiceActivity` finds it fed 0.1 s frames."""
-    vad, chunk, spans = VoiceActivity(speaker, rate), round(CHUNK_S * rate), []
-    for i in range(0, len(pcm), chunk):
-        for speech in vad.feed(Frame(speaker, i / rate, rate, np.ascontiguousarray(pcm[i : i + chunk]))):
-            if speech.end_s is not None:
-                spans.append((speech.start_s, speech.end_s))
-    spans += [(s.start_s, s.end_s) for s in vad.finish(len(pcm) / rate) if s.end_s is not None]
-    return spans
-
-
-def vosk_split(recording: Path, model_dir: Path) -> Split:
-    """Each 0.1 s chunk's decoding time (thread CPU), summed by whether the chunk holds speech."""
-    import vosk
-
-    model = vosk.Model(str(model_dir))
-    audio, rate = sf.read(str(recording), dtype="int16", always_2d=True)
-    speakers: tuple[Speaker, ...] = ("agent", "customer")
-    cpu = {True: 0.0, False: 0.0}
-    seconds = {True: 0.0, False: 0.0}
-    chunk, results_s = round(CHUNK_S * rate), 0.0
-    for channel, speaker in zip(range(audio.shape[1]), speakers, strict=False):
-        pcm = np.ascontiguousarray(audio[:, channel])
-        spans = speech_spans(pcm, rate, speaker)
-        recognizer = vosk.KaldiRecognizer(model, rate)
-        recognizer.SetWords(True)
-        for i in range(0, len(pcm), chunk):
-            start_s, end_s = i / rate, min(i + chunk, len(pcm)) / rate
-            speech = any(a < end_s and b > start_s for a, b in spans)
-            t0 = time.thread_time()
-            final = recognizer.AcceptWaveform(pcm[i : i + chunk].tobytes())
-            t1 = time.thread_time()
-            # As the transcriber does: a final when Vosk ends an utterance, else the partial.
-            recognizer.Result() if final else recognizer.PartialResult()
-            t2 = time.thread_time()
-            cpu[speech] += t2 - t0
-            results_s += t2 - t1
-            seconds[speech] += end_s - start_s
-        recognizer.FinalResult()
-    return Split(cpu[True], cpu[False], seconds[True], seconds[False], results_s)
 
 
 # --- the report --------------------------------------------------------------------------------------------
