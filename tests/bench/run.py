@@ -14,7 +14,13 @@ Each is repeated and the medians are printed: wall and CPU (user+sys of the proc
 in multiples of real time for the call and per channel, peak RSS, and the pipeline's cost over the bare
 loops as ratios, beside the target (at most 5 % over the bare decoder).
 
-    .venv/bin/python -m tests.bench.run [--repeats N] [CALL ...]
+Then replay throughput per stereo call: how many times real time one ``callcoach analyze`` of a call runs
+(by the wall clock, and in call-seconds per CPU second, the figure that holds on a shared machine), beside
+bare Vosk's (``bare-2thr``) on the same call in the same run, and the ratio; for each sample and for a
+longer call when one is at hand (``--long``; else the longest stereo recording in ``--real``, the real
+calls in ``../shared/real``, or in ``build/eval``, the generated evaluation calls).
+
+    .venv/bin/python -m tests.bench.run [--repeats N] [--long PATH | --no-long] [CALL ...]
 """
 
 from __future__ import annotations
@@ -38,6 +44,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 CALLS = ("bereavement_cold", "bereavement_warm", "plain")
 MODES = ("pipeline", "bare-2thr", "bare-seq")
+LONG_MODES = ("pipeline", "bare-2thr")
+# Where a longer call may be found, first match first: the real calls, then the generated evaluation set.
+REAL_DIRS = (ROOT.parent / "shared" / "real", ROOT.parents[1] / "shared" / "real")
+EVAL_DIR = ROOT / "build" / "eval"
+AUDIO_SUFFIXES = (".wav", ".opus", ".ogg", ".flac")
 TARGET = 1.05  # the pipeline may cost at most 5 % over the bare decoder
 SAMPLE_RATE = 16000
 
@@ -254,7 +265,49 @@ def report(medians: dict[str, dict[str, Run]], repeats: int, load: str) -> list[
     return lines
 
 
-def bench(calls: Sequence[str], repeats: int) -> None:
+def find_long_call(real: Sequence[Path]) -> Path | None:
+    """The longest stereo recording in the first of ``real``, then ``build/eval``, that has one."""
+    from callcoach.audio.decode import probe
+
+    for folder in [*real, EVAL_DIR]:
+        found = []
+        for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+            if path.suffix in AUDIO_SUFFIXES:
+                info = probe(path)
+                if info.channels == 2:
+                    found.append((info.duration_s, path))
+        if found:
+            return max(found)[1]
+    return None
+
+
+def throughput(rows: dict[str, tuple[Run, Run]]) -> list[str]:
+    """Replay throughput per stereo call: the pipeline's and bare Vosk's, and the pipeline's over bare's."""
+    head = (
+        f"{'call':<30} {'call s':>6} | {'analyze xRT':>11} {'bare xRT':>8} {'ratio':>5} |"
+        f" {'analyze call-s/CPU-s':>20} {'bare':>5} {'ratio':>5}"
+    )
+    lines = [head, "-" * len(head)]
+    for call, (pipe, bare) in rows.items():
+        rt_pipe, rt_bare = pipe.call_s / pipe.wall_s, bare.call_s / bare.wall_s
+        cpu_pipe, cpu_bare = pipe.call_s / pipe.cpu_s, bare.call_s / bare.cpu_s
+        lines.append(
+            f"{call:<30} {pipe.call_s:6.1f} | {rt_pipe:10.1f}x {rt_bare:7.1f}x {rt_pipe / rt_bare:5.2f} |"
+            f" {cpu_pipe:20.2f} {cpu_bare:5.2f} {cpu_pipe / cpu_bare:5.2f}"
+        )
+    return lines
+
+
+def bench_long(path: Path, repeats: int) -> tuple[Run, Run]:
+    """The pipeline and bare Vosk on one longer call, interleaved, medians."""
+    runs: dict[str, list[Run]] = {m: [] for m in LONG_MODES}
+    for _ in range(repeats):
+        for mode in LONG_MODES:
+            runs[mode].append(_run_worker(mode, path))
+    return _median(runs["pipeline"]), _median(runs["bare-2thr"])
+
+
+def bench(calls: Sequence[str], repeats: int, long_call: Path | None = None, long_repeats: int = 1) -> None:
     subprocess.run([sys.executable, str(SAMPLES / "make_samples.py"), "--out", str(SAMPLES)], check=True)
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     runs: dict[str, dict[str, list[Run]]] = {c: {m: [] for m in MODES} for c in calls}
@@ -269,6 +322,16 @@ def bench(calls: Sequence[str], repeats: int) -> None:
         "(anything else running on these CPUs skews the walls)"
     )
     print("\n".join(report(medians, repeats, load)))
+    rows = {c: (m["pipeline"], m["bare-2thr"]) for c, m in medians.items()}
+    rows["all samples"] = (_total(medians, "pipeline"), _total(medians, "bare-2thr"))
+    if long_call is not None:
+        print(f"long call: {long_call} ({long_repeats} runs of each)", file=sys.stderr)
+        rows[long_call.name] = bench_long(long_call, long_repeats)
+    print(
+        f"\nreplay throughput per stereo call: one `callcoach analyze` against bare Vosk (bare-2thr), "
+        f"medians; load average now {os.getloadavg()[0]:.2f}"
+    )
+    print("\n".join(throughput(rows)))
     print(f"\nbench took {time.perf_counter() - started:.0f} s")
 
 
@@ -276,13 +339,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="pipeline vs bare Vosk on the sample calls")
     parser.add_argument("calls", nargs="*", default=list(CALLS), help="sample calls (default: all)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per call and mode (default 3)")
+    parser.add_argument("--long", type=Path, help="a longer stereo call for the throughput figures")
+    parser.add_argument("--no-long", action="store_true", help="no longer call")
+    parser.add_argument(
+        "--real", type=Path, action="append", default=[], help="where to look for one (../shared/real)"
+    )
+    parser.add_argument("--long-repeats", type=int, default=1, help="runs on the longer call (default 1)")
     parser.add_argument("--worker", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         mode, path = args.worker
         print(json.dumps(worker(mode, Path(path)).__dict__))
         return 0
-    bench(args.calls, args.repeats)
+    long_call = None if args.no_long else args.long or find_long_call([*args.real, *REAL_DIRS])
+    bench(args.calls, args.repeats, long_call, args.long_repeats)
     return 0
 
 
