@@ -33,7 +33,7 @@ from callcoach.detectors.rules import NO_RULES, RuleSet
 from callcoach.detectors.sentiment import SentimentScorer
 from callcoach.live.decoding import OrderedDecoding, decode_last
 from callcoach.live.eventlog import EventLog
-from callcoach.live.events import CallEnded, CallStarted, Error, Event, Frame
+from callcoach.live.events import CallEnded, CallStarted, Error, Event, Frame, Speaker
 from callcoach.live.gating import Feed, SpeechGate
 from callcoach.live.redaction import Redactor
 from callcoach.live.settings import Settings
@@ -72,7 +72,8 @@ class CallSession:
         self._notices = tuple(notices)  # said right after the start (a broken rules file, say)
         self.log = log if log is not None else EventLog(started.call_id)
         self._executor = executor
-        self._transcribers = [SpeakerTranscriber(model, s) for s in started.speakers]
+        self._model = model
+        self._transcribers: list[SpeakerTranscriber] = []  # made in run(), off the event loop
         self._vads = [VoiceActivity(s) for s in started.speakers]
         self._gates = [SpeechGate(s) for s in started.speakers] if settings.gate_speech else None
         self._detectors: list[Detector] = create_detectors(settings.detectors, rules)
@@ -89,6 +90,11 @@ class CallSession:
         self._emit(self.started)
         for notice in self._notices:
             self.notice(notice)
+        # A recognizer takes ~0.1 s of Vosk's work to make (its decoding graph): in the decoders' pool, so
+        # that a call starting never stalls the other calls on the event loop.
+        self._transcribers = await asyncio.get_running_loop().run_in_executor(
+            self._executor, _recognizers, self._model, self.started.speakers
+        )
         decoding = OrderedDecoding(self._transcribers, self._executor, self._depth, self._release)
         reason: Literal["completed", "dropped", "error"] = "completed"
         fault: Error | None = None
@@ -189,3 +195,7 @@ class CallSession:
         for detector in self._detectors:
             for alert in detector.tick(now_s):
                 self.log.append(alert)
+
+
+def _recognizers(model: Any, speakers: Sequence[Speaker]) -> list[SpeakerTranscriber]:
+    return [SpeakerTranscriber(model, s) for s in speakers]
