@@ -76,12 +76,13 @@ def test_word_times_in_call_time_across_skipped_silences(tmp_path: Path, model_d
     pairs = matched(ungated, gated, run=3)
     late = [(u, g) for u, g in pairs if u[1] > 10.0]
     assert len(late) >= 30  # most words come after a skip: their times went through the mapping
-    # Every start within 0.05 s. An end before a pause is where Vosk's alignment gives the last phone up
-    # to the silence after it, which the noise it is fed moves by a frame or two of 30 ms ("seven" ended
-    # 0.06 s apart once): ends within 0.1 s, and most times exactly the same. A time mapped through the
-    # wrong stretch of fed audio would be off by seconds.
+    # Vosk's alignment moves a word's edges by a frame or two of 30 ms with the noise it is fed (its
+    # features are dithered): "seven" ended 0.06 s apart once, "thank" started 0.06 s apart once. So each
+    # edge within three frames (0.09 s; an end before a pause, where the last phone runs into the
+    # silence, 0.1 s), and most times exactly the same. A time mapped through the wrong stretch of fed
+    # audio would be off by seconds.
     for u, g in pairs:
-        assert abs(u[1] - g[1]) <= 0.05 and abs(u[2] - g[2]) <= 0.1, (u, g)
+        assert abs(u[1] - g[1]) <= 0.09 and abs(u[2] - g[2]) <= 0.1, (u, g)
     differences = sorted([abs(u[1] - g[1]) for u, g in pairs] + [abs(u[2] - g[2]) for u, g in pairs])
     assert differences[len(differences) // 2] <= 0.01, differences
 
@@ -101,10 +102,9 @@ def test_gated_and_ungated_decoding_of_the_samples_give_the_same_finals(
     for name, (ungated, gated) in sample_runs.items():
         words += sum(len(w) for w in ungated.values())
         same += len(matched(ungated, gated))
-        # Starts as exactly as in the synthetic call above; where a word ends before a pause is Vosk's
-        # call within a few of its 30 ms frames, which the noise it is fed can move.
+        # As in the synthetic call above: each edge within a few of Vosk's 30 ms frames.
         for u, g in matched(ungated, gated, run=3):
-            assert abs(u[1] - g[1]) <= 0.05 and abs(u[2] - g[2]) <= 0.1, (name, u, g)
+            assert abs(u[1] - g[1]) <= 0.09 and abs(u[2] - g[2]) <= 0.1, (name, u, g)
     # Measured 96 % (216 of 225 words; tests/bench/gating.py per sample). The rest are single words where
     # Vosk hesitates either way ("this is sam" / "this exam", both against the script's "this is Sam"):
     # its features are dithered from the process's one random generator, which the two speakers'
