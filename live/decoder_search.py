@@ -102,6 +102,8 @@ def searched_model_dir(model_dir: Path, options: Mapping[str, str], name: str | 
     try:
         _make(source, target, conf, stamp)
     except OSError as exc:
+        if _stamp_of(target) == stamp:
+            return target  # another process starting at the same moment made the same directory first
         raise SearchError(
             f"Cannot make the decoder's model directory {target} ({exc.strerror or exc}): make "
             f"{source.parent} writable, or use --decoder-effort full (the model as it is)",
