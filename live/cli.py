@@ -64,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
         "frame_s",
         "redact",
         "gate_speech",
+        "decoder_effort",
     )
     analyze.set_defaults(command=_analyze)
 
@@ -84,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         "ingest_idle_s",
         "redact",
         "gate_speech",
+        "decoder_effort",
         "retention_days",
         "follow_up_calls",
     )
@@ -158,7 +160,7 @@ def _model_fetch(_args: argparse.Namespace, settings: Settings) -> int:
 def _analyze(args: argparse.Namespace, settings: Settings) -> int:
     source = FileSource(args.file, settings)  # bad audio and bad rules are reported before the model loads
     rules = load_rules(settings.rules_file) if settings.rules_file is not None else NO_RULES
-    model = load_model(settings.model_dir)
+    model = load_model(settings.model_dir, settings.decoder_effort)
     out = sys.stdout if args.json else None
     events = asyncio.run(analyze(source, settings, model, out=out, rules=rules))
     if not args.json:

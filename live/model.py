@@ -26,6 +26,8 @@ from typing import Literal, TypeAlias
 
 import vosk
 
+from callcoach.live.decoder_search import SearchError, effort_options, searched_model_dir
+
 ENV_VAR = "CALLCOACH_MODEL"
 MODEL_NAME = "vosk-model-small-en-us"
 MODEL_URL = "https://alphacephei.com/vosk/models/vosk-model-small-en-us-0.15.zip"
@@ -36,7 +38,9 @@ FETCH_HINT = (
     "run `callcoach model fetch` (or pass --model DIR / set CALLCOACH_MODEL to a Vosk model directory)"
 )
 
-ModelErrorCode: TypeAlias = Literal["model_missing", "model_broken", "model_fetch_failed"]
+ModelErrorCode: TypeAlias = Literal[
+    "model_missing", "model_broken", "model_fetch_failed", "model_search_failed"
+]
 Progress: TypeAlias = Callable[[str], None]
 
 
@@ -87,9 +91,14 @@ def check_model_dir(path: Path) -> None:
         )
 
 
-def load_model(path: Path) -> vosk.Model:
-    """Check ``path`` and load it; the one model is shared by every recognizer of the process."""
+def load_model(path: Path, effort: str = "full") -> vosk.Model:
+    """Check ``path`` and load it to decode with the named search ``effort`` (``live/decoder_search.py``);
+    the one model is shared by every recognizer of the process."""
     check_model_dir(path)
+    try:
+        path = searched_model_dir(path, effort_options(effort), name=effort)
+    except SearchError as exc:
+        raise ModelError("model_search_failed", exc.message) from exc
     # Kaldi prints INFO (0), WARNING (-1) and ERROR (-2) lines itself; only a level below ERROR silences
     # them all. A failed load still raises below, and the CLI reports it as its one line.
     vosk.SetLogLevel(-3)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from callcoach.detectors.config import DetectorConfig
+from callcoach.live.decoder_search import EFFORTS
 from callcoach.live.model import default_model_dir
 
 
@@ -38,6 +39,9 @@ class Settings:
     frame_s: float = 0.1
     # Frames waiting between the source and the pipeline; a full queue makes the source wait.
     queue_frames: int = 64
+    # How hard Vosk's beam search works (live/decoder_search.py): "full" is the model's own search,
+    # "fast" a narrower one that tests/bench/search.py measured to keep the words at less CPU.
+    decoder_effort: str = "fast"
     # Threads that run Vosk; decoding releases the GIL, so one per core pays.
     decode_threads: int = max(2, os.cpu_count() or 2)
     detectors: DetectorConfig = field(default_factory=DetectorConfig)
@@ -98,6 +102,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "frame_s": ("CALLCOACH_FRAME_S", float),
     "queue_frames": ("CALLCOACH_QUEUE_FRAMES", int),
     "decode_threads": ("CALLCOACH_DECODE_THREADS", int),
+    "decoder_effort": ("CALLCOACH_DECODER_EFFORT", str),
     "silence_threshold_s": ("CALLCOACH_SILENCE_S", float),
     "monologue_s": ("CALLCOACH_MONOLOGUE_S", float),
     "host": ("CALLCOACH_HOST", str),
@@ -205,6 +210,13 @@ def add_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
                 "help": "decode every frame, silences too (by default only speech and a little padding)",
             },
         ),
+        "decoder_effort": (
+            "--decoder-effort",
+            {
+                "choices": tuple(EFFORTS),
+                "help": "how hard the speech decoder searches: full (the model's own) or fast (cheaper)",
+            },
+        ),
         "retention_days": (
             "--retention-days",
             {"type": int, "metavar": "N", "help": "delete calls older than N days, daily (default: keep)"},
@@ -272,6 +284,11 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("CALLCOACH_AUDIOFORK_AGENT_SIDE must be caller or callee")
     if not settings.default_team.strip():
         raise SettingsError("CALLCOACH_TEAM is empty: name the default team, e.g. default")
+    if settings.decoder_effort not in EFFORTS:
+        raise SettingsError(
+            f"decoder effort {settings.decoder_effort!r} is unknown: give --decoder-effort "
+            f"(or CALLCOACH_DECODER_EFFORT) one of {', '.join(EFFORTS)}"
+        )
     if settings.queue_frames < 1 or settings.decode_threads < 1:
         raise SettingsError("queue and thread counts must be at least 1")
     if settings.max_call_s <= 0 or settings.ingest_idle_s <= 0:

@@ -83,7 +83,7 @@ def banner(settings: Settings, hint: str = "") -> str:
 
 def serve(settings: Settings) -> int:
     settings = with_token(settings)
-    model = load_model(settings.model_dir)
+    model = load_model(settings.model_dir, settings.decoder_effort)
     hint = account_hint(settings)
     web.run_app(
         create_app(settings, model),
@@ -96,7 +96,7 @@ def serve(settings: Settings) -> int:
 
 def listen(settings: Settings, device: str | int | None) -> int:
     settings = with_token(settings)
-    model = load_model(settings.model_dir)
+    model = load_model(settings.model_dir, settings.decoder_effort)
     asyncio.run(_listen(settings, model, device))
     return 0
 
