@@ -17,6 +17,7 @@ shipped, ``fast`` the cheapest search measured whose word error rate stays withi
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -79,16 +80,30 @@ def label(options: Mapping[str, str]) -> str:
     return "-".join(f"{name}{value}" for name, value in sorted(options.items())) or "full"
 
 
-def searched_model_dir(model_dir: Path, options: Mapping[str, str], name: str | None = None) -> Path:
+def searched_model_dir(
+    model_dir: Path, options: Mapping[str, str], name: str | None = None, fallback: Path | None = None
+) -> Path:
     """The directory to load ``model_dir`` from so that Vosk searches with ``options``.
 
     ``model_dir`` must be a checked model. No options: ``model_dir`` itself. Otherwise
-    ``<model_dir>.search-<name>`` beside it (``name`` defaults to :func:`label`), made or re-made as needed.
+    ``<model_dir>.search-<name>`` beside it (``name`` defaults to :func:`label`), made or re-made as needed;
+    where the model's folder cannot be written (a model installed read-only for every user), the same in
+    ``fallback`` (callcoach's own cache), named after the model's path so two models never share one.
     """
     if not options:
         return model_dir
     source = model_dir.resolve()
-    target = source.parent / f"{source.name}.search-{name or label(options)}"
+    suffix = f".search-{name or label(options)}"
+    try:
+        return _searched(source, source.parent / f"{source.name}{suffix}", options)
+    except SearchError:
+        if fallback is None or fallback.resolve() == source.parent:
+            raise
+        where = hashlib.sha256(str(source).encode()).hexdigest()[:8]
+        return _searched(source, fallback / f"{source.name}-{where}{suffix}", options)
+
+
+def _searched(source: Path, target: Path, options: Mapping[str, str]) -> Path:
     official = source / "conf" / "model.conf"
     try:
         conf = replaced_conf(official.read_text(encoding="utf-8"), options)
@@ -103,13 +118,14 @@ def searched_model_dir(model_dir: Path, options: Mapping[str, str], name: str | 
             f"{target} exists but was not made by callcoach: move it away or delete it, then start again",
         )
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # the cache, the first time it is used
         _make(source, target, conf, stamp)
     except OSError as exc:
         if _stamp_of(target) == stamp:
             return target  # another process starting at the same moment made the same directory first
         raise SearchError(
             f"Cannot make the decoder's model directory {target} ({exc.strerror or exc}): make "
-            f"{source.parent} writable, or use --decoder-effort full (the model as it is)",
+            f"{target.parent} writable, or use --decoder-effort full (the model as it is)",
         ) from exc
     return target
 

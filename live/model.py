@@ -96,7 +96,9 @@ def load_model(path: Path, effort: str = "full") -> vosk.Model:
     the one model is shared by every recognizer of the process."""
     check_model_dir(path)
     try:
-        path = searched_model_dir(path, effort_options(effort), name=effort)
+        path = searched_model_dir(
+            path, effort_options(effort), name=effort, fallback=default_model_dir().parent
+        )
     except SearchError as exc:
         raise ModelError("model_search_failed", exc.message) from exc
     # Kaldi prints INFO (0), WARNING (-1) and ERROR (-2) lines itself; only a level below ERROR silences

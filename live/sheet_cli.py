@@ -74,7 +74,7 @@ def _analysed(path: Path, settings: Settings) -> list[Event]:
 
     source = FileSource(path, settings)  # bad audio and bad rules are reported before the model loads
     rules = load_rules(settings.rules_file) if settings.rules_file is not None else NO_RULES
-    model = load_model(settings.model_dir)
+    model = load_model(settings.model_dir, settings.decoder_effort)
     return list(asyncio.run(analyze(source, settings, model, rules=rules)).events)
 
 

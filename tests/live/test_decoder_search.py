@@ -149,18 +149,39 @@ def test_a_read_only_cache_says_where_and_how_to_fix(tmp_path: Path) -> None:
     assert "writable" in caught.value.message and "--decoder-effort full" in caught.value.message
 
 
-def test_a_failure_to_make_it_is_a_model_error_naming_the_directory(tmp_path: Path) -> None:
+def test_a_failure_to_make_it_is_a_model_error_naming_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Runs as root too: the model's name leaves room for the derived directory's name (under 255 bytes)
-    # but not for its staging directory's, so making it fails with a real OSError.
+    # but not for its staging directory's, so making it fails with a real OSError, beside the model and
+    # then in callcoach's cache.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     model = make_model(tmp_path)
     long_name = model.rename(tmp_path / ("m" * 240))
     before = snapshot(long_name)
     with pytest.raises(ModelError) as caught:
         load_model(long_name, "fast")
     assert caught.value.code == "model_search_failed"
-    assert str(tmp_path / ("m" * 240 + ".search-fast")) in caught.value.message
-    assert "--decoder-effort full" in caught.value.message
+    assert str(tmp_path / "xdg" / "callcoach" / "models") in caught.value.message
+    assert "writable" in caught.value.message and "--decoder-effort full" in caught.value.message
     assert snapshot(long_name) == before
+
+
+def test_a_model_whose_folder_cannot_be_used_gets_its_searched_copy_in_the_cache(tmp_path: Path) -> None:
+    # Beside the model the name is taken by a folder callcoach did not make (as a read-only folder would
+    # refuse it): the searched copy goes to the cache instead, named after the model's path.
+    model = make_model(tmp_path / "shared")
+    (tmp_path / "shared" / "vosk-model-small-en-us.search-fast").mkdir()
+    before = snapshot(model)
+    derived = searched_model_dir(model, {"max-active": "1000"}, name="fast", fallback=tmp_path / "cache")
+    assert derived.parent == tmp_path / "cache" and derived.name.endswith(".search-fast")
+    assert "--max-active=1000" in (derived / "conf" / "model.conf").read_text()
+    assert (derived / "am").is_symlink() and snapshot(model) == before
+    other = make_model(tmp_path / "elsewhere")  # another model of the same name: its own copy
+    (tmp_path / "elsewhere" / "vosk-model-small-en-us.search-fast").mkdir()
+    assert (
+        searched_model_dir(other, {"max-active": "1000"}, name="fast", fallback=tmp_path / "cache") != derived
+    )
 
 
 def test_the_named_efforts_and_an_unknown_one() -> None:
