@@ -117,12 +117,13 @@ def test_analyze_json_hides_the_card_its_code_and_expiry(
     ]
     assert_no_card(events)
     customer = said(events, "customer")
-    assert "number is [card] [card] [card] [card]" in customer, customer
+    # The four groups of the card, each masked, whatever Vosk made of "my card number is" before them.
+    assert "[card] [card] [card] [card] the security code" in customer, customer
     assert "security code is [cvv]" in customer and "[expiry]" in customer, customer
     assert "three kids" in customer and "two weeks" in customer, customer  # ordinary numbers stay
     # The silence after the expiry is flagged, quoting the line before it as the log has it.
     quotes = [q["text"] for e in events if e["type"] == "alert" for q in e["quotes"]]
-    assert "it expires in [expiry]" in quotes, quotes
+    assert any(q.endswith("expires in [expiry]") for q in quotes), quotes  # "it" or Vosk's "in" before it
     card = redactions[0]
     card_words = [w for e in events if e["type"] == "transcript" for w in e["words"] if w["text"] == "[card]"]
     assert card_words[0]["start_s"] == card["start_s"] and card_words[-1]["end_s"] == card["end_s"]
