@@ -192,7 +192,7 @@ def test_the_named_efforts_and_an_unknown_one() -> None:
 
 
 def test_the_setting_from_flag_and_environment() -> None:
-    assert from_sources(None, env={}).decoder_effort == "fast"
-    assert from_sources(None, env={"CALLCOACH_DECODER_EFFORT": "full"}).decoder_effort == "full"
+    assert from_sources(None, env={}).decoder_effort == "full"
+    assert from_sources(None, env={"CALLCOACH_DECODER_EFFORT": "fast"}).decoder_effort == "fast"
     with pytest.raises(SettingsError, match="CALLCOACH_DECODER_EFFORT"):
         from_sources(None, env={"CALLCOACH_DECODER_EFFORT": "turbo"})
