@@ -9,6 +9,7 @@ and in the list. The screenshot of the live view lands in test-artifacts/ (gitig
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -46,11 +47,10 @@ def site(live_server: str) -> str:
     return live_server
 
 
-@pytest.fixture
-def caller(callcoach: Path, samples: Path, live_server: str) -> Iterator[subprocess.Popen[str]]:
-    """``simulate-call`` playing the sample as a Twilio call, at normal speed."""
-    twilio = live_server.replace("http://", "ws://") + "/ingest/twilio"
-    argv = [str(callcoach), "simulate-call", str(samples / f"{CALL}.wav"), "--twilio", twilio]
+@contextlib.contextmanager
+def simulated(callcoach: Path, samples: Path, platform: str, url: str) -> Iterator[subprocess.Popen[str]]:
+    """``simulate-call`` playing the sample to ``url`` as ``platform`` (a flag of it), at normal speed."""
+    argv = [str(callcoach), "simulate-call", str(samples / f"{CALL}.wav"), platform, url]
     proc = subprocess.Popen(
         [*argv, "--ingest-token", TOKEN, "--speed", "1"],
         stdout=subprocess.PIPE,
@@ -63,6 +63,14 @@ def caller(callcoach: Path, samples: Path, live_server: str) -> Iterator[subproc
         if proc.poll() is None:
             proc.terminate()
             proc.wait(10)
+
+
+@pytest.fixture
+def caller(callcoach: Path, samples: Path, live_server: str) -> Iterator[subprocess.Popen[str]]:
+    """The sample as a Twilio call."""
+    twilio = live_server.replace("http://", "ws://") + "/ingest/twilio"
+    with simulated(callcoach, samples, "--twilio", twilio) as proc:
+        yield proc
 
 
 def clock_now(page: Any) -> dict[str, float]:
@@ -192,21 +200,10 @@ def test_live_call_plays_and_shows_alerts_as_they_happen(
 
 @pytest.fixture
 def fork_caller(callcoach: Path, samples: Path, live_server: str) -> Iterator[subprocess.Popen[str]]:
-    """``simulate-call`` playing the sample as a FreeSWITCH audio fork at 16 kHz, at normal speed."""
+    """The sample as a FreeSWITCH audio fork at 16 kHz."""
     fork = live_server.replace("http://", "ws://") + "/ingest/audiofork?mix=stereo&rate=16000"
-    argv = [str(callcoach), "simulate-call", str(samples / f"{CALL}.wav"), "--audiofork", fork]
-    proc = subprocess.Popen(
-        [*argv, "--ingest-token", TOKEN, "--speed", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with simulated(callcoach, samples, "--audiofork", fork) as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(10)
 
 
 def test_live_audio_plays_from_binary_messages_at_the_platforms_rate(
