@@ -39,7 +39,7 @@ FETCH_HINT = (
 )
 
 ModelErrorCode: TypeAlias = Literal[
-    "model_missing", "model_broken", "model_fetch_failed", "model_search_failed"
+    "model_missing", "model_broken", "model_fetch_failed", "model_search_failed", "model_compile_failed"
 ]
 Progress: TypeAlias = Callable[[str], None]
 
