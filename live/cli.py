@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from callcoach.audio.errors import AudioError
 from callcoach.detectors.rules import NO_RULES, RuleSet
-from callcoach.live import audit_cli, call_cli, sheet_cli, user_cli
+from callcoach.live import audit_cli, call_cli, import_cli, sheet_cli, user_cli
 from callcoach.live import settings as settings_mod
 from callcoach.live.errors import UserError
 from callcoach.live.eventlog import EventLog
@@ -127,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     audit_cli.add_parsers(sub)
     sheet_cli.add_parser(sub)
     call_cli.add_parser(sub)
+    import_cli.add_parser(sub)  # recordings into a server's data folder, as the page uploads
     return parser
 
 
