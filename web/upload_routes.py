@@ -130,14 +130,8 @@ async def _upload(
         if isinstance(outcome, Accepted):
             info = catalog.add_upload(outcome.path, outcome.team)
             queue.put_nowait(info.call_id)
-            outcomes.append(
-                {
-                    "name": part.filename,
-                    "call_id": info.call_id,
-                    "team": info.team,
-                    "duration_s": outcome.duration_s,
-                }
-            )
+            outcomes.append({"name": part.filename, "call_id": info.call_id, "team": info.team})
+            outcomes[-1]["duration_s"] = outcome.duration_s
         else:
             outcomes.append(
                 {"name": part.filename, "error": {"code": outcome.code, "message": outcome.message}}

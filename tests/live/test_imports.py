@@ -32,7 +32,7 @@ def settings(tmp_path: Path) -> Settings:
 
 def tone(path: Path, seconds: float = 1.0, channels: int = 2, fmt: str = "WAV") -> Path:
     t = np.arange(round(seconds * 16000)) / 16000
-    wave = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
+    wave = np.sin(2 * np.pi * 440 * t) * 0.25  # floats: libsndfile 1.2's MP3 encoder garbles int16
     sf.write(path, np.repeat(wave[:, None], channels, axis=1), 16000, format=fmt)
     return path
 
@@ -137,3 +137,24 @@ def test_the_kept_suffix_is_the_audio_s_not_the_client_s(tmp_path: Path, setting
     mp3 = tone(tmp_path / "call.mp3", fmt="MP3")  # libsndfile 1.1+ writes and reads MP3
     outcome = import_file(mp3, "billing", "", settings)
     assert isinstance(outcome, Accepted) and outcome.path.name == "call.mp3"
+
+
+def test_the_limits_are_settings_with_flags_and_environment() -> None:
+    import argparse
+
+    from callcoach.live.settings import SettingsError, add_arguments, from_sources
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, "upload_max_mb", "upload_max_minutes")
+    env = {"CALLCOACH_UPLOAD_MAX_MB": "20", "CALLCOACH_UPLOAD_MAX_MINUTES": "90"}
+    assert (
+        from_sources(parser.parse_args([]), env).upload_max_mb,
+        from_sources(None, env).upload_max_minutes,
+    ) == (
+        20.0,
+        90.0,
+    )
+    flagged = from_sources(parser.parse_args(["--upload-max-mb", "5"]), env)
+    assert (flagged.upload_max_mb, flagged.upload_max_minutes) == (5.0, 90.0)  # the flag wins
+    with pytest.raises(SettingsError, match="--upload-max-mb"):
+        from_sources(parser.parse_args(["--upload-max-minutes", "0"]), {})
