@@ -118,14 +118,16 @@ class CallCatalog:
             self._changed()
         return added
 
-    def add_upload(self, path: Path, team: str) -> CallInfo:
-        """List a file just taken in (:func:`live.imports.take`) at once, as analysing."""
+    def add_upload(self, path: Path, team: str, duration_s: float | None = None) -> CallInfo:
+        """List a file just taken in (:func:`live.imports.take`) at once, as analysing, with its length
+        when the check found it."""
         for record in self._records.values():
             if record.path == path:  # a rescan of the uploads got to it first
                 return record.info
-        info = self._add_recording(path, team)
+        record = self._records[self._add_recording(path, team).call_id]
+        record.info = replace(record.info, duration_s=duration_s)
         self._changed()
-        return info
+        return record.info
 
     def _add_recording(self, path: Path, team: str) -> CallInfo:
         call_id = _unique(_slug(path.stem), self._records)

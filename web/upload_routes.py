@@ -128,7 +128,7 @@ async def _upload(
             return _error(400, refused.code, refused.message)
         outcome = await _take_part(part, chosen, channel, user, settings)
         if isinstance(outcome, Accepted):
-            info = catalog.add_upload(outcome.path, outcome.team)
+            info = catalog.add_upload(outcome.path, outcome.team, outcome.duration_s)
             queue.put_nowait(info.call_id)
             outcomes.append({"name": part.filename, "call_id": info.call_id, "team": info.team})
             outcomes[-1]["duration_s"] = outcome.duration_s

@@ -161,6 +161,7 @@ async def test_a_batch_keeps_its_good_files_and_says_why_the_others_were_refused
     listed = await site.calls()  # listed at once, before any analysis could be done
     assert listed[good_id]["title"] == "Call from Ana.wav" and listed[good_id]["team"] == "north"
     assert listed[good_id]["status"] in ("analysing", "ready") and listed[tail_id]["team"] == "north"
+    assert listed[tail_id]["duration_s"] == 0.5  # its length known from the check, before any analysis
     calls = await site.until(lambda c: c[good_id]["status"] == "ready" and c[tail_id]["status"] == "ready")
     assert calls[good_id]["analysed_s"] is None and calls[good_id]["duration_s"] > 3
     said = await transcripts(site, good_id)
