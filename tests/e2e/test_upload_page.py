@@ -67,6 +67,11 @@ def test_a_lead_uploads_three_files_and_the_two_good_ones_play_with_their_moment
         di = log_in(browser, base, "di")
         di.wait_for_selector('body[data-upload="on"] [data-testid="upload-input"]', state="attached")
         assert di.locator(".upload-team").get_attribute("data-team") == "north"
+        di.locator("#upload-input").focus()  # the real input, reached from the keyboard behind its label
+        assert di.evaluate("document.activeElement.id") == "upload-input"
+        assert (
+            di.locator("#upload-input").evaluate("e => e.labels[0].textContent.trim()") == "Upload recordings"
+        )
         di.locator("#upload-input").set_input_files([str(f) for f in files])  # as the picker gives them
         di.wait_for_function(
             """() => [...document.querySelectorAll('[data-testid="upload-item"]')]
@@ -99,6 +104,18 @@ def test_a_lead_uploads_three_files_and_the_two_good_ones_play_with_their_moment
                 "document.getElementById('audio').currentTime = document.getElementById('audio').duration"
             )
             di.wait_for_selector(f'#cards .card[data-kind="{kind}"]', timeout=20_000)
+
+        # A file dropped on the call list goes up the same way (a drop carries files in a DataTransfer).
+        di.evaluate(
+            """() => {
+                const drop = new DataTransfer();
+                drop.items.add(new File(['not a call'], 'dropped.wav', {type: 'audio/wav'}));
+                document.getElementById('call-list').dispatchEvent(
+                    new DragEvent('drop', {dataTransfer: drop, bubbles: true, cancelable: true}));
+            }"""
+        )
+        di.wait_for_selector('[data-testid="upload-item"][data-name="dropped.wav"][data-state="refused"]')
+        assert items(di)["dropped.wav"]["code"] == "not_audio"
         assert not di.js_errors
 
 
