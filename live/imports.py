@@ -9,8 +9,9 @@ A good one goes to ``<data>/uploads/<team>/`` under a name made from the client'
 name is never a path) with a sidecar ``<name>.json`` (:class:`UploadMeta`) keeping the name the user gave
 it, who brought it and which channel is its agent: the catalog lists the file under its team with that
 title and analyses it with that channel, at once and again after every restart. Refusals are values
-(:class:`Refusal`) with a stable code and a message naming the cause and the fix. Blocking: callers in
-the event loop run these in an executor.
+(:class:`Refusal`) with a stable code and a message naming the cause and the fix; nothing of a refused
+file is kept, and what a stopped server left half-written is swept (:func:`sweep_incoming`). Blocking:
+callers in the event loop run these in an executor.
 """
 
 from __future__ import annotations
@@ -105,6 +106,21 @@ def incoming_file(settings: Settings) -> Path:
     folder = uploads_dir(settings) / ".incoming"  # a dot-folder: never listed as a team
     folder.mkdir(parents=True, exist_ok=True)
     return folder / uuid.uuid4().hex
+
+
+def sweep_incoming(settings: Settings, now_s: float, older_than_s: float = 3600.0) -> int:
+    """Delete what a server or an import that stopped mid-file left in the incoming folder (files older
+    than ``older_than_s``: one being written now is newer); how many."""
+    folder = uploads_dir(settings) / ".incoming"
+    swept = 0
+    for path in folder.iterdir() if folder.is_dir() else ():
+        try:
+            if now_s - path.stat().st_mtime > older_than_s:
+                path.unlink()
+                swept += 1
+        except OSError:  # gone already, or not ours to delete: left for the next start
+            continue
+    return swept
 
 
 def check_team(team: str) -> Refusal | None:

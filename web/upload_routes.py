@@ -11,6 +11,7 @@ keeps it; a kept file is listed at once (``analysing``) and queued for analysis,
 answer lists each file's outcome, a call id or a refusal with its code and message: one bad file never
 costs the others.
 
+What an upload cut off by a stopped server left half-written is deleted at the next start.
 ``callcoach import`` writes to the same folder; the server lists the uploads folder again every
 :data:`RESCAN_S` seconds, which is all it takes for a running server to pick imports up.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO
 
@@ -35,6 +37,7 @@ from callcoach.live.imports import (
     check_team,
     incoming_file,
     max_bytes,
+    sweep_incoming,
     take,
     too_large,
 )
@@ -53,6 +56,7 @@ def setup_uploads(app: web.Application, settings: Settings, catalog: web.AppKey[
     key of the call catalog (started before this)."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
+        await asyncio.get_running_loop().run_in_executor(None, sweep_incoming, settings, time.time())
         queue: asyncio.Queue[str] = asyncio.Queue()
         app[QUEUE] = queue
         tasks = [

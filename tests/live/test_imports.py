@@ -19,6 +19,7 @@ from callcoach.live.imports import (
     incoming_file,
     read_meta,
     safe_stem,
+    sweep_incoming,
     take,
     uploads_dir,
 )
@@ -137,6 +138,18 @@ def test_the_kept_suffix_is_the_audio_s_not_the_client_s(tmp_path: Path, setting
     mp3 = tone(tmp_path / "call.mp3", fmt="MP3")  # libsndfile 1.1+ writes and reads MP3
     outcome = import_file(mp3, "billing", "", settings)
     assert isinstance(outcome, Accepted) and outcome.path.name == "call.mp3"
+
+
+def test_what_a_stopped_upload_left_behind_is_swept_once_old(settings: Settings) -> None:
+    import os
+    import time
+
+    old, new = incoming_file(settings), incoming_file(settings)
+    old.write_bytes(b"half a file")
+    new.write_bytes(b"being written")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert sweep_incoming(settings, time.time()) == 1
+    assert not old.exists() and new.exists()
 
 
 def test_the_limits_are_settings_with_flags_and_environment() -> None:
