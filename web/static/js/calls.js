@@ -72,7 +72,9 @@ export function renderCallList() {
   const calls = [...state.calls.values()].sort((a, b) => Number(b.live) - Number(a.live));
   setText($('call-count'), calls.length ? String(calls.length) : '');
   $('list-empty').hidden = calls.length > 0;
-  if (!calls.length) setText($('list-empty'), 'No calls yet. Put recordings in the server\'s folder.');
+  const uploads = document.body.dataset.upload === 'on';
+  const where = uploads ? 'Upload recordings above, or put them' : 'Put recordings';
+  if (!calls.length) setText($('list-empty'), `No calls yet. ${where} in the server's folder.`);
   const keep = new Set(calls.map((c) => c.call_id));
   for (const item of [...list.children]) if (!keep.has(item.dataset.callId)) item.remove();
   calls.forEach((info, index) => {
