@@ -171,3 +171,12 @@ def test_the_limits_are_settings_with_flags_and_environment() -> None:
     assert (flagged.upload_max_mb, flagged.upload_max_minutes) == (5.0, 90.0)  # the flag wins
     with pytest.raises(SettingsError, match="--upload-max-mb"):
         from_sources(parser.parse_args(["--upload-max-minutes", "0"]), {})
+
+
+def test_serve_takes_the_limits_as_flags(callcoach: Path) -> None:
+    import subprocess
+
+    usage = subprocess.run(
+        [str(callcoach), "serve", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "--upload-max-mb" in usage and "--upload-max-minutes" in usage
