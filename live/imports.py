@@ -40,7 +40,6 @@ BAD_CHANNEL = "bad_channel"
 # libsndfile reads (AIFF, AU, CAF...) are refused: no phone platform records them.
 SUFFIXES = {"WAV": ".wav", "WAVEX": ".wav", "RF64": ".wav", "FLAC": ".flac", "OGG": ".ogg", "MP3": ".mp3"}
 CHANNELS = ("left", "right")
-_TEAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # a team is a folder name: nothing that walks out
 _KINDS = "WAV, FLAC, OGG/Opus or MP3"
 
 
@@ -124,11 +123,15 @@ def sweep_incoming(settings: Settings, now_s: float, older_than_s: float = 3600.
 
 
 def check_team(team: str) -> Refusal | None:
-    if _TEAM.fullmatch(team):
+    """A team is the name of its folder (as in ``--recordings``): one plain name, nothing that walks out
+    of the uploads folder or hides from its listing."""
+    plain = team.strip() == team and all(c.isprintable() and c not in "/\\" for c in team)
+    if plain and 0 < len(team) <= 64 and not team.startswith("."):
         return None
     return Refusal(
         BAD_TEAM,
-        f"team {team[:80]!r} cannot name a folder: use letters, digits, '-', '_' or '.' (at most 64)",
+        f"team {team[:80]!r} cannot name a folder: give a team's name (at most 64 characters, no '/' or "
+        "'\\', not starting with '.')",
     )
 
 

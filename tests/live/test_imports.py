@@ -117,10 +117,15 @@ def test_a_hostile_name_is_kept_as_a_safe_one_inside_its_team(tmp_path: Path, se
 
 
 def test_a_bad_team_or_channel_is_refused(tmp_path: Path, settings: Settings) -> None:
-    for team in ("../etc", "a/b", "", ".hidden"):
+    for team in ("../etc", "a/b", "a\\b", "", ".hidden", "..", " north", "x" * 65, "a\nb"):
         refused(import_file(tone(tmp_path / "x.wav"), team, "", settings), "bad_team")
     refused(import_file(tone(tmp_path / "x.wav"), "billing", "middle", settings), "bad_channel")
     assert kept_files(settings) == []
+
+
+def test_a_team_named_as_people_name_teams_is_its_folder(tmp_path: Path, settings: Settings) -> None:
+    outcome = import_file(tone(tmp_path / "x.wav"), "Billing team 2", "", settings)
+    assert isinstance(outcome, Accepted) and outcome.path.parent == uploads_dir(settings) / "Billing team 2"
 
 
 def test_the_same_name_twice_gets_two_files(tmp_path: Path, settings: Settings) -> None:
