@@ -14,7 +14,10 @@ A call runs with the coach-defined rules in force when it starts (:mod:`live.rul
 of the rules file is told to every call still running (:meth:`CallCatalog.notify_running`).
 A call's agent is the account the phone platform named (``CallInfo.agent``) unless an admin or lead
 assigned another (:meth:`CallCatalog.assign_agent`, kept by :mod:`live.coaching_store`), which wins.
-Listeners are told when the list changes.
+Listeners are told when the list changes. Recordings uploaded on the page or imported
+(:mod:`live.imports`) are listed from the data folder's ``uploads/`` as those of ``--recordings`` are, with
+the title and agent channel their sidecar keeps; while a recording is analysed its ``analysed_s`` says how
+far, a few times a second at most.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from callcoach.detectors.rules import NO_RULES
 from callcoach.live.call_writer import CallWriter
 from callcoach.live.eventlog import EventLog, moment_s
 from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Error, Frame, Note, Pin, Redaction
+from callcoach.live.imports import read_meta, uploads_dir
 from callcoach.live.live_call import LiveCall
 from callcoach.live.recovery import ended_info, interrupted, recover, repair_recording, silence_redactions
 from callcoach.live.rules_file import RulesReloader
@@ -44,7 +48,8 @@ from callcoach.live.sources import FileSource
 from callcoach.live.storage import Storage
 
 log = logging.getLogger(__name__)
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+PROGRESS_EVERY_S = 0.4  # how often at most a recording's analysis progress changes the list (wall time)
 
 
 @dataclass
@@ -55,6 +60,7 @@ class CallRecord:
     task: asyncio.Task[None] | None = field(default=None, repr=False)
     live: LiveCall | None = field(default=None, repr=False)
     redacted: Path | None = None  # a recording's copy with its redactions silenced, served instead
+    agent_channel: str | None = None  # an uploaded recording's agent channel; None: the server's
 
 
 class CallCatalog:
@@ -94,21 +100,41 @@ class CallCatalog:
         self._listeners.add(callback)
         return lambda: self._listeners.discard(callback)
 
-    def scan(self) -> None:
-        """Register every recording in the recordings folder (new ones only). Recordings at its top belong
-        to the default team; those in a sub-folder belong to the team the sub-folder is named after."""
-        folder = self._settings.recordings_dir
+    def scan(self, *, uploads_only: bool = False) -> list[str]:
+        """Register every recording in the recordings folder and the uploads (new ones only); their ids.
+        Recordings at its top belong to the default team; those in a sub-folder belong to the team the
+        sub-folder is named after."""
+        folders = [uploads_dir(self._settings)]
+        if not uploads_only:
+            folders.insert(0, self._settings.recordings_dir)
         known = {r.path for r in self._records.values()}
-        for path, team in _recordings(folder, self._settings.default_team):
-            if path not in known:
-                self._add_recording(path, team)
-        self._changed()
+        added = [
+            self._add_recording(path, team).call_id
+            for folder in folders
+            for path, team in _recordings(folder, self._settings.default_team)
+            if path not in known
+        ]
+        if added or not uploads_only:
+            self._changed()
+        return added
 
-    def _add_recording(self, path: Path, team: str) -> None:
+    def add_upload(self, path: Path, team: str, duration_s: float | None = None) -> CallInfo:
+        """List a file just taken in (:func:`live.imports.take`) at once, as analysing, with its length
+        when the check found it."""
+        for record in self._records.values():
+            if record.path == path:  # a rescan of the uploads got to it first
+                return record.info
+        record = self._records[self._add_recording(path, team).call_id]
+        record.info = replace(record.info, duration_s=duration_s)
+        self._changed()
+        return record.info
+
+    def _add_recording(self, path: Path, team: str) -> CallInfo:
         call_id = _unique(_slug(path.stem), self._records)
+        meta = read_meta(path) if path.is_relative_to(uploads_dir(self._settings)) else None
         info = CallInfo(
             call_id,
-            path.name,
+            meta.title if meta else path.name,
             "file",
             "",
             None,
@@ -121,7 +147,9 @@ class CallCatalog:
         for note in self._storage.annotations(call_id) if self._storage else []:
             assert isinstance(note, Note | Pin)
             call_log.annotate(note)
-        self._records[call_id] = CallRecord(info, call_log, path)
+        channel = meta.agent_channel if meta else None
+        self._records[call_id] = CallRecord(info, call_log, path, agent_channel=channel)
+        return info
 
     def load_stored(self) -> None:
         """Every call kept in storage, as a replay with the events it had; a call the server died in the
@@ -248,7 +276,7 @@ class CallCatalog:
             return
         assert record.path is not None
         try:
-            source = FileSource(record.path, self._settings)
+            source = FileSource(record.path, self._settings_of(record))
         except AudioError as exc:  # a bad file is listed with its reason; it never stops the others
             record.log.append(Error(exc.code, exc.message, fatal=True))
             record.log.close()
@@ -256,9 +284,29 @@ class CallCatalog:
             return
         started = source.started(record.info.call_id)
         self._update(record, started_at=started.started_at, duration_s=started.duration_s)
-        ended = await self._run(self._session(started, record), source.frames())
+        frames = self._progress(record, source.frames())
+        ended = await self._run(self._session(started, record), frames)
         await self._silence_copy(record)
-        self._finished(record, ended)
+        self._finished(record, ended, analysed_s=None)
+
+    async def _progress(
+        self, record: CallRecord, frames: AsyncIterator[Sequence[Frame]]
+    ) -> AsyncIterator[Sequence[Frame]]:
+        """The frames, telling the list how far the analysis is as the session takes each step: the
+        first at once, then at most every :data:`PROGRESS_EVERY_S` (each change goes to every page)."""
+        loop = asyncio.get_running_loop()
+        told_at = -PROGRESS_EVERY_S
+        async for step in frames:
+            if step and loop.time() - told_at >= PROGRESS_EVERY_S:
+                told_at = loop.time()
+                self._update(record, analysed_s=round(step[0].start_s, 1))
+            yield step
+
+    def _settings_of(self, record: CallRecord) -> Settings:
+        """The settings a recording is read with: an upload's own agent channel, the customer the other."""
+        if record.agent_channel is None:
+            return self._settings
+        return replace(self._settings, agent_channel=record.agent_channel, customer_channel=None)
 
     def _session(self, started: CallStarted, record: CallRecord) -> CallSession:
         """A call's session, with the rules in force as it starts (kept to its end) and, while the rules
@@ -307,7 +355,7 @@ class CallCatalog:
         if not redactions or record.path is None:
             return
         target = self._settings.data_dir / "redacted" / f"{record.info.call_id}{record.path.suffix.lower()}"
-        s = self._settings
+        s = self._settings_of(record)
         copy = (record.path, target, redactions, s.agent_channel, s.customer_channel)
         try:
             await asyncio.get_running_loop().run_in_executor(None, silence_recording, *copy)

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from callcoach.audio.errors import AudioError
 from callcoach.detectors.rules import NO_RULES, RuleSet
-from callcoach.live import audit_cli, call_cli, sheet_cli, user_cli
+from callcoach.live import audit_cli, call_cli, import_cli, sheet_cli, user_cli
 from callcoach.live import settings as settings_mod
 from callcoach.live.errors import UserError
 from callcoach.live.eventlog import EventLog
@@ -96,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
         "decoder_effort",
         "retention_days",
         "follow_up_calls",
+        "upload_max_mb",
+        "upload_max_minutes",
     )
     serve = sub.add_parser("serve", help="serve the coach's page, the websocket and the live-call ingest")
     settings_mod.add_arguments(serve, *server_settings)
@@ -140,6 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     audit_cli.add_parsers(sub)
     sheet_cli.add_parser(sub)
     call_cli.add_parser(sub)
+    import_cli.add_parser(sub)  # recordings into a server's data folder, as the page uploads
     return parser
 
 

@@ -228,6 +228,8 @@ class CallInfo:
     agent: str = ""
     customer: str = ""  # masked
     team: str = ""  # only the team's members (and admins) see the call
+    # While a recording is analysed: how far into it the analysis is (of ``duration_s``); None otherwise.
+    analysed_s: float | None = None
 
 
 # --- Coaches' notes and pins: made in a listening session, kept in the call's log for every replay ---

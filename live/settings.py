@@ -81,6 +81,10 @@ class Settings:
     rules_file: Path | None = None
     # A commitment's behaviour has held once this many of the agent's later calls went without a slip.
     follow_up_calls: int = 3
+    # A recording uploaded on the page or imported (``callcoach import``) larger or longer than this is
+    # refused, with the reason, and the rest of the batch goes on.
+    upload_max_mb: float = 500.0
+    upload_max_minutes: float = 240.0
 
 
 def _comma_list(raw: str) -> tuple[str, ...]:
@@ -129,6 +133,8 @@ _ENV: dict[str, tuple[str, Any]] = {
     "retention_days": ("CALLCOACH_RETENTION_DAYS", int),
     "rules_file": ("CALLCOACH_RULES", Path),
     "follow_up_calls": ("CALLCOACH_FOLLOW_UP_CALLS", int),
+    "upload_max_mb": ("CALLCOACH_UPLOAD_MAX_MB", float),
+    "upload_max_minutes": ("CALLCOACH_UPLOAD_MAX_MINUTES", float),
 }
 
 
@@ -231,6 +237,14 @@ def add_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
                 "help": "a commitment has held after N later calls without a slip (3)",
             },
         ),
+        "upload_max_mb": (
+            "--upload-max-mb",
+            {"type": float, "metavar": "MB", "help": "refuse an uploaded or imported file over this (500)"},
+        ),
+        "upload_max_minutes": (
+            "--upload-max-minutes",
+            {"type": float, "metavar": "MIN", "help": "refuse an uploaded or imported call over this (240)"},
+        ),
     }
     for name in names:
         flag, kwargs = flags[name]
@@ -307,4 +321,9 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(
             f"--follow-up-calls {settings.follow_up_calls}: give a whole number of calls of at least 1, "
             "e.g. 3 (CALLCOACH_FOLLOW_UP_CALLS)"
+        )
+    if settings.upload_max_mb <= 0 or settings.upload_max_minutes <= 0:
+        raise SettingsError(
+            "--upload-max-mb and --upload-max-minutes (CALLCOACH_UPLOAD_MAX_MB, "
+            "CALLCOACH_UPLOAD_MAX_MINUTES) must be positive numbers, e.g. 500 and 240"
         )

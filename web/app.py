@@ -32,6 +32,7 @@ from callcoach.web.protocol import HEARTBEAT_S, MAX_FRAME_BYTES
 from callcoach.web.retention import setup_retention
 from callcoach.web.sessions import SessionHub
 from callcoach.web.sheet_routes import setup_sheet
+from callcoach.web.upload_routes import setup_uploads
 
 STATIC = Path(__file__).parent / "static"
 # What the page may load: everything from this server only (its modules, styles, the recordings, the
@@ -77,6 +78,7 @@ def create_app(settings: Settings, model: Any) -> web.Application:
     setup_retention(app, settings, CATALOG)  # --retention-days: purge at start, then daily
     setup_sheet(app, CATALOG)  # a call's coaching sheet: GET /api/calls/{id}/sheet and the page /sheet/{id}
     setup_coaching(app, settings, CATALOG)  # agents' pages, shares, self-assessments, commitments
+    setup_uploads(app, settings, CATALOG)  # POST /api/recordings, and what `callcoach import` adds
     app.router.add_get("/", _index)
     app.router.add_get("/api/calls", _calls)
     app.router.add_get("/recordings/{call_id}", _recording)

@@ -1,12 +1,14 @@
 // The call list in the sidebar: live calls first, each with its status and alert counts, a live call's
 // elapsed time ticking. Choosing a call is main.js's to wire (open-call.js opens it). Above it, the links
 // to the agents' coaching pages (an agent: their own), and a notice for each commitment whose behaviour
-// has held or slipped.
+// has held or slipped. A recording being analysed shows how far (its `analysed_s`); leads and admins get the
+// upload box above the list (upload.js).
 
 import { $, h, icon, setText } from './dom.js';
 import { clock, displayTitle, formatDate, SOURCE_LABELS } from './format.js';
 import { notify } from './notices.js';
 import { state } from './state.js';
+import { setupUpload } from './upload.js';
 
 let onSelect = () => {};
 
@@ -15,6 +17,7 @@ export function setupCallList({ select }) {
   onSelect = select;
   setInterval(tickLiveList, 250); // in step with the player's clock (whole seconds, but not a second late)
   showCoaching();
+  setupUpload();
 }
 
 /** Links to the coaching pages of the agents this user coaches, and the follow-up news about them. */
@@ -44,7 +47,8 @@ function renderAgentLinks(agents, mine, teams) {
     h('div', { class: 'sidebar-head' }, h('h2', { text: mine ? 'Coaching' : 'Agents' })),
     h('ul', {}, ...teams.map((t) => h('li', {}, teamLink(t))), ...agents.map((a) => h('li', {}, link(a)))));
   $('agent-links')?.remove();
-  $('call-list').parentElement.insertBefore(nav, $('call-list').previousElementSibling);
+  const head = $('calls-heading').parentElement; // above the calls' heading (the upload box is below it)
+  head.parentElement.insertBefore(nav, head);
 }
 
 /** The server's list arrived: keep it, tell the coach once about each call that failed, redraw. */
@@ -68,7 +72,9 @@ export function renderCallList() {
   const calls = [...state.calls.values()].sort((a, b) => Number(b.live) - Number(a.live));
   setText($('call-count'), calls.length ? String(calls.length) : '');
   $('list-empty').hidden = calls.length > 0;
-  if (!calls.length) setText($('list-empty'), 'No calls yet. Put recordings in the server\'s folder.');
+  const uploads = document.body.dataset.upload === 'on';
+  const where = uploads ? 'Upload recordings above, or put them' : 'Put recordings';
+  if (!calls.length) setText($('list-empty'), `No calls yet. ${where} in the server's folder.`);
   const keep = new Set(calls.map((c) => c.call_id));
   for (const item of [...list.children]) if (!keep.has(item.dataset.callId)) item.remove();
   calls.forEach((info, index) => {
@@ -149,12 +155,20 @@ function fillCallItem(item, info) {
   ].filter(Boolean));
 }
 
+/** How far the analysis of a recording is, in whole percent, or null before it starts. */
+function analysedPct(info) {
+  if (typeof info.analysed_s !== 'number' || !info.duration_s) return null;
+  return Math.min(99, Math.floor((100 * info.analysed_s) / info.duration_s));
+}
+
 /** Analysing, failed, or how many moments to coach and to praise (and, for a call the server stopped in
  * the middle of, that it is cut off: what was heard up to there is all kept). */
 function callBadges(info, counts) {
   const badges = h('div', { class: 'call-badges' });
   if (info.status === 'analysing') {
-    badges.append(h('span', { class: 'status analysing' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Analysing…'));
+    const pct = analysedPct(info);
+    badges.append(h('span', { class: 'status analysing', 'data-progress': pct ?? '' },
+      h('span', { class: 'spinner', 'aria-hidden': 'true' }), pct === null ? 'Analysing…' : `Analysing ${pct} %`));
   } else if (info.status === 'error') {
     badges.append(h('span', { class: 'status error' }, icon('warn', 'icon'), 'Error'));
   } else {
