@@ -81,6 +81,20 @@ def plugin_dir() -> Path | None:
     return None
 
 
+def shipped_view(model_dir: Path, into: Path) -> Path:
+    """``model_dir`` as shipped, without its composed graph: a folder in ``into`` linking every file but
+    ``graph/HCLG.fst`` and ``graph/words.txt``, for measuring what the composed graph saves."""
+    view = into / f"{model_dir.name}-shipped"
+    (view / "graph").mkdir(parents=True)
+    for entry in model_dir.iterdir():
+        if entry.name != "graph":
+            (view / entry.name).symlink_to(entry.resolve())
+    for entry in (model_dir / "graph").iterdir():
+        if entry.name not in ("HCLG.fst", "words.txt"):
+            (view / "graph" / entry.name).symlink_to(entry.resolve())
+    return view
+
+
 def compile_static_graph(model_dir: Path, progress: Callable[[str], None]) -> bool:
     """Compose ``model_dir``'s graph into ``graph/HCLG.fst``; False when it already has one (or ships a
     static graph itself). Raises :class:`StaticGraphError`."""

@@ -190,15 +190,20 @@ async def run(
             await stop_server(server)
         recordings = sorted(data.rglob("*.wav"), key=lambda p: p.stat().st_mtime)
         bare = bare_cpu_per_call_s(recordings[0]) if recordings else math.nan
+        if recordings:
+            shipped = bare_cpu_per_call_s(recordings[0], mode="bare@shipped")
+            print(
+                f"bare Vosk with the model's graph as shipped (not composed): {shipped:.3f} core per call-s"
+            )
     return results, failed, bare
 
 
-def bare_cpu_per_call_s(recording: Path, repeats: int = 3) -> float:
+def bare_cpu_per_call_s(recording: Path, repeats: int = 3, mode: str = "bare-2thr") -> float:
     """Bare Vosk (``tests.bench.run``'s two-thread loop, a fresh process each time) on ``recording``:
     the median CPU seconds per second of the call."""
     per_s = []
     for _ in range(repeats):
-        argv = [sys.executable, "-m", "tests.bench.run", "--worker", "bare-2thr", str(recording)]
+        argv = [sys.executable, "-m", "tests.bench.run", "--worker", mode, str(recording)]
         done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
         if done.returncode != 0:
             print(f"bare Vosk on {recording.name} failed:\n{done.stderr}", file=sys.stderr)

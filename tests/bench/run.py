@@ -8,7 +8,11 @@ run's own) and timed only after the model has loaded:
 * ``bare-2thr``: the same 16 kHz frames (from :class:`FileFrames`, decoded before the clock starts) fed
   straight to one ``KaldiRecognizer`` per channel, ``AcceptWaveform`` then ``Result()`` when it returns
   True, ``FinalResult()`` at the end, one thread per channel as the pipeline does;
-* ``bare-seq``: that loop with the channels one after another in one thread.
+* ``bare-seq``: that loop with the channels one after another in one thread;
+* ``today``: the pipeline as it was before issue 12, for the throughput gained since: every frame
+  decoded (``CALLCOACH_GATE=0``) with the model's graph as shipped (``live/static_graph.py``'s
+  ``shipped_view``: the lookahead pair Vosk composes while it decodes);
+* ``bare@shipped``: ``bare-2thr`` with the graph as shipped, bare Vosk as anyone gets it.
 
 Each is repeated and the medians are printed: wall and CPU (user+sys of the process) seconds, throughput
 in multiples of real time for the call and per channel, peak RSS, and the pipeline's cost over the bare
@@ -33,6 +37,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -43,8 +48,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 CALLS = ("bereavement_cold", "bereavement_warm", "plain")
-MODES = ("pipeline", "bare-2thr", "bare-seq")
-LONG_MODES = ("pipeline", "bare-2thr")
+MODES = ("pipeline", "bare-2thr", "bare-seq", "today", "bare@shipped")
+LONG_MODES = ("pipeline", "bare-2thr", "today", "bare@shipped")
 # Where a longer call may be found, first match first: the real calls, then the generated evaluation set.
 REAL_DIRS = (ROOT.parent / "shared" / "real", ROOT.parents[1] / "shared" / "real")
 EVAL_DIR = ROOT / "build" / "eval"
@@ -148,14 +153,19 @@ def worker(mode: str, path: Path) -> Run:
     from callcoach.audio.decode import probe
     from callcoach.live import settings as settings_mod
     from callcoach.live.model import load_model
+    from callcoach.live.static_graph import shipped_view
 
-    model = load_model(settings_mod.from_sources(None).model_dir)
+    model_dir = settings_mod.from_sources(None).model_dir
+    if mode in ("today", "bare@shipped"):
+        model_dir = shipped_view(model_dir, Path(tempfile.mkdtemp(prefix="callcoach-bench-")))
+        os.environ["CALLCOACH_GATE"] = "0" if mode == "today" else "1"
+    model = load_model(model_dir)
     info = probe(path)
-    if mode == "pipeline":
+    if mode in ("pipeline", "today"):
         work, channels = _pipeline(path, model), min(info.channels, 2)
     else:
         audio = _channels(path)
-        work, channels = _bare(audio, model, threads=mode == "bare-2thr"), len(audio)
+        work, channels = _bare(audio, model, threads=mode != "bare-seq"), len(audio)
     wall_s, cpu_s, words = _timed(work)
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return Run(wall_s, cpu_s, rss_mib, info.duration_s, channels, words)
@@ -203,7 +213,7 @@ def _machine() -> str:
 
 def _row(call: str, mode: str, r: Run) -> str:
     return (
-        f"{call:<17} {mode:<9} {r.wall_s:7.2f} {r.cpu_s:7.2f} {r.call_s / r.wall_s:7.1f}x "
+        f"{call:<17} {mode:<12} {r.wall_s:7.2f} {r.cpu_s:7.2f} {r.call_s / r.wall_s:7.1f}x "
         f"{r.channels * r.call_s / r.wall_s:7.1f}x {r.rss_mib:8.0f} {r.words:6d} "
         f"{r.wall_lo:6.2f}–{r.wall_hi:.2f}"
     )
@@ -247,7 +257,7 @@ def report(medians: dict[str, dict[str, Run]], repeats: int, load: str) -> list[
         ("words", 6),
         ("wall range", 11),
     )
-    head = f"{'call':<17} {'mode':<9} " + " ".join(f"{name:>{width}}" for name, width in columns)
+    head = f"{'call':<17} {'mode':<12} " + " ".join(f"{name:>{width}}" for name, width in columns)
     lines = [_machine(), load, f"medians of {repeats} runs, each in a fresh process, model load excluded"]
     lines += ["", head]
     for call, by_mode in medians.items():
@@ -281,30 +291,37 @@ def find_long_call(real: Sequence[Path]) -> Path | None:
     return None
 
 
-def throughput(rows: dict[str, tuple[Run, Run]]) -> list[str]:
-    """Replay throughput per stereo call: the pipeline's and bare Vosk's, and the pipeline's over bare's."""
+def throughput(rows: dict[str, dict[str, Run]]) -> list[str]:
+    """Replay throughput per stereo call: the pipeline's and bare Vosk's, the pipeline's over bare's, and
+    over the pipeline's before issue 12 (``today``: ungated, the graph as shipped), the target's figure."""
     head = (
         f"{'call':<30} {'call s':>6} | {'analyze xRT':>11} {'bare xRT':>8} {'ratio':>5} |"
-        f" {'analyze call-s/CPU-s':>20} {'bare':>5} {'ratio':>5}"
+        f" {'analyze call-s/CPU-s':>20} {'bare':>5} {'ratio':>5} | {'before':>6} {'gain':>5}"
     )
     lines = [head, "-" * len(head)]
-    for call, (pipe, bare) in rows.items():
+    for call, runs in rows.items():
+        pipe, bare, before = runs["pipeline"], runs["bare-2thr"], runs["today"]
         rt_pipe, rt_bare = pipe.call_s / pipe.wall_s, bare.call_s / bare.wall_s
         cpu_pipe, cpu_bare = pipe.call_s / pipe.cpu_s, bare.call_s / bare.cpu_s
+        cpu_before = before.call_s / before.cpu_s
         lines.append(
             f"{call:<30} {pipe.call_s:6.1f} | {rt_pipe:10.1f}x {rt_bare:7.1f}x {rt_pipe / rt_bare:5.2f} |"
-            f" {cpu_pipe:20.2f} {cpu_bare:5.2f} {cpu_pipe / cpu_bare:5.2f}"
+            f" {cpu_pipe:20.2f} {cpu_bare:5.2f} {cpu_pipe / cpu_bare:5.2f} | {cpu_before:6.2f}"
+            f" {cpu_pipe / cpu_before:5.2f}"
         )
+    lines.append(
+        "before: call-s/CPU-s of the pipeline before issue 12 (every frame decoded, graph as shipped)"
+    )
     return lines
 
 
-def bench_long(path: Path, repeats: int) -> tuple[Run, Run]:
-    """The pipeline and bare Vosk on one longer call, interleaved, medians."""
+def bench_long(path: Path, repeats: int) -> dict[str, Run]:
+    """The pipeline, bare Vosk and the pipeline before issue 12 on one longer call, interleaved, medians."""
     runs: dict[str, list[Run]] = {m: [] for m in LONG_MODES}
     for _ in range(repeats):
         for mode in LONG_MODES:
             runs[mode].append(_run_worker(mode, path))
-    return _median(runs["pipeline"]), _median(runs["bare-2thr"])
+    return {mode: _median(found) for mode, found in runs.items()}
 
 
 def bench(calls: Sequence[str], repeats: int, long_call: Path | None = None, long_repeats: int = 1) -> None:
@@ -322,8 +339,8 @@ def bench(calls: Sequence[str], repeats: int, long_call: Path | None = None, lon
         "(anything else running on these CPUs skews the walls)"
     )
     print("\n".join(report(medians, repeats, load)))
-    rows = {c: (m["pipeline"], m["bare-2thr"]) for c, m in medians.items()}
-    rows["all samples"] = (_total(medians, "pipeline"), _total(medians, "bare-2thr"))
+    rows = dict(medians)
+    rows["all samples"] = {mode: _total(medians, mode) for mode in MODES}
     if long_call is not None:
         print(f"long call: {long_call} ({long_repeats} runs of each)", file=sys.stderr)
         rows[long_call.name] = bench_long(long_call, long_repeats)

@@ -16,21 +16,8 @@ from callcoach.live.static_graph import (
     compile_static_graph,
     composable,
     has_static_graph,
+    shipped_view,
 )
-
-
-def _lookahead_view(model: Path, into: Path) -> Path:
-    """The model as shipped: every file linked except the composed graph."""
-    view = into / "lookahead-model"
-    (view / "graph").mkdir(parents=True)
-    for entry in model.iterdir():
-        if entry.name != "graph":
-            (view / entry.name).symlink_to(entry)
-    for entry in (model / "graph").iterdir():
-        if entry.name not in ("HCLG.fst", "words.txt"):
-            (view / "graph" / entry.name).symlink_to(entry)
-    return view
-
 
 # Each decode in a fresh process: until the features' dither is fixed, a Vosk process's later recognizers
 # hear slightly different noise than its first, which would move word times by a few milliseconds.
@@ -70,7 +57,7 @@ def test_the_composed_graph_hears_the_same_words_as_the_lookahead_pair(
     model_dir: Path, samples: Path, tmp_path: Path
 ) -> None:
     model = _composed(model_dir)
-    wav, lookahead = samples / "bereavement_cold.wav", _lookahead_view(model, tmp_path)
+    wav, lookahead = samples / "bereavement_cold.wav", shipped_view(model, tmp_path)
     for channel in (0, 1):
         heard = _words(model, wav, channel)
         assert len(heard) > 10
@@ -87,7 +74,7 @@ def test_a_model_without_the_pair_cannot_be_composed(tmp_path: Path) -> None:
 def test_missing_tools_are_named_with_the_packages_to_install(
     model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    view = _lookahead_view(model_dir, tmp_path)
+    view = shipped_view(model_dir, tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
     with pytest.raises(StaticGraphError, match=r"missing fstsymbols.*apt-get install libfst-tools"):
         compile_static_graph(view, progress=lambda _m: None)
