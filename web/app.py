@@ -19,9 +19,11 @@ from aiohttp import hdrs, web
 from callcoach.live.accounts import User
 from callcoach.live.catalog import CallCatalog
 from callcoach.live.codec import wire_text
+from callcoach.live.db import database_of
 from callcoach.live.messages import CallList
 from callcoach.live.rules_file import RulesReloader, load_rules, stamp_of, watch_rules
 from callcoach.live.settings import Settings
+from callcoach.live.storage import FILE_NAME as CALLS_FILE
 from callcoach.live.storage import Storage
 from callcoach.web.audit_routes import coach_opened, recording_fetched, setup_audit
 from callcoach.web.auth import USER, authorize_socket, setup_auth, still_logged_in
@@ -115,7 +117,7 @@ def _rules(path: Path) -> RulesReloader:
 
 def _catalog_ctx(settings: Settings, model: Any, rules: RulesReloader | None) -> Any:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        storage = Storage(settings.data_dir / "calls.sqlite3", settings.data_dir / "recordings")
+        storage = Storage(database_of(settings, CALLS_FILE), settings.data_dir / "recordings")
         with ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vosk") as executor:
             catalog = CallCatalog(settings, model, executor, storage, rules)
             # Edits to the rules file apply to calls that start after them; a broken edit is told to

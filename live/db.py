@@ -1,0 +1,322 @@
+"""One storage interface over two databases: SQLite files (the embedded default) and PostgreSQL (``--db``).
+
+Every store (calls and their events, notes and pins, accounts and login sessions, the coaching records, the
+audit trail) talks to a :class:`Database` opened by :func:`open_database`: a SQLite file's path, or a
+``postgresql://`` URL. The stores write their SQL once, with ``?`` placeholders and the upsert both speak
+(``INSERT ... ON CONFLICT ... DO UPDATE``, :func:`upsert`); what differs stays here: the placeholders, the
+connection's settings, how a transaction that must run alone across processes is taken (SQLite's write
+lock up front, a PostgreSQL advisory lock), and the errors, which come out as :class:`DatabaseError`
+whichever driver raised them. What differs in the tables themselves (identity columns, defaults) is in each
+store's migrations (:mod:`live.migrations`).
+
+PostgreSQL is reached with psycopg 3's synchronous API: the stores' methods block and their callers run
+them in an executor, as they did with sqlite3. Each :class:`Database` is one connection behind a lock, so
+any thread may use it, one at a time; a PostgreSQL connection that broke (the server restarted) is opened
+again by the next call, so a server outlives its database's restart.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import urllib.parse
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import psycopg
+
+from callcoach.live.errors import UserError
+
+if TYPE_CHECKING:
+    from callcoach.live.settings import Settings
+
+Target = Path | str  # a SQLite file's path, or a postgresql:// URL
+Row = tuple[Any, ...]
+Dialect = Literal["sqlite", "postgresql"]
+URL_SCHEMES = ("postgresql", "postgres")
+URL_HELP = "postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+CONNECT_TIMEOUT_S = 10
+# The advisory lock of an exclusive transaction: one key for all of callcoach ("call" in ASCII).
+EXCLUSIVE_LOCK_KEY = 0x63616C6C
+
+
+class DatabaseError(Exception):
+    """A statement the database refused or could not run, from either backend (the driver's error is the
+    ``__cause__``)."""
+
+
+class IntegrityError(DatabaseError):
+    """A row that breaks a constraint (a second user of one name, say)."""
+
+
+class DatabaseUnavailable(UserError):
+    """The database cannot be used: ``code`` is ``db_bad_url``, ``db_unreachable`` or ``db_too_new``; the
+    message names the cause and the fix (and never the password)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class SqliteTuning:
+    """How a store's SQLite connection is set up (PostgreSQL needs none of it): each store keeps the
+    settings it always had."""
+
+    wal: bool = True
+    synchronous_normal: bool = False
+    foreign_keys: bool = False
+    busy_timeout_s: float = 5.0
+
+
+def database_of(settings: Settings, file_name: str) -> Target:
+    """Where a store keeps its rows: the ``--db`` database when there is one (every store's tables side by
+    side in it), else its own SQLite file ``file_name`` in the data folder."""
+    return settings.db or settings.data_dir / file_name
+
+
+def is_url(target: Target) -> bool:
+    return isinstance(target, str) and urllib.parse.urlsplit(target).scheme in URL_SCHEMES
+
+
+def exists(target: Target) -> bool:
+    """Whether anything can have been stored there yet: a SQLite file that exists, or any database URL (a
+    reader checks first so that a mistyped ``--data`` is said, not made)."""
+    return is_url(target) or Path(target).exists()
+
+
+def shown(url: str) -> str:
+    """The URL for a message or a log: without its password."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    """``INSERT`` a row of ``columns``, or update the one with the same ``key``: what SQLite's ``INSERT OR
+    REPLACE`` did, in the form both databases speak."""
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    )
+
+
+def open_database(target: Target, *, sqlite: SqliteTuning | None = None, read_only: bool = False) -> Database:
+    """The database at ``target``: a PostgreSQL URL, or else a SQLite file (created with its folder unless
+    ``read_only``)."""
+    if is_url(target):
+        return PostgresDatabase(str(target), read_only=read_only)
+    return SqliteDatabase(Path(target), sqlite or SqliteTuning(), read_only=read_only)
+
+
+class Database:
+    """The few operations the stores use; statements take ``?`` placeholders."""
+
+    dialect: Dialect
+
+    def __init__(self) -> None:
+        # Re-entrant: the statements of a transaction run in the thread that holds it.
+        self._lock = threading.RLock()
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Run one statement; how many rows it changed."""
+        with self._lock, self._errors():
+            return self._run(sql, args)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement per row (in one round trip where the driver can)."""
+        if rows:
+            with self._lock, self._errors():
+                self._run_many(sql, rows)
+
+    def fetchone(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        with self._lock, self._errors():
+            rows = self._fetch(sql, args)
+        return rows[0] if rows else None
+
+    def fetchall(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        with self._lock, self._errors():
+            return self._fetch(sql, args)
+
+    @contextmanager
+    def transaction(self, *, exclusive: bool = False) -> Iterator[None]:
+        """The statements in the block commit together, or not at all if it raises. ``exclusive``: no
+        other exclusive transaction on this database runs at the same time, from any process (what
+        migrations need when several nodes start at once)."""
+        with self._lock:
+            with self._errors():
+                self._begin(exclusive)
+            try:
+                yield
+            except BaseException:
+                with self._errors():
+                    self._end(commit=False)
+                raise
+            with self._errors():
+                self._end(commit=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        raise NotImplementedError
+
+    def _run(self, sql: str, args: Sequence[Any]) -> int:
+        raise NotImplementedError
+
+    def _run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def _fetch(self, sql: str, args: Sequence[Any]) -> list[Row]:
+        raise NotImplementedError
+
+    def _begin(self, exclusive: bool) -> None:
+        raise NotImplementedError
+
+    def _end(self, *, commit: bool) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteDatabase(Database):
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: Path, tuning: SqliteTuning, *, read_only: bool = False) -> None:
+        super().__init__()
+        if read_only:  # a URI, so that a missing file is an error rather than made
+            uri, kwargs = f"{path.resolve().as_uri()}?mode=ro", {"uri": True}
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            uri, kwargs = str(path), {}
+        # check_same_thread off: the executor hands successive calls to different threads; the lock keeps
+        # them one at a time. Autocommit, with explicit BEGIN for transactions.
+        self._db = sqlite3.connect(
+            uri, check_same_thread=False, isolation_level=None, timeout=tuning.busy_timeout_s, **kwargs
+        )
+        if tuning.wal and not read_only:
+            self._db.execute("PRAGMA journal_mode=WAL")
+        if tuning.synchronous_normal:
+            # A live call commits every half second: in WAL mode NORMAL makes each commit survive the
+            # process being killed (the OS has the write) without an fsync each; a power cut may lose the
+            # last commits, never corrupt the file.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        if tuning.foreign_keys:
+            self._db.execute("PRAGMA foreign_keys=ON")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        except sqlite3.Error as exc:
+            raise DatabaseError(str(exc)) from exc
+
+    def _run(self, sql: str, args: Sequence[Any]) -> int:
+        return self._db.execute(sql, args).rowcount
+
+    def _run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._db.executemany(sql, rows)
+
+    def _fetch(self, sql: str, args: Sequence[Any]) -> list[Row]:
+        return self._db.execute(sql, args).fetchall()
+
+    def _begin(self, exclusive: bool) -> None:
+        # IMMEDIATE takes the write lock now, so two processes migrating one file run one after the other.
+        self._db.execute("BEGIN IMMEDIATE" if exclusive else "BEGIN")
+
+    def _end(self, *, commit: bool) -> None:
+        self._db.execute("COMMIT" if commit else "ROLLBACK")
+
+    def _close(self) -> None:
+        self._db.close()
+
+
+class PostgresDatabase(Database):
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        super().__init__()
+        self._url, self._read_only = url, read_only
+        self._sql: dict[str, str] = {}  # each statement with psycopg's placeholders, made once
+        self._in_transaction = False
+        self._db = self._connect()
+
+    def _connect(self) -> psycopg.Connection[Row]:
+        options = "-c default_transaction_read_only=on" if self._read_only else ""
+        try:
+            return psycopg.connect(
+                self._url,
+                autocommit=True,  # as with SQLite: explicit transactions only
+                connect_timeout=CONNECT_TIMEOUT_S,
+                application_name="callcoach",
+                options=options,
+            )
+        except psycopg.ProgrammingError as exc:  # libpq could not parse the URL
+            raise DatabaseUnavailable(
+                "db_bad_url",
+                f"--db {shown(self._url)!r} is not a usable PostgreSQL URL ({_first_line(exc)}): "
+                f"give --db (or CALLCOACH_DB) as {URL_HELP}, or leave it unset to keep SQLite files in "
+                "--data",
+            ) from exc
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(
+                "db_unreachable",
+                f"cannot reach PostgreSQL at {shown(self._url)} ({_first_line(exc)}): start the database "
+                "server or fix the host, port, user, password or database name in --db (CALLCOACH_DB)",
+            ) from exc
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        if self._db.broken and not self._in_transaction:
+            self._db = self._connect()  # the server restarted since the last statement
+        try:
+            yield
+        except psycopg.IntegrityError as exc:
+            raise IntegrityError(_first_line(exc)) from exc
+        except psycopg.Error as exc:
+            raise DatabaseError(_first_line(exc)) from exc
+
+    def _query(self, sql: str) -> Any:
+        query = self._sql.get(sql)
+        if query is None:  # a literal % would be read as a placeholder: doubled first
+            query = self._sql[sql] = sql.replace("%", "%%").replace("?", "%s")
+        return query
+
+    def _run(self, sql: str, args: Sequence[Any]) -> int:
+        return self._db.execute(self._query(sql), args).rowcount
+
+    def _run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._db.cursor() as cursor:
+            cursor.executemany(self._query(sql), rows)
+
+    def _fetch(self, sql: str, args: Sequence[Any]) -> list[Row]:
+        return self._db.execute(self._query(sql), args).fetchall()
+
+    def _begin(self, exclusive: bool) -> None:
+        self._db.execute("BEGIN")
+        self._in_transaction = True
+        if exclusive:  # held until COMMIT or ROLLBACK, by whichever node asked first
+            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (EXCLUSIVE_LOCK_KEY,))
+
+    def _end(self, *, commit: bool) -> None:
+        self._in_transaction = False
+        if not self._db.broken:
+            self._db.execute("COMMIT" if commit else "ROLLBACK")
+
+    def _close(self) -> None:
+        self._db.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
