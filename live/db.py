@@ -17,9 +17,9 @@ again by the next call, so a server outlives its database's restart.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
-import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +38,7 @@ Row = tuple[Any, ...]
 Dialect = Literal["sqlite", "postgresql"]
 URL_SCHEMES = ("postgresql", "postgres")
 URL_HELP = "postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+_PASSWORD = re.compile(r"^([a-zA-Z]+://[^:/@]*:)([^/]*)@")
 CONNECT_TIMEOUT_S = 10
 # The advisory lock of an exclusive transaction: one key for all of callcoach ("call" in ASCII).
 EXCLUSIVE_LOCK_KEY = 0x63616C6C
@@ -79,7 +80,7 @@ def database_of(settings: Settings, file_name: str) -> Target:
 
 
 def is_url(target: Target) -> bool:
-    return isinstance(target, str) and urllib.parse.urlsplit(target).scheme in URL_SCHEMES
+    return isinstance(target, str) and target.lower().startswith(tuple(f"{s}://" for s in URL_SCHEMES))
 
 
 def exists(target: Target) -> bool:
@@ -89,12 +90,14 @@ def exists(target: Target) -> bool:
 
 
 def shown(url: str) -> str:
-    """The URL for a message or a log: without its password."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    """The URL for a message or a log: without its password (``user:***@``), however malformed the rest."""
+    return _PASSWORD.sub(r"\1***@", url, count=1)
+
+
+def _without_password(text: str, url: str) -> str:
+    """A driver's message about ``url`` (which may quote a piece of it) without the URL's password."""
+    found = _PASSWORD.match(url)
+    return text.replace(found[2], "***") if found and found[2] else text
 
 
 def upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
@@ -255,6 +258,7 @@ class PostgresDatabase(Database):
     def _connect(self) -> psycopg.Connection[Row]:
         options = "-c default_transaction_read_only=on" if self._read_only else ""
         try:
+            psycopg.conninfo.conninfo_to_dict(self._url)  # a URL libpq cannot parse is the user's to fix
             return psycopg.connect(
                 self._url,
                 autocommit=True,  # as with SQLite: explicit transactions only
@@ -265,16 +269,19 @@ class PostgresDatabase(Database):
         except psycopg.ProgrammingError as exc:  # libpq could not parse the URL
             raise DatabaseUnavailable(
                 "db_bad_url",
-                f"--db {shown(self._url)!r} is not a usable PostgreSQL URL ({_first_line(exc)}): "
+                f"--db {shown(self._url)!r} is not a usable PostgreSQL URL ({self._why(exc)}): "
                 f"give --db (or CALLCOACH_DB) as {URL_HELP}, or leave it unset to keep SQLite files in "
                 "--data",
             ) from exc
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(
                 "db_unreachable",
-                f"cannot reach PostgreSQL at {shown(self._url)} ({_first_line(exc)}): start the database "
+                f"cannot reach PostgreSQL at {shown(self._url)} ({self._why(exc)}): start the database "
                 "server or fix the host, port, user, password or database name in --db (CALLCOACH_DB)",
             ) from exc
+
+    def _why(self, exc: BaseException) -> str:
+        return _without_password(_first_line(exc), self._url)
 
     @contextmanager
     def _errors(self) -> Iterator[None]:

@@ -85,8 +85,8 @@ def banner(settings: Settings, hint: str = "") -> str:
 
 def serve(settings: Settings) -> int:
     settings = with_token(settings)
+    hint = account_hint(settings)  # first: an unreachable --db is said before the model takes seconds to load
     model = load_model(settings.model_dir, settings.decoder_effort)
-    hint = account_hint(settings)
     web.run_app(
         create_app(settings, model),
         host=settings.host,
