@@ -35,11 +35,9 @@ MISSING = (
     "PostgreSQL's server binaries (initdb, pg_ctl) are missing: install Debian's postgresql package "
     "(make setup does, or apt-get install postgresql)"
 )
+_SERVER_OPTIONS = "-c listen_addresses=127.0.0.1 -c max_connections=200"
 # A throwaway cluster: durability is not what the tests measure, so nothing waits for the disk.
-_SERVER_OPTIONS = (
-    "-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-    "-c max_connections=200"
-)
+_FAST = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
 
 def binaries() -> Path | None:
@@ -91,8 +89,9 @@ class Cluster:
         )
 
 
-def start_cluster() -> Cluster:
-    """``initdb`` a new cluster in a temporary folder and start it on a free loopback port; raises
+def start_cluster(*, durable: bool = False) -> Cluster:
+    """``initdb`` a new cluster in a temporary folder and start it on a free loopback port, writing to disk
+    as PostgreSQL does by default if ``durable`` (for a benchmark), else not waiting for it; raises
     :class:`FileNotFoundError` with :data:`MISSING` when the binaries are not installed."""
     folder = binaries()
     if folder is None:
@@ -102,7 +101,7 @@ def start_cluster() -> Cluster:
     cluster = Cluster(root, free_port(), folder, run_as, itertools.count(1))
     try:
         _run(folder / "initdb", "-D", root / "data", "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", **run_as)
-        options = f"-p {cluster.port} -k {root} {_SERVER_OPTIONS}"
+        options = f"-p {cluster.port} -k {root} {_SERVER_OPTIONS}{'' if durable else ' ' + _FAST}"
         cluster._pg_ctl("start", "-w", "-t", "60", "-l", str(root / "server.log"), "-o", options)
     except subprocess.CalledProcessError as exc:
         log = root / "server.log"
