@@ -9,10 +9,9 @@ lock up front, a PostgreSQL advisory lock), and the errors, which come out as :c
 whichever driver raised them. What differs in the tables themselves (identity columns, defaults) is in each
 store's migrations (:mod:`live.migrations`).
 
-PostgreSQL is reached with psycopg 3's synchronous API: the stores' methods block and their callers run
-them in an executor, as they did with sqlite3. Each :class:`Database` is one connection behind a lock, so
-any thread may use it, one at a time; a PostgreSQL connection that broke (the server restarted) is opened
-again by the next call, so a server outlives its database's restart.
+Each :class:`Database` is one connection behind a lock, so any thread may use it, one at a time (the
+stores' methods block; their callers run them in an executor). PostgreSQL's side is
+:mod:`live.db_postgres`, imported only when a URL is opened.
 """
 
 from __future__ import annotations
@@ -26,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import psycopg
-
 from callcoach.live.errors import UserError
 
 if TYPE_CHECKING:
@@ -39,9 +36,6 @@ Dialect = Literal["sqlite", "postgresql"]
 URL_SCHEMES = ("postgresql", "postgres")
 URL_HELP = "postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
 _PASSWORD = re.compile(r"^([a-zA-Z]+://[^:/@]*:)([^/]*)@")
-CONNECT_TIMEOUT_S = 10
-# The advisory lock of an exclusive transaction: one key for all of callcoach ("call" in ASCII).
-EXCLUSIVE_LOCK_KEY = 0x63616C6C
 
 
 class DatabaseError(Exception):
@@ -94,7 +88,7 @@ def shown(url: str) -> str:
     return _PASSWORD.sub(r"\1***@", url, count=1)
 
 
-def _without_password(text: str, url: str) -> str:
+def without_password(text: str, url: str) -> str:
     """A driver's message about ``url`` (which may quote a piece of it) without the URL's password."""
     found = _PASSWORD.match(url)
     return text.replace(found[2], "***") if found and found[2] else text
@@ -114,6 +108,9 @@ def open_database(target: Target, *, sqlite: SqliteTuning | None = None, read_on
     """The database at ``target``: a PostgreSQL URL, or else a SQLite file (created with its folder unless
     ``read_only``)."""
     if is_url(target):
+        # Imported here: psycopg loads only where a PostgreSQL database is used.
+        from callcoach.live.db_postgres import PostgresDatabase
+
         return PostgresDatabase(str(target), read_only=read_only)
     return SqliteDatabase(Path(target), sqlite or SqliteTuning(), read_only=read_only)
 
@@ -243,87 +240,3 @@ class SqliteDatabase(Database):
 
     def _close(self) -> None:
         self._db.close()
-
-
-class PostgresDatabase(Database):
-    dialect: Dialect = "postgresql"
-
-    def __init__(self, url: str, *, read_only: bool = False) -> None:
-        super().__init__()
-        self._url, self._read_only = url, read_only
-        self._sql: dict[str, str] = {}  # each statement with psycopg's placeholders, made once
-        self._in_transaction = False
-        self._db = self._connect()
-
-    def _connect(self) -> psycopg.Connection[Row]:
-        options = "-c default_transaction_read_only=on" if self._read_only else ""
-        try:
-            psycopg.conninfo.conninfo_to_dict(self._url)  # a URL libpq cannot parse is the user's to fix
-            return psycopg.connect(
-                self._url,
-                autocommit=True,  # as with SQLite: explicit transactions only
-                connect_timeout=CONNECT_TIMEOUT_S,
-                application_name="callcoach",
-                options=options,
-            )
-        except psycopg.ProgrammingError as exc:  # libpq could not parse the URL
-            raise DatabaseUnavailable(
-                "db_bad_url",
-                f"--db {shown(self._url)!r} is not a usable PostgreSQL URL ({self._why(exc)}): "
-                f"give --db (or CALLCOACH_DB) as {URL_HELP}, or leave it unset to keep SQLite files in "
-                "--data",
-            ) from exc
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(
-                "db_unreachable",
-                f"cannot reach PostgreSQL at {shown(self._url)} ({self._why(exc)}): start the database "
-                "server or fix the host, port, user, password or database name in --db (CALLCOACH_DB)",
-            ) from exc
-
-    def _why(self, exc: BaseException) -> str:
-        return _without_password(_first_line(exc), self._url)
-
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        if self._db.broken and not self._in_transaction:
-            self._db = self._connect()  # the server restarted since the last statement
-        try:
-            yield
-        except psycopg.IntegrityError as exc:
-            raise IntegrityError(_first_line(exc)) from exc
-        except psycopg.Error as exc:
-            raise DatabaseError(_first_line(exc)) from exc
-
-    def _query(self, sql: str) -> Any:
-        query = self._sql.get(sql)
-        if query is None:  # a literal % would be read as a placeholder: doubled first
-            query = self._sql[sql] = sql.replace("%", "%%").replace("?", "%s")
-        return query
-
-    def _run(self, sql: str, args: Sequence[Any]) -> int:
-        return self._db.execute(self._query(sql), args).rowcount
-
-    def _run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        with self._db.cursor() as cursor:
-            cursor.executemany(self._query(sql), rows)
-
-    def _fetch(self, sql: str, args: Sequence[Any]) -> list[Row]:
-        return self._db.execute(self._query(sql), args).fetchall()
-
-    def _begin(self, exclusive: bool) -> None:
-        self._db.execute("BEGIN")
-        self._in_transaction = True
-        if exclusive:  # held until COMMIT or ROLLBACK, by whichever node asked first
-            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (EXCLUSIVE_LOCK_KEY,))
-
-    def _end(self, *, commit: bool) -> None:
-        self._in_transaction = False
-        if not self._db.broken:
-            self._db.execute("COMMIT" if commit else "ROLLBACK")
-
-    def _close(self) -> None:
-        self._db.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
