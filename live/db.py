@@ -47,9 +47,11 @@ class IntegrityError(DatabaseError):
     """A row that breaks a constraint (a second user of one name, say)."""
 
 
-class DatabaseUnavailable(UserError):
+class DatabaseUnavailable(DatabaseError, UserError):
     """The database cannot be used: ``code`` is ``db_bad_url``, ``db_unreachable`` or ``db_too_new``; the
-    message names the cause and the fix (and never the password)."""
+    message names the cause and the fix (and never the password). A command reports it as any
+    :class:`UserError`; to a running server it is a :class:`DatabaseError` like any other (a reconnect that
+    failed while PostgreSQL restarts)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

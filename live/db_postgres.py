@@ -80,6 +80,12 @@ class PostgresDatabase(Database):
         except psycopg.IntegrityError as exc:
             raise IntegrityError(_first_line(exc)) from exc
         except psycopg.Error as exc:
+            if self._db.broken:
+                raise DatabaseUnavailable(
+                    "db_unreachable",
+                    f"lost the connection to PostgreSQL at {shown(self._url)} ({self._why(exc)}): the next "
+                    "statement connects again; if PostgreSQL stays down, start it",
+                ) from exc
             raise DatabaseError(_first_line(exc)) from exc
 
     def _query(self, sql: str) -> Any:

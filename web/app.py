@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,7 @@ from aiohttp import hdrs, web
 from callcoach.live.accounts import User
 from callcoach.live.catalog import CallCatalog
 from callcoach.live.codec import wire_text
-from callcoach.live.db import database_of
+from callcoach.live.db import DatabaseError, DatabaseUnavailable, database_of
 from callcoach.live.messages import CallList
 from callcoach.live.rules_file import RulesReloader, load_rules, stamp_of, watch_rules
 from callcoach.live.settings import Settings
@@ -61,6 +62,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",  # invite links carry their token in the path
     "Server": "callcoach",  # not the Python and aiohttp versions
 }
+log = logging.getLogger(__name__)
 _EMPTY_SUFFIX_RANGE = re.compile(r"\s*bytes\s*=\s*-0+\s*", re.IGNORECASE)
 CATALOG: web.AppKey[CallCatalog] = web.AppKey("catalog", CallCatalog)
 SESSIONS: web.AppKey[SessionHub] = web.AppKey("sessions", SessionHub)
@@ -71,7 +73,7 @@ def create_app(settings: Settings, model: Any) -> web.Application:
 
     A rules file (``--rules``) is read here, so a missing or broken one stops the server before it starts.
     """
-    app = web.Application()
+    app = web.Application(middlewares=[_database_trouble])  # first: around the login check too
     rules = _rules(settings.rules_file) if settings.rules_file is not None else None
     app.cleanup_ctx.append(_catalog_ctx(settings, model, rules))
     setup_auth(app, settings)
@@ -100,6 +102,22 @@ def create_app(settings: Settings, model: Any) -> web.Application:
     app.on_response_prepare.append(_revalidate_static)
     app.on_response_prepare.append(_security_headers)
     return app
+
+
+@web.middleware
+async def _database_trouble(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A request the database failed (PostgreSQL restarting, say) gets 503 and what to do, not a 500; the
+    store reconnects for the next one. A websocket's failures after its handshake are its own to handle."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except DatabaseError as exc:
+        if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
+            raise
+        log.exception("%s %s: the database failed", request.method, request.path)
+        code = exc.code if isinstance(exc, DatabaseUnavailable) else "db_error"
+        message = "the server's database did not answer: try again in a moment (the server's log says why)"
+        return web.json_response({"code": code, "message": message}, status=503)
 
 
 async def _revalidate_static(request: web.Request, response: web.StreamResponse) -> None:

@@ -2,7 +2,8 @@
 PostgreSQL cluster): a lead added with ``callcoach user add --db`` logs in; a live Twilio call is analysed
 and stored as it goes, a coach notes a moment of it; after a restart the call, its events and the note are
 all still there, and so is the lead's login session. The rows are in PostgreSQL, none in a SQLite file:
-the data folder holds only the recording."""
+the data folder holds only the recording. When PostgreSQL drops the server's connections (a restart), the
+request that meets it gets 503 with a code, and the next one is served."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import asyncio
 import contextlib
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import aiohttp
+import psycopg
 import pytest
 
 from callcoach.live.audit import AuditLog
@@ -93,3 +96,32 @@ async def test_a_server_on_postgres_keeps_calls_notes_and_logins_across_a_restar
         assert await stop_server(again) == 0, again.output()
     with contextlib.closing(AuditLog(postgres_url)) as trail:
         assert {(e.user, e.action) for e in trail.entries(call_id=call_id)} >= {("coach", "open")}
+
+
+def drop_connections(url: str) -> None:
+    """What a restart of PostgreSQL does to the server: every connection of its ends; back once they are
+    gone."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        mine = "application_name = 'callcoach' AND datname = current_database()"
+        pids = [pid for (pid,) in admin.execute(f"SELECT pid FROM pg_stat_activity WHERE {mine}")]
+        assert pids, "the server has no connection to its database"
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
+        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone():
+            time.sleep(0.05)
+
+
+async def test_a_request_the_database_fails_is_503_and_the_next_is_served(
+    callcoach: Path, model_dir: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    server = await start_server(callcoach, model_dir, tmp_path / "data", db=postgres_url)
+    try:
+        drop_connections(postgres_url)
+        async with server.client() as http:
+            async with http.get(f"{server.base}/api/calls") as resp:  # its login is looked up: the db fails
+                assert resp.status == 503, await resp.text()
+                failed = await resp.json()
+            assert failed["code"] == "db_unreachable" and "try again in a moment" in failed["message"]
+            assert await get_calls(http, server) == []  # a new connection
+    finally:
+        assert await stop_server(server) == 0, server.output()
+    assert "the database failed" in server.output()
