@@ -19,8 +19,9 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -117,7 +118,7 @@ def open_database(target: Target, *, sqlite: SqliteTuning | None = None, read_on
     return SqliteDatabase(Path(target), sqlite or SqliteTuning(), read_only=read_only)
 
 
-class Database:
+class Database(ABC):
     """The few operations the stores use; statements take ``?`` placeholders."""
 
     dialect: Dialect
@@ -167,27 +168,28 @@ class Database:
         with self._lock:
             self._close()
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        raise NotImplementedError
+    # What each database does its own way; the public methods above hold the lock around them.
+    @abstractmethod
+    def _errors(self) -> AbstractContextManager[None]:
+        """Around each driver call: the driver's errors raised as :class:`DatabaseError`."""
 
-    def _run(self, sql: str, args: Sequence[Any]) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def _run(self, sql: str, args: Sequence[Any]) -> int: ...
 
-    def _run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
-    def _fetch(self, sql: str, args: Sequence[Any]) -> list[Row]:
-        raise NotImplementedError
+    @abstractmethod
+    def _fetch(self, sql: str, args: Sequence[Any]) -> list[Row]: ...
 
-    def _begin(self, exclusive: bool) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _begin(self, exclusive: bool) -> None: ...
 
-    def _end(self, *, commit: bool) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _end(self, *, commit: bool) -> None: ...
 
-    def _close(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _close(self) -> None: ...
 
 
 class SqliteDatabase(Database):

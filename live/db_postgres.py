@@ -44,16 +44,17 @@ class PostgresDatabase(Database):
         self._db = self._connect()
 
     def _connect(self) -> psycopg.Connection[Row]:
-        options = "-c default_transaction_read_only=on" if self._read_only else ""
         try:
-            psycopg.conninfo.conninfo_to_dict(self._url)  # a URL libpq cannot parse is the user's to fix
-            return psycopg.connect(
-                self._url,
-                autocommit=True,  # as with SQLite: explicit transactions only
-                connect_timeout=CONNECT_TIMEOUT_S,
-                application_name="callcoach",
-                options=options,
-            )
+            given = psycopg.conninfo.conninfo_to_dict(
+                self._url
+            )  # a URL libpq cannot parse: the user's to fix
+            # The URL's own settings win over these defaults.
+            extra: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "callcoach"}
+            extra = {k: v for k, v in extra.items() if k not in given}
+            if self._read_only:
+                extra["options"] = f"{given.get('options', '')} -c default_transaction_read_only=on".strip()
+            # Autocommit, as with SQLite: explicit transactions only.
+            return psycopg.connect(self._url, autocommit=True, **extra)
         except psycopg.ProgrammingError as exc:  # libpq could not parse the URL
             raise DatabaseUnavailable(
                 "db_bad_url",
