@@ -76,11 +76,12 @@ class Cluster:
     def stop(self) -> None:
         """Stop the server (its clients are cut off) and delete the folder."""
         try:
-            self._pg_ctl("stop", "-m", "immediate", "-w")
+            self.pg_ctl("stop", "-m", "immediate", "-w")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def _pg_ctl(self, *args: str) -> None:
+    def pg_ctl(self, *args: str) -> None:
+        """Run pg_ctl on the cluster's folder, as the account that owns it."""
         subprocess.run(
             [str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), *args],
             check=True,
@@ -102,7 +103,7 @@ def start_cluster(*, durable: bool = False) -> Cluster:
     try:
         _run(folder / "initdb", "-D", root / "data", "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", **run_as)
         options = f"-p {cluster.port} -k {root} {_SERVER_OPTIONS}{'' if durable else ' ' + _FAST}"
-        cluster._pg_ctl("start", "-w", "-t", "60", "-l", str(root / "server.log"), "-o", options)
+        cluster.pg_ctl("start", "-w", "-t", "60", "-l", str(root / "server.log"), "-o", options)
     except subprocess.CalledProcessError as exc:
         log = root / "server.log"
         detail = (exc.stderr or b"").decode(errors="replace") + (log.read_text() if log.exists() else "")
