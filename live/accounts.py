@@ -20,10 +20,10 @@ from typing import get_args
 
 import argon2
 
-from callcoach.live.db import IntegrityError, SqliteTuning, Target, open_database
+from callcoach.live.db import IntegrityError, SqliteTuning, Target
 from callcoach.live.errors import CallcoachError
 from callcoach.live.events import Role
-from callcoach.live.migrations import Migration, migrate
+from callcoach.live.migrations import Migration, open_migrated
 
 ROLES: tuple[Role, ...] = get_args(Role)
 SESSION_TTL_S = 12 * 3600  # a working day and then some
@@ -126,12 +126,7 @@ class Accounts:
     def __init__(self, database: Target, *, clock: Callable[[], float] = time.time) -> None:
         # Foreign keys on, for the cascades (a removed user's teams and sessions go with them); no WAL:
         # the file was always in SQLite's default journal mode.
-        self._db = open_database(database, sqlite=SqliteTuning(wal=False, foreign_keys=True))
-        try:
-            migrate(self._db, "accounts", MIGRATIONS)
-        except BaseException:
-            self._db.close()
-            raise
+        self._db = open_migrated(database, "accounts", MIGRATIONS, SqliteTuning(wal=False, foreign_keys=True))
         self._hasher = argon2.PasswordHasher()
         self._now = clock  # wall time: sessions and invites expire by the calendar, not the call
 

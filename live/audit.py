@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, cast, get_args
 
-from callcoach.live.db import SqliteTuning, Target, open_database
-from callcoach.live.migrations import Migration, migrate
+from callcoach.live.db import SqliteTuning, Target
+from callcoach.live.migrations import Migration, open_migrated
 
 # open: a coach subscribed to the call on the websocket; listen: its audio was played (the recording's
 # Range requests, or a live call's audio on the socket); export: the whole recording was downloaded;
@@ -97,12 +97,7 @@ class AuditLog:
 
     def __init__(self, database: Target, *, clock: Callable[[], float] = time.time) -> None:
         # The CLI and the server may write at once: SQLite's own lock (WAL, with a wait) orders the two.
-        self._db = open_database(database, sqlite=SqliteTuning(wal=True, busy_timeout_s=10))
-        try:
-            migrate(self._db, "audit", MIGRATIONS)
-        except BaseException:
-            self._db.close()
-            raise
+        self._db = open_migrated(database, "audit", MIGRATIONS, SqliteTuning(wal=True, busy_timeout_s=10))
         self._lock = threading.Lock()
         self._now = clock
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from callcoach.live.accounts import User
 from callcoach.live.coaching import Commitment, SelfAssessment
-from callcoach.live.db import SqliteTuning, Target, open_database, upsert
+from callcoach.live.db import SqliteTuning, Target, upsert
 from callcoach.live.events import CallInfo
-from callcoach.live.migrations import Migration, migrate
+from callcoach.live.migrations import Migration, open_migrated
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS call_agents (
@@ -101,12 +101,7 @@ class CoachingStore:
 
     def __init__(self, database: Target) -> None:
         # WAL, as Storage: two connections on one file.
-        self._db = open_database(database, sqlite=SqliteTuning(wal=True))
-        try:
-            migrate(self._db, "coaching", MIGRATIONS)
-        except BaseException:
-            self._db.close()
-            raise
+        self._db = open_migrated(database, "coaching", MIGRATIONS, SqliteTuning(wal=True))
         self._lock = threading.Lock()
 
     def close(self) -> None:

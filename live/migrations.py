@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from callcoach.live.db import Database, DatabaseUnavailable
+from callcoach.live.db import Database, DatabaseUnavailable, SqliteTuning, Target, open_database
 
 _VERSIONS = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -44,6 +44,20 @@ class Migration:
 def portable(version: int, *statements: str) -> Migration:
     """A migration whose statements both databases run as they are."""
     return Migration(version, statements, statements)
+
+
+def open_migrated(
+    target: Target, component: str, migrations: Sequence[Migration], sqlite: SqliteTuning
+) -> Database:
+    """The database at ``target`` (see :func:`open_database`) with ``component``'s tables brought up to
+    date; what a store opens."""
+    db = open_database(target, sqlite=sqlite)
+    try:
+        migrate(db, component, migrations)
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
 def migrate(db: Database, component: str, migrations: Sequence[Migration]) -> list[int]:

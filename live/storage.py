@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from callcoach.live.codec import from_fields, from_json, to_json
-from callcoach.live.db import Row, SqliteTuning, Target, open_database, upsert
+from callcoach.live.db import Row, SqliteTuning, Target, upsert
 from callcoach.live.events import CallInfo, Event, Note, Pin
-from callcoach.live.migrations import Migration, migrate
+from callcoach.live.migrations import Migration, open_migrated
 
 log = logging.getLogger(__name__)
 FILE_NAME = "calls.sqlite3"  # in the data folder, when there is no --db
@@ -100,12 +100,7 @@ class Storage:
     def __init__(self, database: Target, recordings_dir: Path) -> None:
         recordings_dir.mkdir(parents=True, exist_ok=True)
         self.recordings_dir = recordings_dir
-        self._db = open_database(database, sqlite=_TUNING)
-        try:
-            migrate(self._db, "calls", MIGRATIONS)
-        except BaseException:
-            self._db.close()
-            raise
+        self._db = open_migrated(database, "calls", MIGRATIONS, _TUNING)
         self._lock = threading.Lock()
 
     def close(self) -> None:
