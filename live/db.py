@@ -150,8 +150,8 @@ class Database(ABC):
     @contextmanager
     def transaction(self, *, exclusive: bool = False) -> Iterator[None]:
         """The statements in the block commit together, or not at all if it raises. ``exclusive``: no
-        other exclusive transaction on this database runs at the same time, from any process (what
-        migrations need when several nodes start at once)."""
+        other exclusive transaction on this database runs at the same time, from any process (migrations
+        when several nodes start at once, purges when several run their retention)."""
         with self._lock:
             with self._errors():
                 self._begin(exclusive)

@@ -187,8 +187,9 @@ class Storage:
         is written), oldest first, with its events, notes and pins, and its recording when that is in the
         recordings folder (a recording anywhere else is the operator's own file: left alone). With
         ``dry_run``, only say which. The rows go in one transaction, then the files: a crash in between
-        leaves a file without a row, never a row whose recording is gone."""
-        with self._lock, self._db.transaction():
+        leaves a file without a row, never a row whose recording is gone. Exclusive: two servers (or the
+        command and a server) purging at once take turns, so each call is deleted, and recorded, once."""
+        with self._lock, self._db.transaction(exclusive=True):
             rows = self._db.fetchall(
                 "SELECT call_id, info_json, recording, saved_at FROM calls WHERE saved_at < ?"
                 " ORDER BY saved_at, rowid",

@@ -5,6 +5,7 @@ on PostgreSQL."""
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -171,3 +172,24 @@ def test_a_removed_call_leaves_the_list_and_listeners_hear_of_it(tmp_path: Path)
         assert [c.call_id for c in catalog.calls()] == ["ancient", "recent"]
         assert catalog.get("old") is None
         assert changes == [2]
+
+
+def test_two_servers_purging_one_database_at_once_delete_each_call_once(
+    tmp_path: Path, database: DatabaseAt
+) -> None:
+    """Each node of a cluster runs the daily retention: a call purged by one is not purged (and recorded in
+    the trail) by the other as well."""
+    db = database("calls.sqlite3")
+    for n in range(6):
+        store_call(tmp_path, f"old-{n}", age_days=100, db=db)
+    nodes = [Storage(db, tmp_path / "recordings") for _ in range(2)]
+    start = threading.Barrier(len(nodes))
+    cutoff = utc_iso(time.time() - 90 * DAY_S)
+
+    def purge(storage: Storage) -> list[str]:
+        start.wait()
+        return [call.call_id for call in storage.purge(cutoff)]
+
+    with ThreadPoolExecutor(len(nodes)) as pool:
+        purged = [call_id for ids in pool.map(purge, nodes) for call_id in ids]
+    assert sorted(purged) == [f"old-{n}" for n in range(6)]
