@@ -97,7 +97,9 @@ def start_cluster(*, durable: bool = False) -> Cluster:
     folder = binaries()
     if folder is None:
         raise FileNotFoundError(MISSING)
-    root = Path(tempfile.mkdtemp(prefix="callcoach-pg-"))
+    # As root, in /tmp itself: the account the server runs as must reach the folder, which a TMPDIR under
+    # root's home would not let it (and the socket's path must stay short).
+    root = Path(tempfile.mkdtemp(prefix="callcoach-pg-", dir="/tmp" if os.getuid() == 0 else None))
     run_as = _unprivileged(root)
     cluster = Cluster(root, free_port(), folder, run_as, itertools.count(1))
     try:
