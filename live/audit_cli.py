@@ -23,8 +23,10 @@ from typing import Any
 
 from callcoach.live import settings as settings_mod
 from callcoach.live.audit import FILE_NAME, AuditEntry, AuditLog, utc_iso
+from callcoach.live.db import database_of, exists
 from callcoach.live.retention import DURATION_HELP, describe, parse_duration_s, parse_since, purge_calls
 from callcoach.live.settings import Settings
+from callcoach.live.storage import FILE_NAME as CALLS_FILE
 from callcoach.live.storage import PurgedCall, Storage
 
 
@@ -35,22 +37,22 @@ def add_parsers(sub: Any) -> None:
     audit.add_argument("--user", metavar="NAME", help="only this user")
     audit.add_argument("--since", metavar="7d|ISO", help="only from then on: a duration ago, or a date")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
-    settings_mod.add_arguments(audit, "data_dir")
+    settings_mod.add_arguments(audit, "data_dir", "db")
     audit.set_defaults(command=_audit)
 
     purge = sub.add_parser("purge", help="delete stored calls older than a duration, with their recordings")
     purge.add_argument("--older-than", required=True, metavar="DURATION", help=DURATION_HELP)
     purge.add_argument("--dry-run", action="store_true", help="only print what would be deleted")
-    settings_mod.add_arguments(purge, "data_dir")
+    settings_mod.add_arguments(purge, "data_dir", "db")
     purge.set_defaults(command=_purge)
 
 
 def _audit(args: argparse.Namespace, settings: Settings) -> int:
     since = parse_since(args.since, time.time()) if args.since else None
-    path = settings.data_dir / FILE_NAME
+    database = database_of(settings, FILE_NAME)
     entries: list[AuditEntry] = []
-    if path.exists():  # reading creates nothing: a mistyped --data is said, not made
-        trail = AuditLog(path)
+    if exists(database):  # reading creates nothing: a mistyped --data is said, not made
+        trail = AuditLog(database)
         try:
             entries = trail.entries(call_id=args.call, user=args.user, since=since)
         finally:
@@ -60,7 +62,7 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(entry.to_json()))
     elif not entries:
         where = (
-            "" if path.exists() else f" (there is no {FILE_NAME} in {settings.data_dir}: is --data right?)"
+            "" if exists(database) else f" (there is no {FILE_NAME} in {settings.data_dir}: is --data right?)"
         )
         print(f"no audit entries{' match' if (args.call or args.user or since) else ''}{where}")
     else:
@@ -78,8 +80,8 @@ def _table(entries: list[AuditEntry]) -> None:
 
 def _purge(args: argparse.Namespace, settings: Settings) -> int:
     older_than_s, now_s = parse_duration_s(args.older_than), time.time()
-    database = settings.data_dir / "calls.sqlite3"
-    if not database.exists():  # a mistyped --data is said, not made
+    database = database_of(settings, CALLS_FILE)
+    if not exists(database):  # a mistyped --data is said, not made
         print(f"no calls are stored in {settings.data_dir} (is --data right?): nothing to purge")
         return 0
     storage = Storage(database, settings.data_dir / "recordings")
@@ -103,7 +105,7 @@ def _purge(args: argparse.Namespace, settings: Settings) -> int:
 def _purge_recorded(
     storage: Storage, settings: Settings, older_than_s: float, now_s: float, older_than: str
 ) -> list[PurgedCall]:
-    trail = AuditLog(settings.data_dir / FILE_NAME)
+    trail = AuditLog(database_of(settings, FILE_NAME))
     try:
         return purge_calls(
             storage,

@@ -13,15 +13,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import sqlite3
 from typing import Any
 
 from callcoach.live import settings as settings_mod
+from callcoach.live.accounts import FILE_NAME as ACCOUNTS_FILE
 from callcoach.live.accounts import AccountError, Accounts
 from callcoach.live.catalog import recording_ids
 from callcoach.live.coaching_store import CoachingStore
+from callcoach.live.db import DatabaseError, database_of, exists, open_database
 from callcoach.live.errors import UserError
 from callcoach.live.settings import Settings
+from callcoach.live.storage import FILE_NAME as CALLS_FILE
 
 ASSIGNED_BY = "callcoach call assign"  # who assigned, as the record keeps it: the command line
 
@@ -33,7 +35,7 @@ def add_parser(sub: Any) -> None:
     assign = actions.add_parser("assign", help="make an agent account the call's agent")
     assign.add_argument("call_id", metavar="CALL", help="the call's id, as the page lists it")
     assign.add_argument("username", metavar="USER", help="the agent's login name")
-    settings_mod.add_arguments(assign, "data_dir", "recordings_dir", "default_team")
+    settings_mod.add_arguments(assign, "data_dir", "db", "recordings_dir", "default_team")
     assign.set_defaults(command=_assign)
 
 
@@ -45,7 +47,7 @@ def _assign(args: argparse.Namespace, settings: Settings) -> int:
             f"{settings.recordings_dir}: copy the id from the call list "
             "(or pass the server's --data and --recordings)"
         )
-    store = CoachingStore(settings.data_dir / "calls.sqlite3")
+    store = CoachingStore(database_of(settings, CALLS_FILE))
     try:
         store.assign(args.call_id, agent, ASSIGNED_BY, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     finally:
@@ -55,7 +57,7 @@ def _assign(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _agent(settings: Settings, username: str) -> str:
-    accounts = Accounts(settings.data_dir / "accounts.sqlite3")
+    accounts = Accounts(database_of(settings, ACCOUNTS_FILE))
     try:
         user = accounts.get(username)
     except AccountError as exc:
@@ -74,11 +76,11 @@ def _known_call(settings: Settings, call_id: str) -> bool:
     """A stored call (live calls are stored as they happen) or a recording the server lists."""
     if call_id in recording_ids(settings.recordings_dir, settings.default_team):
         return True
-    db = settings.data_dir / "calls.sqlite3"
-    if not db.exists():
+    database = database_of(settings, CALLS_FILE)
+    if not exists(database):
         return False
-    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+    with contextlib.closing(open_database(database, read_only=True)) as db:
         try:
-            return conn.execute("SELECT 1 FROM calls WHERE call_id = ?", (call_id,)).fetchone() is not None
-        except sqlite3.OperationalError:  # no calls table: nothing was ever stored there
+            return db.fetchone("SELECT 1 FROM calls WHERE call_id = ?", (call_id,)) is not None
+        except DatabaseError:  # no calls table: nothing was ever stored there
             return False

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Container, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
@@ -35,6 +34,7 @@ from typing import Any
 from callcoach.audio.errors import AudioError
 from callcoach.detectors.rules import NO_RULES
 from callcoach.live.call_writer import CallWriter
+from callcoach.live.db import DatabaseError
 from callcoach.live.eventlog import EventLog, moment_s
 from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Error, Frame, Note, Pin, Redaction
 from callcoach.live.imports import read_meta, uploads_dir
@@ -163,7 +163,7 @@ class CallCatalog:
                 stored = recover(stored)
                 try:
                     self._storage.save(stored.info, stored.events, stored.recording)
-                except sqlite3.Error:  # listed all the same; the next start recovers it again
+                except DatabaseError:  # listed all the same; the next start recovers it again
                     log.exception("could not store call %s as dropped", stored.info.call_id)
             call_log = EventLog(stored.info.call_id)
             for event in stored.events:

@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         "port",
         "recordings_dir",
         "data_dir",
+        "db",
         "model_dir",
         "agent_channel",
         "customer_channel",

@@ -1,6 +1,6 @@
 """Where the coaching conversation is kept: a call's agent as assigned, the calls shared with their agents,
 the agents' self-assessments, the commitments and each team's featured moment on its kudos wall, in the
-same SQLite file as the calls.
+same database as the calls (``calls.sqlite3``, or the ``--db`` PostgreSQL database).
 
 Tables of their own beside :mod:`live.storage`'s (keyed by call id, as notes are: a recording has no row in
 ``calls``), so that both can be opened on one file. An assignment (by an admin or a lead, on the page or
@@ -13,38 +13,69 @@ keeps them one at a time.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from callcoach.live.accounts import User
 from callcoach.live.coaching import Commitment, SelfAssessment
+from callcoach.live.db import SqliteTuning, Target, upsert
 from callcoach.live.events import CallInfo
+from callcoach.live.migrations import Migration, open_migrated
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS call_agents (
-    call_id TEXT PRIMARY KEY, agent TEXT NOT NULL, assigned_by TEXT NOT NULL, assigned_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS shares (
-    call_id TEXT PRIMARY KEY, agent TEXT NOT NULL, shared_by TEXT NOT NULL, shared_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS self_assessments (
-    call_id TEXT PRIMARY KEY, agent TEXT NOT NULL, went_well TEXT NOT NULL, do_differently TEXT NOT NULL,
-    written_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS commitments (
-    id TEXT PRIMARY KEY, agent TEXT NOT NULL, call_id TEXT NOT NULL, kind TEXT NOT NULL,
-    behaviour TEXT NOT NULL, due_date TEXT NOT NULL, coach TEXT NOT NULL, created_at TEXT NOT NULL,
-    accepted_at TEXT
-);
-CREATE INDEX IF NOT EXISTS commitments_by_agent ON commitments (agent, created_at);
-CREATE TABLE IF NOT EXISTS featured_moments (
-    team TEXT PRIMARY KEY, call_id TEXT NOT NULL, moment_id TEXT NOT NULL, featured_by TEXT NOT NULL,
-    featured_at TEXT NOT NULL
-);
-"""
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS call_agents (
+        call_id TEXT PRIMARY KEY, agent TEXT NOT NULL, assigned_by TEXT NOT NULL, assigned_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS shares (
+        call_id TEXT PRIMARY KEY, agent TEXT NOT NULL, shared_by TEXT NOT NULL, shared_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS self_assessments (
+        call_id TEXT PRIMARY KEY, agent TEXT NOT NULL, went_well TEXT NOT NULL, do_differently TEXT NOT NULL,
+        written_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS featured_moments (
+        team TEXT PRIMARY KEY, call_id TEXT NOT NULL, moment_id TEXT NOT NULL, featured_by TEXT NOT NULL,
+        featured_at TEXT NOT NULL
+    )""",
+)
+_BY_AGENT = "CREATE INDEX IF NOT EXISTS commitments_by_agent ON commitments (agent, created_at)"
+# Commitments are listed in the order they were made: by ``created_at``, then by insertion, which SQLite's
+# implicit rowid gives; PostgreSQL has none, so its table has an identity column of that name (and its
+# times sort as the strings they are, COLLATE "C", whatever the database's locale).
+MIGRATIONS = (
+    Migration(
+        1,
+        sqlite=(
+            *_TABLES,
+            """CREATE TABLE IF NOT EXISTS commitments (
+                id TEXT PRIMARY KEY, agent TEXT NOT NULL, call_id TEXT NOT NULL, kind TEXT NOT NULL,
+                behaviour TEXT NOT NULL, due_date TEXT NOT NULL, coach TEXT NOT NULL,
+                created_at TEXT NOT NULL, accepted_at TEXT
+            )""",
+            _BY_AGENT,
+        ),
+        postgresql=(
+            *_TABLES,
+            """CREATE TABLE IF NOT EXISTS commitments (
+                id TEXT PRIMARY KEY, agent TEXT NOT NULL, call_id TEXT NOT NULL, kind TEXT NOT NULL,
+                behaviour TEXT NOT NULL, due_date TEXT NOT NULL, coach TEXT NOT NULL,
+                created_at TEXT COLLATE "C" NOT NULL, accepted_at TEXT,
+                rowid BIGINT GENERATED ALWAYS AS IDENTITY
+            )""",
+            _BY_AGENT,
+        ),
+    ),
+)
 _COMMITMENT = "id, agent, call_id, kind, behaviour, due_date, coach, created_at, accepted_at"
+# One row per key: a later assignment, share, assessment or featured moment replaces the earlier one.
+_ASSIGN = upsert("call_agents", ("call_id", "agent", "assigned_by", "assigned_at"), key=("call_id",))
+_SHARE = upsert("shares", ("call_id", "agent", "shared_by", "shared_at"), key=("call_id",))
+_ASSESS = upsert(
+    "self_assessments", ("call_id", "agent", "went_well", "do_differently", "written_at"), key=("call_id",)
+)
+_FEATURE = upsert(
+    "featured_moments", ("team", "call_id", "moment_id", "featured_by", "featured_at"), key=("team",)
+)
 
 
 @dataclass(frozen=True)
@@ -65,13 +96,12 @@ def may_see_sheet(user: User, call: CallInfo, assessed: bool) -> bool:
 
 
 class CoachingStore:
-    """Open (creating the tables if needed) the coaching records in the database at ``path``."""
+    """Open (creating and migrating the tables if needed) the coaching records in ``database``, a SQLite
+    file's path (the calls' file) or a PostgreSQL URL."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")  # as Storage: two connections on one file
-        self._db.executescript(_SCHEMA)
+    def __init__(self, database: Target) -> None:
+        # WAL, as Storage: two connections on one file.
+        self._db = open_migrated(database, "coaching", MIGRATIONS, SqliteTuning(wal=True))
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -81,54 +111,52 @@ class CoachingStore:
     def assign(self, call_id: str, agent: str, by: str, at: str) -> None:
         """``agent`` is the call's agent from now on, whatever the platform said."""
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO call_agents VALUES (?, ?, ?, ?)", (call_id, agent, by, at)
-            )
+            self._db.execute(_ASSIGN, (call_id, agent, by, at))
 
     def assignments(self) -> dict[str, str]:
         """Every assigned call's agent, by call id."""
         with self._lock:
-            return dict(self._db.execute("SELECT call_id, agent FROM call_agents").fetchall())
+            return {
+                str(call_id): str(agent)
+                for call_id, agent in self._db.fetchall("SELECT call_id, agent FROM call_agents")
+            }
 
     def share(self, call_id: str, agent: str, by: str, at: str) -> None:
         """The coach shares the call with its agent (again: the later share stands)."""
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO shares VALUES (?, ?, ?, ?)", (call_id, agent, by, at))
+            self._db.execute(_SHARE, (call_id, agent, by, at))
 
     def shared_with(self, call_id: str) -> str | None:
         """The agent the call was shared with, if it was."""
         with self._lock:
-            row = self._db.execute("SELECT agent FROM shares WHERE call_id = ?", (call_id,)).fetchone()
+            row = self._db.fetchone("SELECT agent FROM shares WHERE call_id = ?", (call_id,))
         return None if row is None else str(row[0])
 
     def write_self_assessment(self, assessment: SelfAssessment) -> None:
         """Keep the agent's own view of a call (a rewrite replaces it)."""
         a = assessment
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO self_assessments VALUES (?, ?, ?, ?, ?)",
-                (a.call_id, a.agent, a.went_well, a.do_differently, a.written_at),
-            )
+            self._db.execute(_ASSESS, (a.call_id, a.agent, a.went_well, a.do_differently, a.written_at))
 
     def self_assessment(self, call_id: str) -> SelfAssessment | None:
         with self._lock:
-            row = self._db.execute(
+            row = self._db.fetchone(
                 "SELECT call_id, agent, went_well, do_differently, written_at FROM self_assessments"
                 " WHERE call_id = ?",
                 (call_id,),
-            ).fetchone()
+            )
         return None if row is None else SelfAssessment(*row)
 
     def records_of(self, agent: str) -> AgentRecords:
         """Everything kept of one agent's coaching: the calls shared with them, their self-assessments and
         their commitments (oldest first)."""
         with self._lock:
-            shared = self._db.execute("SELECT call_id FROM shares WHERE agent = ?", (agent,)).fetchall()
-            assessed = self._db.execute(
+            shared = self._db.fetchall("SELECT call_id FROM shares WHERE agent = ?", (agent,))
+            assessed = self._db.fetchall(
                 "SELECT call_id, agent, went_well, do_differently, written_at FROM self_assessments"
                 " WHERE agent = ?",
                 (agent,),
-            ).fetchall()
+            )
         assessments = {row[0]: SelfAssessment(*row) for row in assessed}
         return AgentRecords(frozenset(r[0] for r in shared), assessments, tuple(self.commitments(agent)))
 
@@ -154,26 +182,24 @@ class CoachingStore:
 
     def commitment(self, commitment_id: str) -> Commitment | None:
         with self._lock:
-            row = self._db.execute(
-                f"SELECT {_COMMITMENT} FROM commitments WHERE id = ?", (commitment_id,)
-            ).fetchone()
+            row = self._db.fetchone(f"SELECT {_COMMITMENT} FROM commitments WHERE id = ?", (commitment_id,))
         return None if row is None else Commitment(*row)
 
     def commitments(self, agent: str) -> list[Commitment]:
         """The agent's commitments, oldest first."""
         with self._lock:
-            rows = self._db.execute(
+            rows = self._db.fetchall(
                 f"SELECT {_COMMITMENT} FROM commitments WHERE agent = ? ORDER BY created_at, rowid", (agent,)
-            ).fetchall()
+            )
         return [Commitment(*row) for row in rows]
 
     def commitments_for_call(self, call_id: str) -> list[Commitment]:
         """The commitments made in the conversation about one call, oldest first (for its sheet)."""
         with self._lock:
-            rows = self._db.execute(
+            rows = self._db.fetchall(
                 f"SELECT {_COMMITMENT} FROM commitments WHERE call_id = ? ORDER BY created_at, rowid",
                 (call_id,),
-            ).fetchall()
+            )
         return [Commitment(*row) for row in rows]
 
     def accept(self, commitment_id: str, at: str) -> Commitment | None:
@@ -188,15 +214,10 @@ class CoachingStore:
     def feature(self, team: str, call_id: str, moment_id: str, by: str, at: str) -> None:
         """The team's wall features this moment from now on (one per team: the later one stands)."""
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO featured_moments VALUES (?, ?, ?, ?, ?)",
-                (team, call_id, moment_id, by, at),
-            )
+            self._db.execute(_FEATURE, (team, call_id, moment_id, by, at))
 
     def featured(self, team: str) -> tuple[str, str] | None:
         """The (call id, moment id) the team's wall features, if a lead featured one."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT call_id, moment_id FROM featured_moments WHERE team = ?", (team,)
-            ).fetchone()
+            row = self._db.fetchone("SELECT call_id, moment_id FROM featured_moments WHERE team = ?", (team,))
         return None if row is None else (str(row[0]), str(row[1]))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from callcoach.detectors.config import DetectorConfig
+from callcoach.live.db import URL_HELP, is_url, shown
 from callcoach.live.decoder_search import EFFORTS
 from callcoach.live.model import default_model_dir
 
@@ -52,6 +53,9 @@ class Settings:
     recordings_dir: Path = Path("samples")
     # Live calls and their recordings are kept here (SQLite file + recordings/).
     data_dir: Path = field(default_factory=default_data_dir)
+    # A PostgreSQL URL: every store's rows (calls, events, notes, accounts, sessions, coaching records, the
+    # audit trail) in that database; recordings stay in data_dir. Empty: SQLite files in data_dir.
+    db: str = ""
     # The shared secret ingest endpoints require; empty means one is made up at start and printed.
     ingest_token: str = ""
     twilio_agent_track: str = "outbound"
@@ -115,6 +119,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "port": ("CALLCOACH_PORT", int),
     "recordings_dir": ("CALLCOACH_RECORDINGS", Path),
     "data_dir": ("CALLCOACH_DATA", Path),
+    "db": ("CALLCOACH_DB", str),
     "ingest_token": ("CALLCOACH_INGEST_TOKEN", str),
     "twilio_agent_track": ("CALLCOACH_TWILIO_AGENT_TRACK", str),
     "audiofork_agent_side": ("CALLCOACH_AUDIOFORK_AGENT_SIDE", str),
@@ -176,6 +181,14 @@ def add_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
                 "type": Path,
                 "metavar": "DIR",
                 "help": "where live calls are stored (default ~/.local/share/callcoach)",
+            },
+        ),
+        "db": (
+            "--db",
+            {
+                "metavar": "URL",
+                "help": "keep calls, accounts and the rest in PostgreSQL (postgresql://...; default: SQLite "
+                "files in --data)",
             },
         ),
         "ingest_token": (
@@ -304,6 +317,11 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(
             f"decoder effort {settings.decoder_effort!r} is unknown: give --decoder-effort "
             f"(or CALLCOACH_DECODER_EFFORT) one of {', '.join(EFFORTS)}"
+        )
+    if settings.db and not is_url(settings.db):
+        raise SettingsError(
+            f"--db {shown(settings.db)!r} is not a PostgreSQL URL: give --db (or CALLCOACH_DB) as "
+            f"{URL_HELP}, or leave it unset to keep SQLite files in --data"
         )
     if settings.queue_frames < 1 or settings.decode_threads < 1:
         raise SettingsError("queue and thread counts must be at least 1")

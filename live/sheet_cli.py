@@ -24,6 +24,7 @@ from callcoach.detectors.rules import NO_RULES
 from callcoach.live import settings as settings_mod
 from callcoach.live.coaching import Commitment, SelfAssessment
 from callcoach.live.coaching_store import CoachingStore
+from callcoach.live.db import database_of, exists, shown
 from callcoach.live.errors import UserError
 from callcoach.live.events import CallInfo, Error, Event
 from callcoach.live.model import load_model
@@ -32,6 +33,7 @@ from callcoach.live.rules_file import load_rules
 from callcoach.live.settings import Settings
 from callcoach.live.sheet import CoachingSheet, SheetMoment, SheetNote, build_sheet
 from callcoach.live.sources import FileSource
+from callcoach.live.storage import FILE_NAME as CALLS_FILE
 from callcoach.live.storage import Storage, StoredCall
 
 EXIT_USAGE = 2
@@ -45,7 +47,7 @@ def add_parser(sub: Any) -> None:
     sheet.add_argument("call", metavar="CALL_OR_FILE", help="a stored call's id, or a recording to analyse")
     sheet.add_argument("--json", action="store_true", help="print the sheet as one JSON object")
     analysis = ("model_dir", "agent_channel", "customer_channel", "silence_threshold_s", "monologue_s")
-    settings_mod.add_arguments(sheet, "data_dir", *analysis, "rules_file", "redact")
+    settings_mod.add_arguments(sheet, "data_dir", "db", *analysis, "rules_file", "redact")
     sheet.set_defaults(command=_sheet)
 
 
@@ -57,9 +59,9 @@ def _sheet(args: argparse.Namespace, settings: Settings) -> int:
     elif path.suffix.lower() in _AUDIO_SUFFIXES or "/" in args.call:
         raise UserError(f"there is no file {path}: give a recording's path, or a stored call's id")
     else:
-        stored = _stored(args.call, settings.data_dir)
+        stored = _stored(args.call, settings)
         call_id, events, info = args.call, list(stored.events), stored.info
-    own, commitments = _records(call_id, settings.data_dir) if info is not None else (None, [])
+    own, commitments = _records(call_id, settings) if info is not None else (None, [])
     sheet = build_sheet(call_id, events, info=info, self_assessment=own, commitments=commitments)
     print(json.dumps(sheet.to_json(), indent=2) if args.json else "\n".join(readable(sheet)))
     faults = [e for e in events if isinstance(e, Error) and e.fatal]
@@ -78,20 +80,20 @@ def _analysed(path: Path, settings: Settings) -> list[Event]:
     return list(asyncio.run(analyze(source, settings, model, rules=rules)).events)
 
 
-def _records(call_id: str, data_dir: Path) -> tuple[SelfAssessment | None, list[Commitment]]:
+def _records(call_id: str, settings: Settings) -> tuple[SelfAssessment | None, list[Commitment]]:
     """The agent's self-assessment of a stored call and the commitments made about it."""
-    store = CoachingStore(data_dir / "calls.sqlite3")
+    store = CoachingStore(database_of(settings, CALLS_FILE))
     try:
         return store.self_assessment(call_id), store.commitments_for_call(call_id)
     finally:
         store.close()
 
 
-def _stored(call_id: str, data_dir: Path) -> StoredCall:
+def _stored(call_id: str, settings: Settings) -> StoredCall:
     """The stored call's events with its notes and pins; reading creates nothing (a mistyped --data is
     said, not made)."""
-    database = data_dir / "calls.sqlite3"
-    if not database.exists():
+    data_dir, database = settings.data_dir, database_of(settings, CALLS_FILE)
+    if not exists(database):
         raise UserError(
             f"no calls are stored in {data_dir} (there is no calls.sqlite3): give the server's --data "
             f"folder, or a recording's path to analyse it"
@@ -102,8 +104,9 @@ def _stored(call_id: str, data_dir: Path) -> StoredCall:
     finally:
         storage.close()
     if found is None:
+        where = shown(settings.db) if settings.db else data_dir
         raise UserError(
-            f"there is no call {call_id!r} stored in {data_dir}: give the id of a call the server kept "
+            f"there is no call {call_id!r} stored in {where}: give the id of a call the server kept "
             f"(the page's address shows it after #call=), or a recording's path to analyse it"
         )
     return found

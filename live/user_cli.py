@@ -6,7 +6,8 @@
 
 A password comes from stdin (its first line) with ``--password-stdin``, else from a prompt when stdin is
 a terminal; ``--invite`` prints a one-time link instead, with which the user chooses their own. Accounts
-live in ``DATA/accounts.sqlite3``, beside the server's calls; the server reads them as it runs. An agent
+live in ``DATA/accounts.sqlite3``, beside the server's calls, or in the ``--db`` PostgreSQL database (give
+the server's); the server reads them as it runs. An agent
 sees only their own calls; their ``--team`` says which coaches and leads coach them.
 """
 
@@ -20,7 +21,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from callcoach.live import settings as settings_mod
+from callcoach.live.accounts import FILE_NAME as ACCOUNTS_FILE
 from callcoach.live.accounts import INVITE_TTL_S, ROLES, AccountError, Accounts, sees_every_team
+from callcoach.live.db import database_of
 from callcoach.live.errors import UserError
 from callcoach.live.settings import Settings
 
@@ -69,7 +72,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _settings(parser: argparse.ArgumentParser, command: Command) -> None:
-    settings_mod.add_arguments(parser, "data_dir", "host", "port")
+    settings_mod.add_arguments(parser, "data_dir", "db", "host", "port")
     parser.set_defaults(command=_account_errors(command))
 
 
@@ -87,7 +90,7 @@ def _account_errors(command: Command) -> Command:
 
 @contextmanager
 def _accounts(settings: Settings) -> Iterator[Accounts]:
-    accounts = Accounts(settings.data_dir / "accounts.sqlite3")
+    accounts = Accounts(database_of(settings, ACCOUNTS_FILE))
     try:
         yield accounts
     finally:

@@ -1,13 +1,19 @@
-"""Fixtures shared by the whole suite: the generated sample calls and the Vosk model."""
+"""Fixtures shared by the whole suite: the generated sample calls, the Vosk model, and the databases the
+stores keep their rows in (SQLite files, and the session's own PostgreSQL cluster)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.helpers.postgres import Cluster, DatabaseAt
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -38,3 +44,37 @@ def model_dir() -> Path:
     except ModelError as exc:
         pytest.skip(exc.message)
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """The session's own PostgreSQL cluster, started when a test first needs it and stopped at the end.
+    Where the binaries are missing the tests that need it are skipped, saying what to install; in CI
+    (``CI`` set) they fail instead: there PostgreSQL is part of what is tested."""
+    from tests.helpers.postgres import start_cluster
+
+    try:
+        cluster = start_cluster()
+    except FileNotFoundError as exc:
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+            pytest.fail(f"CI is set: {exc}")
+        pytest.skip(str(exc))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: Cluster) -> str:
+    """A new, empty database of the session's cluster, this test's alone."""
+    return postgres.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseAt:
+    """Where a store under test keeps its rows, on each backend in turn: ``database("calls.sqlite3")`` is
+    that SQLite file under ``tmp_path``; on PostgreSQL every name is the one fresh database of this test,
+    as ``--db`` puts every store's tables side by side in one."""
+    if request.param == "sqlite":
+        return lambda name: tmp_path / name
+    url: str = request.getfixturevalue("postgres_url")
+    return lambda _name: url

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +20,11 @@ from aiohttp import hdrs, web
 from callcoach.live.accounts import User
 from callcoach.live.catalog import CallCatalog
 from callcoach.live.codec import wire_text
+from callcoach.live.db import DatabaseError, DatabaseUnavailable, database_of
 from callcoach.live.messages import CallList
 from callcoach.live.rules_file import RulesReloader, load_rules, stamp_of, watch_rules
 from callcoach.live.settings import Settings
+from callcoach.live.storage import FILE_NAME as CALLS_FILE
 from callcoach.live.storage import Storage
 from callcoach.web.audit_routes import coach_opened, recording_fetched, setup_audit
 from callcoach.web.auth import USER, authorize_socket, setup_auth, still_logged_in
@@ -60,6 +63,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",  # invite links carry their token in the path
     "Server": "callcoach",  # not the Python and aiohttp versions
 }
+log = logging.getLogger(__name__)
 _EMPTY_SUFFIX_RANGE = re.compile(r"\s*bytes\s*=\s*-0+\s*", re.IGNORECASE)
 CATALOG: web.AppKey[CallCatalog] = web.AppKey("catalog", CallCatalog)
 SESSIONS: web.AppKey[SessionHub] = web.AppKey("sessions", SessionHub)
@@ -70,7 +74,7 @@ def create_app(settings: Settings, model: Any) -> web.Application:
 
     A rules file (``--rules``) is read here, so a missing or broken one stops the server before it starts.
     """
-    app = web.Application()
+    app = web.Application(middlewares=[_database_trouble])  # first: around the login check too
     rules = _rules(settings.rules_file) if settings.rules_file is not None else None
     app.cleanup_ctx.append(_catalog_ctx(settings, model, rules))
     setup_auth(app, settings)
@@ -102,6 +106,22 @@ def create_app(settings: Settings, model: Any) -> web.Application:
     return app
 
 
+@web.middleware
+async def _database_trouble(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A request the database failed (PostgreSQL restarting, say) gets 503 and what to do, not a 500; the
+    store reconnects for the next one. A websocket's failures after its handshake are its own to handle."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except DatabaseError as exc:
+        if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
+            raise
+        log.exception("%s %s: the database failed", request.method, request.path)
+        code = exc.code if isinstance(exc, DatabaseUnavailable) else "db_error"
+        message = "the server's database did not answer: try again in a moment (the server's log says why)"
+        return web.json_response({"code": code, "message": message}, status=503)
+
+
 async def _revalidate_static(request: web.Request, response: web.StreamResponse) -> None:
     """The page's modules import each other by plain URLs: make the browser revalidate each (a cheap 304
     when unchanged), so an upgrade never runs a new module beside a cached old one."""
@@ -117,7 +137,7 @@ def _rules(path: Path) -> RulesReloader:
 
 def _catalog_ctx(settings: Settings, model: Any, rules: RulesReloader | None) -> Any:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        storage = Storage(settings.data_dir / "calls.sqlite3", settings.data_dir / "recordings")
+        storage = Storage(database_of(settings, CALLS_FILE), settings.data_dir / "recordings")
         with ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vosk") as executor:
             catalog = CallCatalog(settings, model, executor, storage, rules)
             # Edits to the rules file apply to calls that start after them; a broken edit is told to

@@ -21,6 +21,7 @@ from aiohttp import hdrs, web
 
 from callcoach.live.accounts import User
 from callcoach.live.audit import FILE_NAME, Action, AuditLog, ListenWindow
+from callcoach.live.db import database_of
 from callcoach.live.errors import UserError
 from callcoach.live.retention import parse_since
 from callcoach.live.settings import Settings
@@ -54,10 +55,11 @@ AUDIT: web.AppKey[Auditor] = web.AppKey("audit", Auditor)
 
 
 def setup_audit(app: web.Application, settings: Settings) -> None:
-    """The trail (``DATA/audit.sqlite3``) for the app's lifetime, and ``GET /api/audit``."""
+    """The trail (``DATA/audit.sqlite3``, or the ``--db`` database) for the app's lifetime, and
+    ``GET /api/audit``."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        trail = AuditLog(settings.data_dir / FILE_NAME)
+        trail = AuditLog(database_of(settings, FILE_NAME))
         app[AUDIT] = Auditor(trail)
         yield
         trail.close()

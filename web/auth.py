@@ -27,7 +27,9 @@ from urllib.parse import quote, urlsplit
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
+from callcoach.live.accounts import FILE_NAME as ACCOUNTS_FILE
 from callcoach.live.accounts import SESSION_TTL_S, AccountError, Accounts, User
+from callcoach.live.db import database_of
 from callcoach.live.settings import Settings
 from callcoach.web.throttle import LoginThrottle
 
@@ -53,7 +55,7 @@ def setup_auth(
     throttle = LoginThrottle()
 
     async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
-        accounts = Accounts(settings.data_dir / "accounts.sqlite3")
+        accounts = Accounts(database_of(settings, ACCOUNTS_FILE))
         app[ACCOUNTS] = accounts
         yield
         accounts.close()

@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,8 +28,10 @@ from callcoach.live.accounts import AccountError, User
 from callcoach.live.catalog import CallCatalog, CallRecord
 from callcoach.live.coaching import SelfAssessment
 from callcoach.live.coaching_store import CoachingStore
+from callcoach.live.db import DatabaseError, database_of
 from callcoach.live.errors import CallcoachError
 from callcoach.live.settings import Settings
+from callcoach.live.storage import FILE_NAME as CALLS_FILE
 from callcoach.live.trends import WEEKS
 from callcoach.web.agent_view import agent_calls, agent_page, agents_of, as_json, follow_ups_of, notices
 from callcoach.web.auth import ACCOUNTS, USER
@@ -78,7 +79,7 @@ def setup_coaching(app: web.Application, settings: Settings, catalog: web.AppKey
     this), the agent's page and the endpoints."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        store = CoachingStore(settings.data_dir / "calls.sqlite3")
+        store = CoachingStore(database_of(settings, CALLS_FILE))
         _apply_assignments(store.assignments(), app[catalog])
         app[COACHING] = store
         following = asyncio.create_task(_follow_assignments(store, app[catalog]), name="assignments")
@@ -147,7 +148,7 @@ async def _follow_assignments(store: CoachingStore, calls: CallCatalog) -> None:
         await asyncio.sleep(ASSIGNMENTS_RECHECK_S)
         try:
             _apply_assignments(await _blocking(store.assignments), calls)
-        except sqlite3.Error:
+        except DatabaseError:
             log.exception("could not read the calls' assignments")
 
 

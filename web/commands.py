@@ -19,7 +19,9 @@ import aiohttp
 from aiohttp import web
 
 from callcoach.audio.decode import probe
+from callcoach.live.accounts import FILE_NAME as ACCOUNTS_FILE
 from callcoach.live.accounts import Accounts
+from callcoach.live.db import database_of
 from callcoach.live.errors import UserError
 from callcoach.live.model import load_model
 from callcoach.live.settings import Settings
@@ -37,7 +39,7 @@ def with_token(settings: Settings) -> Settings:
 def account_hint(settings: Settings) -> str:
     """What to do first while the server has no admin account ('' once it has one): the exact command,
     with this server's --data (and --host/--port, which the invite link it prints is made of)."""
-    accounts = Accounts(settings.data_dir / "accounts.sqlite3")
+    accounts = Accounts(database_of(settings, ACCOUNTS_FILE))
     try:
         if accounts.has_admin():
             return ""
@@ -83,8 +85,8 @@ def banner(settings: Settings, hint: str = "") -> str:
 
 def serve(settings: Settings) -> int:
     settings = with_token(settings)
+    hint = account_hint(settings)  # first: an unreachable --db is said before the model takes seconds to load
     model = load_model(settings.model_dir, settings.decoder_effort)
-    hint = account_hint(settings)
     web.run_app(
         create_app(settings, model),
         host=settings.host,

@@ -19,8 +19,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from callcoach.live.catalog import CallCatalog
+from callcoach.live.db import database_of
 from callcoach.live.retention import purge_calls
 from callcoach.live.settings import Settings
+from callcoach.live.storage import FILE_NAME as CALLS_FILE
 from callcoach.live.storage import Storage
 from callcoach.web.audit_routes import AUDIT
 
@@ -37,8 +39,8 @@ def setup_retention(app: web.Application, settings: Settings, catalog: web.AppKe
         return
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        # Its own connection to the calls' database: SQLite orders it with the catalog's writes.
-        storage = Storage(settings.data_dir / "calls.sqlite3", settings.data_dir / "recordings")
+        # Its own connection to the calls' database, which orders it with the catalog's writes.
+        storage = Storage(database_of(settings, CALLS_FILE), settings.data_dir / "recordings")
 
         async def purge() -> None:
             await _purge(app, storage, days, app[catalog])

@@ -30,9 +30,11 @@ def create_user(
     *,
     role: Role = "admin",
     teams: tuple[str, ...] = (),
+    db: str = "",
 ) -> None:
-    """An account in the data folder a server uses (left as it is if it exists: a restarted server)."""
-    accounts = Accounts(data_dir / "accounts.sqlite3")
+    """An account in the data folder a server uses, or in its ``--db`` database when ``db`` is given (left
+    as it is if it exists: a restarted server)."""
+    accounts = Accounts(db or data_dir / "accounts.sqlite3")
     try:
         if username not in {u.username for u in accounts.users()}:
             accounts.add_user(username, role, teams, password=password)

@@ -267,6 +267,6 @@ async def wait_stored(
         while True:
             calls = await get_calls(http, server)
             replays = {c["call_id"] for c in calls if not c["live"]}
-            if call_ids <= replays and call_ids <= stored_call_ids(server.data):
+            if call_ids <= replays and call_ids <= stored_call_ids(server.data, server.db):
                 return calls
             await asyncio.sleep(0.1)

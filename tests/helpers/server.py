@@ -1,6 +1,7 @@
 """A real ``callcoach serve`` in a subprocess, as a user runs it, for asyncio tests and the benches: on
-free loopback ports, with its own data folder, an ingest token and an admin account logged in to; stopped
-as Ctrl-C stops it. Also what a test reads back from it (the call list, the calls saved in its data folder).
+free loopback ports, with its own data folder (and a ``--db`` PostgreSQL database if asked), an ingest token
+and an admin account logged in to; stopped as Ctrl-C stops it. Also what a test reads back from it (the call
+list, the calls saved in its data folder or database).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import contextlib
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import time
 from dataclasses import dataclass
@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from callcoach.live.db import open_database
 from tests.helpers.auth import cookie_header, create_user, login_cookie_async
 
 TOKEN = "test-ingest-token"
@@ -56,6 +57,7 @@ class Server:
     token: str
     log: Path
     session: str = ""
+    db: str = ""  # its --db, if it keeps its rows in PostgreSQL
 
     def client(self) -> aiohttp.ClientSession:
         """An HTTP client logged in as the test account (its cookie on every request and socket)."""
@@ -86,10 +88,11 @@ async def start_server(
     recordings: Path | None = None,
     env: dict[str, str] | None = None,
     timeout_s: float = 60,
+    db: str = "",
 ) -> Server:
     """``callcoach serve`` on free loopback ports with ``data`` as its data folder (and ``recordings``,
-    else an empty folder: nothing analysed in the background), and an admin account in it; returns once
-    it answers, logged in (:meth:`Server.client`)."""
+    else an empty folder: nothing analysed in the background; and ``--db``, when ``db`` is given), and an
+    admin account in it; returns once it answers, logged in (:meth:`Server.client`)."""
     port, as_port, as_agent_port = free_ports(3)
     if recordings is None:
         recordings = data.parent / f"{data.name}-no-recordings"
@@ -98,9 +101,10 @@ async def start_server(
         *("serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(data)),
         *("--recordings", str(recordings), "--model", str(model_dir), "--ingest-token", TOKEN),
         *("--audiosocket-port", str(as_port), "--audiosocket-agent-port", str(as_agent_port)),
+        *(("--db", db) if db else ()),
     ]
     log = data.parent / f"{data.name}-serve-{port}.log"
-    create_user(data)
+    create_user(data, db=db)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         proc = await asyncio.create_subprocess_exec(
@@ -108,7 +112,7 @@ async def start_server(
         )
     finally:
         os.close(fd)
-    server = Server(proc, port, as_port, as_agent_port, data, TOKEN, log)
+    server = Server(proc, port, as_port, as_agent_port, data, TOKEN, log, db=db)
     deadline = time.monotonic() + timeout_s
     async with aiohttp.ClientSession() as http:
         while True:
@@ -144,10 +148,10 @@ async def get_calls(http: aiohttp.ClientSession, server: Server) -> list[dict[st
         return calls
 
 
-def stored_call_ids(data: Path) -> set[str]:
-    """The calls saved in the data folder's SQLite file (read as any other reader would)."""
-    db = data / "calls.sqlite3"
-    if not db.exists():
+def stored_call_ids(data: Path, db: str = "") -> set[str]:
+    """The calls saved in the data folder's SQLite file, or the ``db`` database (read as any other reader
+    would)."""
+    if not db and not (data / "calls.sqlite3").exists():
         return set()
-    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        return {row[0] for row in conn.execute("SELECT call_id FROM calls")}
+    with contextlib.closing(open_database(db or data / "calls.sqlite3", read_only=True)) as conn:
+        return {row[0] for row in conn.fetchall("SELECT call_id FROM calls")}

@@ -1,13 +1,16 @@
-"""Accounts: Argon2 passwords, one-time invites, expiring sessions, team visibility."""
+"""Accounts: Argon2 passwords, one-time invites, expiring sessions, team visibility (kept on SQLite and on
+PostgreSQL)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import contextlib
 
 import pytest
 
 from callcoach.live.accounts import AccountError, Accounts
+from callcoach.live.db import open_database
 from callcoach.live.errors import CallcoachError
+from tests.helpers.postgres import DatabaseAt
 
 
 class Clock:
@@ -24,17 +27,19 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def accounts(tmp_path: Path, clock: Clock) -> Accounts:
-    return Accounts(tmp_path / "accounts.sqlite3", clock=clock)
+def accounts(database: DatabaseAt, clock: Clock) -> Accounts:
+    return Accounts(database("accounts.sqlite3"), clock=clock)
 
 
-def test_password_login_and_hash_is_not_the_password(accounts: Accounts, tmp_path: Path) -> None:
+def test_password_login_and_hash_is_not_the_password(accounts: Accounts, database: DatabaseAt) -> None:
     accounts.add_user("ana", "lead", ["north"], display_name="Ana", password="correct horse")
     user = accounts.authenticate("ana", "correct horse")
     assert user is not None and (user.role, user.teams, user.display_name) == ("lead", ("north",), "Ana")
     assert accounts.authenticate("ana", "wrong") is None
     assert accounts.authenticate("nobody", "x") is None
-    assert b"correct horse" not in (tmp_path / "accounts.sqlite3").read_bytes()
+    with contextlib.closing(open_database(database("accounts.sqlite3"))) as db:
+        rows = db.fetchall("SELECT * FROM users")
+    assert rows and "correct horse" not in repr(rows)
 
 
 def test_invite_is_one_time(accounts: Accounts) -> None:

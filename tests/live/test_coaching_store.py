@@ -1,5 +1,5 @@
-"""The coaching records: kept in the calls' database beside Storage's tables, and there after a reopen;
-who may open a call's sheet."""
+"""The coaching records: kept in the calls' database beside Storage's tables, and there after a reopen
+(on SQLite and on PostgreSQL); who may open a call's sheet."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from callcoach.live.coaching import SelfAssessment
 from callcoach.live.coaching_store import CoachingStore, may_see_sheet
 from callcoach.live.events import CallInfo
 from callcoach.live.storage import Storage
+from tests.helpers.postgres import DatabaseAt
 
 AT = "2026-12-01T09:00:00+00:00"
 BO = User(1, "bo", "Bo", "agent", ("north",))
@@ -22,8 +23,8 @@ def call(agent: str = "bo", team: str = "north") -> CallInfo:
     return CallInfo("call-1", "Call 1", "twilio", AT, 30.0, False, "ready", agent=agent, team=team)
 
 
-def test_everything_survives_a_reopen_beside_the_calls(tmp_path: Path) -> None:
-    db = tmp_path / "calls.sqlite3"
+def test_everything_survives_a_reopen_beside_the_calls(tmp_path: Path, database: DatabaseAt) -> None:
+    db = database("calls.sqlite3")
     calls = Storage(db, tmp_path / "recordings")  # the same file the server's calls are in
     calls.save(call(), [], None)
     store = CoachingStore(db)
@@ -62,8 +63,8 @@ def test_everything_survives_a_reopen_beside_the_calls(tmp_path: Path) -> None:
     assert [c.info.call_id for c in Storage(db, tmp_path / "recordings").load_all()] == ["call-1"]
 
 
-def test_commitment_ids_are_not_guessable(tmp_path: Path) -> None:
-    store = CoachingStore(tmp_path / "calls.sqlite3")
+def test_commitment_ids_are_not_guessable(database: DatabaseAt) -> None:
+    store = CoachingStore(database("calls.sqlite3"))
     made = {
         store.add_commitment(
             agent="bo", call_id="c", kind="silence", behaviour="b", due_date="2026-12-02", coach="di", at=AT
@@ -81,16 +82,16 @@ def test_the_agent_sees_the_sheet_only_after_assessing_the_call() -> None:
     assert not may_see_sheet(OTHER_TEAM, call(), assessed=True)
 
 
-def test_the_store_looks_up_whether_the_agent_assessed(tmp_path: Path) -> None:
-    store = CoachingStore(tmp_path / "calls.sqlite3")
+def test_the_store_looks_up_whether_the_agent_assessed(database: DatabaseAt) -> None:
+    store = CoachingStore(database("calls.sqlite3"))
     assert not store.may_see_sheet(BO, call())
     store.write_self_assessment(SelfAssessment("call-1", "bo", "calm", "sorry first", AT))
     assert store.may_see_sheet(BO, call())
     assert not store.may_see_sheet(CY, call(agent="cy"))
 
 
-def test_each_team_features_one_moment_the_latest_and_keeps_it(tmp_path: Path) -> None:
-    db = tmp_path / "calls.sqlite3"
+def test_each_team_features_one_moment_the_latest_and_keeps_it(database: DatabaseAt) -> None:
+    db = database("calls.sqlite3")
     store = CoachingStore(db)
     assert store.featured("north") is None
     store.feature("north", "call-1", "empathy_shown-1", "di", AT)

@@ -1,9 +1,11 @@
 """Durations and start times as a user types them, which stored calls a purge selects, and what it
-deletes with them (events, notes, pins, the recording in the data folder) and what it leaves."""
+deletes with them (events, notes, pins, the recording in the data folder) and what it leaves, on SQLite and
+on PostgreSQL."""
 
 from __future__ import annotations
 
-import sqlite3
+import contextlib
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,10 +16,12 @@ from hypothesis import strategies as st
 
 from callcoach.live.audit import AuditLog, utc_iso
 from callcoach.live.catalog import CallCatalog
+from callcoach.live.db import Target, open_database
 from callcoach.live.errors import UserError
 from callcoach.live.retention import describe, parse_duration_s, parse_since, purge_calls
 from callcoach.live.settings import Settings
 from callcoach.live.storage import Storage
+from tests.helpers.postgres import DatabaseAt
 from tests.helpers.stored_calls import DAY_S, age, rows, store_call, write_wav
 
 NOW = 1_796_000_000.0
@@ -55,32 +59,36 @@ def test_since_neither_says_both_forms() -> None:
         parse_since("last week", NOW)
 
 
-def three_calls(data: Path) -> None:
-    store_call(data, "ancient", age_days=400)
-    store_call(data, "old", age_days=91)
-    store_call(data, "recent", age_days=89)
+def three_calls(data: Path, db: Target) -> None:
+    store_call(data, "ancient", age_days=400, db=db)
+    store_call(data, "old", age_days=91, db=db)
+    store_call(data, "recent", age_days=89, db=db)
 
 
-def test_purge_deletes_the_calls_saved_before_the_cutoff_with_all_they_had(tmp_path: Path) -> None:
-    three_calls(tmp_path)
-    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "recordings")
+def test_purge_deletes_the_calls_saved_before_the_cutoff_with_all_they_had(
+    tmp_path: Path, database: DatabaseAt
+) -> None:
+    db = database("calls.sqlite3")
+    three_calls(tmp_path, db)
+    storage = Storage(db, tmp_path / "recordings")
     purged = storage.purge(utc_iso(time.time() - 90 * DAY_S))
     assert [(p.call_id, p.title, p.events, p.annotations) for p in purged] == [
         ("ancient", "Line ancient", 3, 1),
         ("old", "Line old", 3, 1),
     ]
     for gone in ("ancient", "old"):
-        assert [rows(tmp_path, t, gone) for t in ("calls", "events", "annotations")] == [0, 0, 0]
+        assert [rows(tmp_path, t, gone, db=db) for t in ("calls", "events", "annotations")] == [0, 0, 0]
         assert not (tmp_path / "recordings" / f"{gone}.wav").exists()
-    assert [rows(tmp_path, t, "recent") for t in ("calls", "events", "annotations")] == [1, 3, 1]
+    assert [rows(tmp_path, t, "recent", db=db) for t in ("calls", "events", "annotations")] == [1, 3, 1]
     assert (tmp_path / "recordings" / "recent.wav").exists()
     assert [s.info.call_id for s in storage.load_all()] == ["recent"]
     assert storage.purge(utc_iso(time.time() - 90 * DAY_S)) == []  # once is enough
 
 
-def test_a_dry_run_selects_the_same_calls_and_deletes_nothing(tmp_path: Path) -> None:
-    three_calls(tmp_path)
-    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "recordings")
+def test_a_dry_run_selects_the_same_calls_and_deletes_nothing(tmp_path: Path, database: DatabaseAt) -> None:
+    db = database("calls.sqlite3")
+    three_calls(tmp_path, db)
+    storage = Storage(db, tmp_path / "recordings")
     cutoff = utc_iso(time.time() - 90 * DAY_S)
     planned = storage.purge(cutoff, dry_run=True)
     assert [p.call_id for p in planned] == ["ancient", "old"]
@@ -89,33 +97,36 @@ def test_a_dry_run_selects_the_same_calls_and_deletes_nothing(tmp_path: Path) ->
     assert storage.purge(cutoff) == planned
 
 
-def test_a_call_saved_exactly_at_the_cutoff_is_kept(tmp_path: Path) -> None:
-    store_call(tmp_path, "edge", age_days=0)
-    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "recordings")
-    [(saved_at,)] = (
-        sqlite3.connect(tmp_path / "calls.sqlite3").execute("SELECT saved_at FROM calls").fetchall()
-    )
+def test_a_call_saved_exactly_at_the_cutoff_is_kept(tmp_path: Path, database: DatabaseAt) -> None:
+    db = database("calls.sqlite3")
+    store_call(tmp_path, "edge", age_days=0, db=db)
+    storage = Storage(db, tmp_path / "recordings")
+    with contextlib.closing(open_database(db)) as reader:
+        [(saved_at,)] = reader.fetchall("SELECT saved_at FROM calls")
     assert storage.purge(saved_at) == []
     assert [p.call_id for p in storage.purge(utc_iso(time.time() + 1))] == ["edge"]
 
 
-def test_a_recording_outside_the_data_folder_is_the_operators_and_stays(tmp_path: Path) -> None:
-    store_call(tmp_path / "data", "theirs", age_days=100)
+def test_a_recording_outside_the_data_folder_is_the_operators_and_stays(
+    tmp_path: Path, database: DatabaseAt
+) -> None:
+    db = database("data/calls.sqlite3")
+    store_call(tmp_path / "data", "theirs", age_days=100, db=db)
     operators = tmp_path / "recordings" / "theirs.wav"
     write_wav(operators, 1.0)
-    with sqlite3.connect(tmp_path / "data" / "calls.sqlite3") as db:  # as a call of the folder's would be
-        db.execute("UPDATE calls SET recording = ?", (str(operators),))
-    storage = Storage(tmp_path / "data" / "calls.sqlite3", tmp_path / "data" / "recordings")
+    with contextlib.closing(open_database(db)) as writer:  # as a call of the folder's would be
+        writer.execute("UPDATE calls SET recording = ?", (str(operators),))
+    storage = Storage(db, tmp_path / "data" / "recordings")
     [purged] = storage.purge(utc_iso(time.time() - 90 * DAY_S))
     assert purged.recording is None
     assert operators.exists()
-    assert rows(tmp_path / "data", "calls", "theirs") == 0
+    assert rows(tmp_path / "data", "calls", "theirs", db=db) == 0
 
 
-def test_purge_calls_records_each_deleted_call_in_the_trail(tmp_path: Path) -> None:
-    three_calls(tmp_path)
-    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "recordings")
-    trail = AuditLog(tmp_path / "audit.sqlite3")
+def test_purge_calls_records_each_deleted_call_in_the_trail(tmp_path: Path, database: DatabaseAt) -> None:
+    three_calls(tmp_path, database("calls.sqlite3"))
+    storage = Storage(database("calls.sqlite3"), tmp_path / "recordings")
+    trail = AuditLog(database("audit.sqlite3"))
     purged = purge_calls(
         storage,
         trail,
@@ -134,20 +145,21 @@ def test_purge_calls_records_each_deleted_call_in_the_trail(tmp_path: Path) -> N
     )
 
 
-def test_nothing_old_enough_records_nothing(tmp_path: Path) -> None:
-    store_call(tmp_path, "recent", age_days=1)
-    trail = AuditLog(tmp_path / "audit.sqlite3")
-    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "recordings")
+def test_nothing_old_enough_records_nothing(tmp_path: Path, database: DatabaseAt) -> None:
+    db = database("calls.sqlite3")
+    store_call(tmp_path, "recent", age_days=1, db=db)
+    trail = AuditLog(database("audit.sqlite3"))
+    storage = Storage(db, tmp_path / "recordings")
     assert purge_calls(storage, trail, older_than_s=DAY_S * 2, now_s=time.time(), actor="x", why="y") == []
     assert trail.entries() == []
-    age(tmp_path, "recent", 3)
+    age(tmp_path, "recent", 3, db=db)
     assert (
         len(purge_calls(storage, trail, older_than_s=DAY_S * 2, now_s=time.time(), actor="x", why="y")) == 1
     )
 
 
 def test_a_removed_call_leaves_the_list_and_listeners_hear_of_it(tmp_path: Path) -> None:
-    three_calls(tmp_path)
+    three_calls(tmp_path, tmp_path / "calls.sqlite3")
     storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "recordings")
     settings = Settings(data_dir=tmp_path, recordings_dir=tmp_path / "none")
     with ThreadPoolExecutor(1) as executor:
@@ -160,3 +172,24 @@ def test_a_removed_call_leaves_the_list_and_listeners_hear_of_it(tmp_path: Path)
         assert [c.call_id for c in catalog.calls()] == ["ancient", "recent"]
         assert catalog.get("old") is None
         assert changes == [2]
+
+
+def test_two_servers_purging_one_database_at_once_delete_each_call_once(
+    tmp_path: Path, database: DatabaseAt
+) -> None:
+    """Each node of a cluster runs the daily retention: a call purged by one is not purged (and recorded in
+    the trail) by the other as well."""
+    db = database("calls.sqlite3")
+    for n in range(6):
+        store_call(tmp_path, f"old-{n}", age_days=100, db=db)
+    nodes = [Storage(db, tmp_path / "recordings") for _ in range(2)]
+    start = threading.Barrier(len(nodes))
+    cutoff = utc_iso(time.time() - 90 * DAY_S)
+
+    def purge(storage: Storage) -> list[str]:
+        start.wait()
+        return [call.call_id for call in storage.purge(cutoff)]
+
+    with ThreadPoolExecutor(len(nodes)) as pool:
+        purged = [call_id for ids in pool.map(purge, nodes) for call_id in ids]
+    assert sorted(purged) == [f"old-{n}" for n in range(6)]

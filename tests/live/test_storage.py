@@ -1,14 +1,16 @@
 """Stored calls come back with exactly the events they had, in order; a save is all or nothing; a live call
-is stored as it goes (its row at start, its events in batches) and the final save agrees with that."""
+is stored as it goes (its row at start, its events in batches) and the final save agrees with that. Each
+test runs on SQLite and on PostgreSQL (the ``database`` fixture)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import sqlite3
 from pathlib import Path
 
 import pytest
 
+from callcoach.live.db import open_database
 from callcoach.live.events import (
     Alert,
     CallEnded,
@@ -22,6 +24,7 @@ from callcoach.live.events import (
     Word,
 )
 from callcoach.live.storage import Storage
+from tests.helpers.postgres import DatabaseAt
 
 INFO = CallInfo("c1", "Line 4", "twilio", "2026-11-25T10:00:00+00:00", 30.0, False, "ready", 1, 0, "/r/c1")
 EVENTS: list[Event] = [
@@ -32,8 +35,8 @@ EVENTS: list[Event] = [
 ]
 
 
-def test_round_trip_and_reopen(tmp_path: Path) -> None:
-    db = tmp_path / "data" / "calls.sqlite3"
+def test_round_trip_and_reopen(tmp_path: Path, database: DatabaseAt) -> None:
+    db = database("data/calls.sqlite3")
     storage = Storage(db, tmp_path / "recordings")
     storage.save(INFO, EVENTS, storage.recording_path("c1"))
     storage.close()
@@ -45,16 +48,16 @@ def test_round_trip_and_reopen(tmp_path: Path) -> None:
     assert stored.recording == tmp_path / "recordings" / "c1.wav"
 
 
-def test_saving_again_replaces(tmp_path: Path) -> None:
-    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "rec")
+def test_saving_again_replaces(tmp_path: Path, database: DatabaseAt) -> None:
+    storage = Storage(database("calls.sqlite3"), tmp_path / "rec")
     storage.save(INFO, EVENTS, None)
     storage.save(INFO, EVENTS[:2], None)
     [stored] = storage.load_all()
     assert len(stored.events) == 2
 
 
-def test_a_failed_save_leaves_the_earlier_one(tmp_path: Path) -> None:
-    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "rec")
+def test_a_failed_save_leaves_the_earlier_one(tmp_path: Path, database: DatabaseAt) -> None:
+    storage = Storage(database("calls.sqlite3"), tmp_path / "rec")
     storage.save(INFO, EVENTS, None)
     with pytest.raises(AttributeError):
         storage.save(INFO, [*EVENTS, object()], None)  # type: ignore[list-item]
@@ -67,8 +70,10 @@ def test_a_failed_save_leaves_the_earlier_one(tmp_path: Path) -> None:
     assert list(stored.events) == EVENTS
 
 
-def test_notes_and_pins_are_kept_apart_and_come_back_after_the_events(tmp_path: Path) -> None:
-    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "rec")
+def test_notes_and_pins_are_kept_apart_and_come_back_after_the_events(
+    tmp_path: Path, database: DatabaseAt
+) -> None:
+    storage = Storage(database("calls.sqlite3"), tmp_path / "rec")
     note = Note(
         "note-1-bo", 2.0, "coach", "we all winced", "bo", "Bo", Quote("customer", "my uncle", 1.0, 2.5)
     )
@@ -86,8 +91,10 @@ def test_notes_and_pins_are_kept_apart_and_come_back_after_the_events(tmp_path: 
 LIVE = dataclasses.replace(INFO, duration_s=None, live=True, status="live", coach_alerts=0, audio_url=None)
 
 
-def test_a_live_call_is_stored_as_it_goes_and_marked_ended_at_the_end(tmp_path: Path) -> None:
-    db, recordings = tmp_path / "calls.sqlite3", tmp_path / "rec"
+def test_a_live_call_is_stored_as_it_goes_and_marked_ended_at_the_end(
+    tmp_path: Path, database: DatabaseAt
+) -> None:
+    db, recordings = database("calls.sqlite3"), tmp_path / "rec"
     storage = Storage(db, recordings)
     storage.begin(LIVE, storage.recording_path("c1"))
     [started] = Storage(db, recordings).load_all()  # another connection sees the row at once
@@ -112,8 +119,8 @@ def test_a_live_call_is_stored_as_it_goes_and_marked_ended_at_the_end(tmp_path: 
     assert list(ended.events) == [*EVENTS, note]
 
 
-def test_the_final_save_writes_what_the_batches_missed(tmp_path: Path) -> None:
-    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "rec")
+def test_the_final_save_writes_what_the_batches_missed(tmp_path: Path, database: DatabaseAt) -> None:
+    storage = Storage(database("calls.sqlite3"), tmp_path / "rec")
     storage.begin(LIVE, None)
     storage.append("c1", EVENTS[:1], 0)  # the later batches failed
     storage.save(INFO, EVENTS, None)
@@ -121,16 +128,16 @@ def test_the_final_save_writes_what_the_batches_missed(tmp_path: Path) -> None:
     assert stored.info == INFO and list(stored.events) == EVENTS
 
 
-def test_beginning_a_call_replaces_an_old_one_of_that_id(tmp_path: Path) -> None:
-    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "rec")
+def test_beginning_a_call_replaces_an_old_one_of_that_id(tmp_path: Path, database: DatabaseAt) -> None:
+    storage = Storage(database("calls.sqlite3"), tmp_path / "rec")
     storage.save(INFO, EVENTS, None)
     storage.begin(LIVE, None)
     [stored] = storage.load_all()
     assert stored.info == LIVE and stored.events == ()
 
 
-def test_calls_stay_in_the_order_they_began(tmp_path: Path) -> None:
-    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "rec")
+def test_calls_stay_in_the_order_they_began(tmp_path: Path, database: DatabaseAt) -> None:
+    storage = Storage(database("calls.sqlite3"), tmp_path / "rec")
     first, second = LIVE, dataclasses.replace(LIVE, call_id="c2")
     storage.begin(first, None)
     storage.begin(second, None)
@@ -139,13 +146,13 @@ def test_calls_stay_in_the_order_they_began(tmp_path: Path) -> None:
     assert [s.info.call_id for s in storage.load_all()] == ["c1", "c2"]
 
 
-def test_a_row_that_no_longer_decodes_is_skipped_not_fatal(tmp_path: Path) -> None:
+def test_a_row_that_no_longer_decodes_is_skipped_not_fatal(tmp_path: Path, database: DatabaseAt) -> None:
     """An older server kept a NaN this one refuses: the call still loads, without that row."""
-    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "recordings")
+    storage = Storage(database("calls.sqlite3"), tmp_path / "recordings")
     info = CallInfo("c1", "Call", "twilio", "2026-11-30T10:00:00+00:00", 3.0, live=False, status="ready")
     storage.save(info, [CallEnded(3.0, "completed")], None)
     storage.annotate("c1", Note("note-1-bo", 1.0, "coach", "ok", "bo", "Bo"))
-    with sqlite3.connect(tmp_path / "calls.sqlite3") as db:
+    with contextlib.closing(open_database(database("calls.sqlite3"))) as db:
         db.execute(
             "INSERT INTO annotations (call_id, event_json) VALUES ('c1', ?)",
             (
