@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from callcoach.audio.errors import AudioError
 from callcoach.audio.framing import Step
 from callcoach.detectors.rules import NO_RULES, RuleSet
-from callcoach.live import audit_cli, batch, call_cli, sheet_cli, user_cli
+from callcoach.live import audit_cli, batch, call_cli, export_cli, sheet_cli, user_cli
 from callcoach.live import settings as settings_mod
 from callcoach.live.errors import UserError
 from callcoach.live.eventlog import EventLog
@@ -134,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     audit_cli.add_parsers(sub)
     sheet_cli.add_parser(sub)
     call_cli.add_parser(sub)
+    export_cli.add_parser(sub)
     return parser
 
 
