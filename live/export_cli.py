@@ -25,7 +25,7 @@ from callcoach.detectors.rules import NO_RULES
 from callcoach.live import settings as settings_mod
 from callcoach.live.errors import UserError
 from callcoach.live.events import CallInfo, Error, Event
-from callcoach.live.exports import FORMATS, Format, export, team_csv
+from callcoach.live.exports import FORMATS, Format, export, in_period, parse_day, team_csv
 from callcoach.live.model import load_model
 from callcoach.live.rules_file import load_rules
 from callcoach.live.settings import Settings
@@ -96,12 +96,8 @@ def team_calls(
         raise UserError(f"--from {first} is after --to {last}: give the earlier day first")
     chosen = []
     for call in stored_calls(settings.data_dir):
-        day = call.info.started_at[:10]
-        if (call.info.team or settings.default_team) != team:
-            continue
-        if (first and day < first.isoformat()) or (last and day > last.isoformat()):
-            continue
-        chosen.append((call.info, list(call.events)))
+        if (call.info.team or settings.default_team) == team and in_period(call.info.started_at, first, last):
+            chosen.append((call.info, list(call.events)))
     return sorted(chosen, key=lambda c: c[0].started_at)
 
 
@@ -133,9 +129,9 @@ def _day(text: str | None, flag: str) -> dt.date | None:
     if text is None:
         return None
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UserError(f"{flag} {text!r} is not a day: write it as YYYY-MM-DD, e.g. 2026-11-30") from None
+        return parse_day(text)
+    except ValueError as exc:
+        raise UserError(f"{flag} {exc}") from None
 
 
 def _write(text: str, out: Path | None) -> None:

@@ -20,6 +20,7 @@ spreadsheet would run as a formula (starting ``=``, ``+``, ``-``, ``@``) are pre
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -112,6 +113,23 @@ def team_csv(calls: Iterable[tuple[CallInfo, Sequence[Event]]]) -> str:
         for row in moment_rows(events)
     )
     return _csv(TEAM_COLUMNS, rows)
+
+
+def in_period(started_at: str, first: dt.date | None, last: dt.date | None) -> bool:
+    """Whether a call that started at ``started_at`` (ISO 8601, UTC) is on a day from ``first`` to
+    ``last``, both included; either end None is open. A call with no start time is in an open period only."""
+    day = started_at[:10]
+    if not day:
+        return first is None and last is None
+    return (first is None or day >= first.isoformat()) and (last is None or day <= last.isoformat())
+
+
+def parse_day(text: str) -> dt.date:
+    """``2026-11-30`` as a day; a ValueError naming the form otherwise."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a day: write it as YYYY-MM-DD, e.g. 2026-11-30") from None
 
 
 def moment_rows(events: Sequence[Event]) -> list[list[str]]:

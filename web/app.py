@@ -27,6 +27,7 @@ from callcoach.web.audit_routes import coach_opened, recording_fetched, setup_au
 from callcoach.web.auth import USER, authorize_socket, setup_auth, still_logged_in
 from callcoach.web.coach import CoachConnection
 from callcoach.web.coaching_routes import setup_coaching
+from callcoach.web.export_routes import setup_exports
 from callcoach.web.ingest_routes import audiofork_socket, start_audiosocket, twilio_socket
 from callcoach.web.protocol import HEARTBEAT_S, MAX_FRAME_BYTES
 from callcoach.web.retention import setup_retention
@@ -77,6 +78,7 @@ def create_app(settings: Settings, model: Any) -> web.Application:
     setup_retention(app, settings, CATALOG)  # --retention-days: purge at start, then daily
     setup_sheet(app, CATALOG)  # a call's coaching sheet: GET /api/calls/{id}/sheet and the page /sheet/{id}
     setup_coaching(app, settings, CATALOG)  # agents' pages, shares, self-assessments, commitments
+    setup_exports(app, CATALOG)  # a call's transcript and moments as files, a team's moments as CSV
     app.router.add_get("/", _index)
     app.router.add_get("/api/calls", _calls)
     app.router.add_get("/recordings/{call_id}", _recording)
