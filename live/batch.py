@@ -112,7 +112,11 @@ def run_batch(files: Sequence[Path], settings: Settings, *, jobs: int, as_json: 
         max_tasks_per_child=CALLS_PER_WORKER,
     )  # fmt: skip
     with pool:
-        run.go(pool)
+        try:
+            run.go(pool)
+        except KeyboardInterrupt:  # Ctrl-C: the calls not started are dropped, not waited for
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     ordered = [run.results[i] for i in range(len(files))]
     if summary is not None:
         summary.write_text(summary_csv(ordered), encoding="utf-8", newline="")
