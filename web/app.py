@@ -76,9 +76,9 @@ def create_app(settings: Settings, model: Any) -> web.Application:
     setup_auth(app, settings)
     setup_audit(app, settings)  # who opened, heard, exported which call
     setup_retention(app, settings, CATALOG)  # --retention-days: purge at start, then daily
+    setup_exports(app, CATALOG)  # a call's transcript and moments as files, a team's moments as CSV
     setup_sheet(app, CATALOG)  # a call's coaching sheet: GET /api/calls/{id}/sheet and the page /sheet/{id}
     setup_coaching(app, settings, CATALOG)  # agents' pages, shares, self-assessments, commitments
-    setup_exports(app, CATALOG)  # a call's transcript and moments as files, a team's moments as CSV
     app.router.add_get("/", _index)
     app.router.add_get("/api/calls", _calls)
     app.router.add_get("/recordings/{call_id}", _recording)
