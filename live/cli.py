@@ -133,8 +133,8 @@ def _parser() -> argparse.ArgumentParser:
     user_cli.add_parser(sub)
     audit_cli.add_parsers(sub)
     sheet_cli.add_parser(sub)
-    call_cli.add_parser(sub)
     export_cli.add_parser(sub)
+    call_cli.add_parser(sub)
     return parser
 
 
