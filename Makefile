@@ -42,11 +42,11 @@ lint: $(VENV)/.installed typecheck-tree
 # call followed by many coaches, and a folder of calls analysed with 1 and 2 processes beside bare Vosk.
 bench: setup
 	$(BIN)/python -m tests.bench.run --repeats 1 --real $(REAL)
+	$(BIN)/python -m tests.bench.batch
 	$(BIN)/python -m tests.bench.profile_call
 	$(BIN)/python -m tests.bench.live_calls
 	$(BIN)/python -m tests.bench.page_latency
 	$(BIN)/python -m tests.bench.fanout
-	$(BIN)/python -m tests.bench.batch
 
 setup: debs $(VENV)/.installed model samples
 
