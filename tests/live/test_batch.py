@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from callcoach.live.batch import SUMMARY_COLUMNS, CallResult, audio_files, summary_csv, summary_table
+from callcoach.live.batch import (
+    SUMMARY_COLUMNS,
+    CallResult,
+    audio_files,
+    run_batch,
+    summary_csv,
+    summary_table,
+)
 from callcoach.live.errors import UserError
 
 
@@ -31,6 +38,19 @@ def test_a_missing_path_or_a_folder_without_recordings_is_said(tmp_path: Path) -
     (tmp_path / "readme.txt").write_text("x")
     with pytest.raises(UserError, match="no WAV, FLAC or OGG recordings in"):
         audio_files([tmp_path])
+
+
+def test_no_jobs_or_a_summary_nowhere_is_said_before_anything_runs(tmp_path: Path) -> None:
+    from callcoach.live import settings as settings_mod
+
+    settings = settings_mod.from_sources(None, env={})
+    files = [tmp_path / "a.wav"]
+    with pytest.raises(UserError, match="--jobs 0 runs nothing"):
+        run_batch(files, settings, jobs=0, as_json=False, summary=None, out=io.StringIO(), err=io.StringIO(),
+                  tty=False)  # fmt: skip
+    with pytest.raises(UserError, match=r"there is no folder .*nowhere for the summary s\.csv"):
+        run_batch(files, settings, jobs=1, as_json=False, summary=tmp_path / "nowhere" / "s.csv",
+                  out=io.StringIO(), err=io.StringIO(), tty=False)  # fmt: skip
 
 
 RESULTS = [

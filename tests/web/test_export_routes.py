@@ -23,7 +23,9 @@ import srt
 import webvtt
 from multidict import CIMultiDictProxy
 
+from callcoach.live.events import CallEnded, CallInfo, CallStarted, Redaction, Transcript
 from callcoach.live.exports import TEAM_COLUMNS
+from callcoach.live.storage import Storage
 from tests.helpers.auth import cookie_header, create_user
 from tests.helpers.coaching import Site, moment, started, store_agent_call
 from tests.helpers.server import stop_server
@@ -54,11 +56,24 @@ async def site(
     store_agent_call(data, "cy-1", agent="cy", team="north", started_at=YESTERDAY)
     store_agent_call(data, "old-1", agent="cy", team="north", started_at=LONG_AGO, moments=(empathy,))
     store_agent_call(data, "zed-1", agent="zed", team="south", started_at=YESTERDAY, moments=(cold,))
+    store_redacted(data)
     site = await started(callcoach, model_dir, data, USERS)
     try:
         yield site
     finally:
         await stop_server(site.server)
+
+
+def store_redacted(data: Path) -> None:
+    """A call of north kept with redaction on: its line says [card], as the server stored it."""
+    storage = Storage(data / "calls.sqlite3", data / "recordings")
+    try:
+        info = CallInfo("masked-1", "Masked", "twilio", YESTERDAY, 5.0, False, "ready", team="north")
+        said = Transcript("customer", "my card is [card]", 0.5, 4.0, True)
+        started = CallStarted("masked-1", "twilio", YESTERDAY, ("agent", "customer"), team="north")
+        storage.save(info, [started, said, Redaction("customer", "card", 1.2, 4.0), CallEnded(5.0)], None)
+    finally:
+        storage.close()
 
 
 async def fetch(site: Site, who: str, path: str) -> tuple[int, str, CIMultiDictProxy[str]]:
@@ -87,6 +102,11 @@ async def test_a_coach_of_the_team_downloads_each_format(site: Site) -> None:
     assert [r[:4] for r in rows[1:]] == [["cold_reply_to_bad_news", "coach", "1.000", "1.500"]]
     status, answer, _ = await fetch(site, "fay", "/api/calls/bo-1/export.pdf")
     assert status == 404 and "use vtt, srt, txt, csv" in answer
+
+
+async def test_a_redacted_call_exports_what_was_stored(site: Site) -> None:
+    status, text, _ = await fetch(site, "fay", "/api/calls/masked-1/export.txt")
+    assert (status, text) == (200, "[00:00:00] Customer: my card is [card]\n")
 
 
 async def test_nobody_outside_the_call_gets_it(site: Site) -> None:
