@@ -69,7 +69,9 @@ def export(events: Sequence[Event], fmt: Format) -> str:
 
 def cues(events: Sequence[Event]) -> list[Cue]:
     """The call's final lines as cues of readable length, in the order they were spoken."""
-    return [cue for line in final_transcripts(events) if line.text.strip() for cue in _split(line)]
+    found = [cue for line in final_transcripts(events) if line.text.strip() for cue in _split(line)]
+    # By start, as WebVTT requires: a long line's later cues come after what the other speaker said meanwhile.
+    return sorted(found, key=lambda cue: cue.start_s)
 
 
 def webvtt(events: Sequence[Event]) -> str:
