@@ -39,9 +39,10 @@ lint: $(VENV)/.installed typecheck-tree
 # Figures, never assertions (aimed at 15 min on 2 idle cores; a busy machine takes longer): replay against
 # bare Vosk (one run each, the samples and the longest stereo call in $(REAL) or build/eval), where one
 # live call's CPU goes (py-spy), 1–16 live calls at once against the targets, the page's latency, and one
-# call followed by many coaches.
+# call followed by many coaches, and a folder of calls analysed with 1 and 2 processes beside bare Vosk.
 bench: setup
 	$(BIN)/python -m tests.bench.run --repeats 1 --real $(REAL)
+	$(BIN)/python -m tests.bench.batch
 	$(BIN)/python -m tests.bench.profile_call
 	$(BIN)/python -m tests.bench.live_calls
 	$(BIN)/python -m tests.bench.page_latency

@@ -8,19 +8,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
 from callcoach.audio.errors import AudioError
+from callcoach.audio.framing import Step
 from callcoach.detectors.rules import NO_RULES, RuleSet
-from callcoach.live import audit_cli, call_cli, import_cli, sheet_cli, user_cli
+from callcoach.live import audit_cli, batch, call_cli, export_cli, import_cli, sheet_cli, user_cli
 from callcoach.live import settings as settings_mod
 from callcoach.live.errors import UserError
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import Error
-from callcoach.live.model import ModelError, fetch_model, load_model
+from callcoach.live.model import ModelError, check_model_dir, fetch_model, load_model
+from callcoach.live.progress import FileProgress, StatusLine
 from callcoach.live.report import json_line, timeline
 from callcoach.live.rules_file import load_rules
 from callcoach.live.session import CallSession
@@ -59,9 +62,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="callcoach", description="Real-time call-listening assistant.")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    analyze = sub.add_parser("analyze", help="run a recorded call through the pipeline and print it")
-    analyze.add_argument("file", type=Path, help="WAV, FLAC or OGG recording (mono or stereo)")
+    analyze = sub.add_parser("analyze", help="run recorded calls through the pipeline and print them")
+    analyze.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE_OR_DIR", help="WAV, FLAC or OGG recordings, or folders"
+    )
     analyze.add_argument("--json", action="store_true", help="print one JSON event per line")
+    analyze.add_argument("--jobs", type=int, metavar="N", help="calls analysed at once (default: the cores)")
+    analyze.add_argument("--summary", type=Path, metavar="FILE.csv", help="write one row per call to it")
     detector_settings = ("silence_threshold_s", "monologue_s", "rules_file")
     settings_mod.add_arguments(
         analyze,
@@ -142,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     user_cli.add_parser(sub)
     audit_cli.add_parsers(sub)
     sheet_cli.add_parser(sub)
+    export_cli.add_parser(sub)
     call_cli.add_parser(sub)
     import_cli.add_parser(sub)  # recordings into a server's data folder, as the page uploads
     return parser
@@ -193,17 +201,38 @@ def _progress(message: str) -> None:
 
 
 def _analyze(args: argparse.Namespace, settings: Settings) -> int:
-    source = FileSource(args.file, settings)  # bad audio and bad rules are reported before the model loads
+    one = args.files[0]
+    if len(args.files) > 1 or one.is_dir() or args.jobs is not None or args.summary is not None:
+        return _analyze_many(args, settings)
+    source = FileSource(one, settings)  # bad audio and bad rules are reported before the model loads
     rules = load_rules(settings.rules_file) if settings.rules_file is not None else NO_RULES
     model = load_model(settings.model_dir, settings.decoder_effort)
     out = sys.stdout if args.json else None
-    events = asyncio.run(analyze(source, settings, model, out=out, rules=rules))
+    bar = FileProgress(StatusLine(sys.stderr, tty=True), source.info.duration_s, time.monotonic)
+    progress = bar if sys.stderr.isatty() else None  # a log file gets no bar: the report says it all
+    events = asyncio.run(analyze(source, settings, model, out=out, rules=rules, progress=progress))
+    if progress is not None:
+        bar.finish()
     if not args.json:
         print("\n".join(timeline(events.events)))
     faults = [e for e in events.events if isinstance(e, Error) and e.fatal]
     for fault in faults:
         _fail(fault.message)
     return EXIT_USAGE if faults else 0
+
+
+def _analyze_many(args: argparse.Namespace, settings: Settings) -> int:
+    """Folders, several files, ``--jobs`` or ``--summary``: the batch (:mod:`callcoach.live.batch`)."""
+    files = batch.audio_files(args.files)
+    if settings.rules_file is not None:
+        load_rules(settings.rules_file)  # a broken rules file stops the batch before any worker starts
+    check_model_dir(settings.model_dir)
+    jobs = batch.default_jobs() if args.jobs is None else args.jobs
+    err = sys.stderr
+    return batch.run_batch(
+        files, settings, jobs=jobs, as_json=args.json, summary=args.summary, out=sys.stdout, err=err,
+        tty=err.isatty(),
+    )  # fmt: skip
 
 
 async def analyze(
@@ -213,16 +242,25 @@ async def analyze(
     *,
     out: TextIO | None = None,
     rules: RuleSet = NO_RULES,
+    progress: Callable[[float], None] | None = None,
 ) -> EventLog:
-    """Run one recording through a :class:`CallSession`; with ``out``, stream JSON lines as events happen."""
+    """Run one recording through a :class:`CallSession`; with ``out``, stream JSON lines as events happen;
+    with ``progress``, tell it the audio seconds read so far, as the session takes each step."""
     started = source.started()
     with ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vosk") as executor:
         session = CallSession(started, model=model, settings=settings, executor=executor, rules=rules)
         printer = asyncio.create_task(_print_json(session.log, out)) if out else None
-        await session.run(source.frames())
+        frames = source.frames()
+        await session.run(_reporting(frames, progress) if progress else frames)
         if printer:
             await printer
     return session.log
+
+
+async def _reporting(steps: AsyncIterator[Step], progress: Callable[[float], None]) -> AsyncIterator[Step]:
+    async for step in steps:
+        yield step
+        progress(step[0].end_s)
 
 
 async def _print_json(log: EventLog, out: TextIO) -> None:

@@ -30,6 +30,7 @@ from callcoach.web.audit_routes import coach_opened, recording_fetched, setup_au
 from callcoach.web.auth import USER, authorize_socket, setup_auth, still_logged_in
 from callcoach.web.coach import CoachConnection
 from callcoach.web.coaching_routes import setup_coaching
+from callcoach.web.export_routes import setup_exports
 from callcoach.web.ingest_routes import audiofork_socket, start_audiosocket, twilio_socket
 from callcoach.web.protocol import HEARTBEAT_S, MAX_FRAME_BYTES
 from callcoach.web.retention import setup_retention
@@ -80,6 +81,7 @@ def create_app(settings: Settings, model: Any) -> web.Application:
     setup_auth(app, settings)
     setup_audit(app, settings)  # who opened, heard, exported which call
     setup_retention(app, settings, CATALOG)  # --retention-days: purge at start, then daily
+    setup_exports(app, CATALOG)  # a call's transcript and moments as files, a team's moments as CSV
     setup_sheet(app, CATALOG)  # a call's coaching sheet: GET /api/calls/{id}/sheet and the page /sheet/{id}
     setup_coaching(app, settings, CATALOG)  # agents' pages, shares, self-assessments, commitments
     setup_uploads(app, settings, CATALOG)  # POST /api/recordings, and what `callcoach import` adds

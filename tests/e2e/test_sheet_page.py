@@ -1,7 +1,8 @@
 """The coaching sheet page (``/sheet/ID``) in Debian's chromium, against the real server: the cold
 bereavement sample analysed by real Vosk, with a coach's praise note and a lead's pin added over the
 websocket as the page adds them. Strengths come before the opportunities; a moment's play button plays the
-recording from that moment; the print view is a PDF with the quotes in it; the call view links to it.
+recording from that moment; the print view is a PDF with the quotes in it; the call view links to it (and
+downloads its transcript).
 Screenshots of the page and of the print view land in test-artifacts/ (gitignored).
 """
 
@@ -164,6 +165,12 @@ def test_the_print_view_is_an_a4_pdf_with_the_quotes(page: Any, site: str, artif
 def test_the_open_call_links_to_its_sheet(page: Any, site: str, artifacts: Path) -> None:
     open_call(page, site, CALL)
     page.screenshot(path=str(artifacts / "sheet-link-1280x800.png"))
+    page.get_by_test_id("download-menu").locator("summary").click()  # the call's downloads, beside it
+    with page.expect_download() as download:
+        page.get_by_test_id("download-vtt").click()
+    assert download.value.suggested_filename == f"{CALL}.vtt"
+    assert Path(download.value.path()).read_text().startswith("WEBVTT\n\n1\n00:00:00.")
+    page.keyboard.press("Escape")
     page.locator("#sheet-link").click()
     page.wait_for_url(f"{site}/sheet/{CALL}")
     page.wait_for_selector(READY)

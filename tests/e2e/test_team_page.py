@@ -75,6 +75,9 @@ def test_the_lead_features_a_moment_and_plays_it_from_the_wall(
             "cy",
         ]
         assert wall(di) == [("cy-1", "false"), ("bo-1", "false")]  # turned around before empathy
+        href = di.get_by_test_id("moments-csv").get_attribute("href")  # the team's moments, for its lead
+        assert href == "/api/teams/north/moments.csv"
+        assert di.request.get(f"{base}{href}").text().startswith("call_id,date,title,agent,kind,")
 
         di.locator('.kudo[data-call-id="bo-1"]').get_by_test_id("feature").click()
         di.wait_for_selector('.kudo[data-call-id="bo-1"][data-featured="true"]')
@@ -120,6 +123,7 @@ def test_a_coach_sees_the_wall_and_an_agent_their_trends_and_the_praise(
         fay = log_in(browser, base, "fay")
         open_team_page(fay, base)
         assert len(wall(fay)) == 2 and fay.get_by_test_id("feature").count() == 0
+        assert fay.get_by_test_id("moments-csv").count() == 0  # the team's CSV is its lead's
         fay.goto(f"{base}/agent/bo")
         fay.wait_for_selector('#page[data-loaded="true"]')
         trends = fay.get_by_test_id("agent-trends")

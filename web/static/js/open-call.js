@@ -1,6 +1,7 @@
 // The open call: opening and leaving it (the address holds it, #call=ID, and #call=ID&session=SID for a
 // listening session's invite), switching it between live and replay, and its head: title, details, status
-// chip and the banner for a failed or unfinished analysis or an error in its events.
+// chip, the links to its sheet and its downloads, and the banner for a failed or unfinished analysis or an
+// error in its events.
 
 import { $, h, icon, setText } from './dom.js';
 import { clock, displayTitle, formatDate, SOURCE_LABELS } from './format.js';
@@ -214,6 +215,7 @@ function renderCallHead() {
   ].filter(Boolean);
   setText($('call-meta'), parts.join(' · '));
   sheetLink(info.call_id);
+  downloadMenu(info.call_id);
   const chip = $('call-status');
   const labels = { analysing: 'Analysing…', ready: 'Ready', live: 'Live', error: 'Error', dropped: 'Cut off' };
   chip.className = `chip ${info.status}`;
@@ -231,6 +233,27 @@ function sheetLink(callId) {
   }
   const href = `/sheet/${encodeURIComponent(callId)}`;
   if (anchor.getAttribute('href') !== href) anchor.setAttribute('href', href);
+}
+
+// The call's transcript and moments as files (GET /api/calls/ID/export.FORMAT), which the server sends as
+// attachments named after the call. The coaching sheet prints to PDF from its own page.
+const DOWNLOADS = [['vtt', 'Subtitles (WebVTT)'], ['srt', 'Subtitles (SRT)'], ['txt', 'Transcript (text)'], ['csv', 'Moments (CSV)']];
+
+/** A small "Download" menu among the call's actions, after the sheet's link. */
+function downloadMenu(callId) {
+  let menu = $('download-menu');
+  if (!menu) {
+    const items = DOWNLOADS.map(([format, label]) => h('li', {},
+      h('a', { 'data-format': format, 'data-testid': `download-${format}`, download: true, text: label })));
+    menu = h('details', { class: 'download-menu', id: 'download-menu', 'data-testid': 'download-menu' },
+      h('summary', { class: 'btn', title: "The call's transcript or moments, as a file" }, h('span', { class: 'btn-text', text: 'Download' })),
+      h('ul', { class: 'download-list' }, items));
+    $('sheet-link').after(menu);
+  }
+  for (const anchor of menu.querySelectorAll('a[data-format]')) {
+    const href = `/api/calls/${encodeURIComponent(callId)}/export.${anchor.dataset.format}`;
+    if (anchor.getAttribute('href') !== href) anchor.setAttribute('href', href);
+  }
 }
 
 /** A failed or unfinished analysis has a banner of its own; else the banner is for errors among the events. */

@@ -39,9 +39,17 @@ function render() {
   const n = page.agents.length;
   setText($('team-meta'), `${n} agent${n === 1 ? '' : 's'} · ${page.trends.calls} call${page.trends.calls === 1 ? '' : 's'} in the last ${page.trends.weeks.length} weeks`);
   setText($('wall-when'), `The last seven days, to ${new Date().toLocaleDateString(undefined, { day: 'numeric', month: 'long', year: 'numeric' })}`);
+  csvLink();
   renderWall();
   $('team-trends').replaceChildren(trendsSection(page.trends, "The team's"));
   renderAgents();
+}
+
+/** For the team's lead (and admins): every moment of the team's calls as one CSV, for its spreadsheet. */
+function csvLink() {
+  if (!page.viewer.may_feature || $('moments-csv')) return;
+  $('team-meta').after(h('p', { class: 'small' }, h('a', { id: 'moments-csv', 'data-testid': 'moments-csv', download: true,
+    href: `/api/teams/${encodeURIComponent(team)}/moments.csv`, text: "Download every moment of the team's calls (CSV)" })));
 }
 
 function renderWall() {
