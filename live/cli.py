@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         "decoder_effort",
         "retention_days",
         "follow_up_calls",
+        "bus",
     )
     serve = sub.add_parser("serve", help="serve the coach's page, the websocket and the live-call ingest")
     settings_mod.add_arguments(serve, *server_settings)

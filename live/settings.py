@@ -81,6 +81,16 @@ class Settings:
     rules_file: Path | None = None
     # A commitment's behaviour has held once this many of the agent's later calls went without a slip.
     follow_up_calls: int = 3
+    # The bus that several identical nodes share live calls through: "" (the default) keeps every call in
+    # this process (no bus, nothing to run); redis://HOST:PORT/DB puts each call's log on a Redis Stream
+    # (live/bus_redis.py). The two below apply only with a bus.
+    bus: str = ""
+    # A call's stream keeps at most about this many events (Redis trims the oldest past it): far above
+    # a 4-hour call's few tens of thousands, so only a runaway call is ever cut.
+    bus_max_events: int = 200_000
+    # A call's stream is kept this long after the call is stored, so that notes made in the debrief
+    # still reach every node; then Redis deletes it (storage has everything).
+    bus_expire_s: float = 3600.0
 
 
 def _comma_list(raw: str) -> tuple[str, ...]:
@@ -129,6 +139,9 @@ _ENV: dict[str, tuple[str, Any]] = {
     "retention_days": ("CALLCOACH_RETENTION_DAYS", int),
     "rules_file": ("CALLCOACH_RULES", Path),
     "follow_up_calls": ("CALLCOACH_FOLLOW_UP_CALLS", int),
+    "bus": ("CALLCOACH_BUS", str),
+    "bus_max_events": ("CALLCOACH_BUS_MAX_EVENTS", int),
+    "bus_expire_s": ("CALLCOACH_BUS_EXPIRE_S", float),
 }
 
 
@@ -231,6 +244,13 @@ def add_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
                 "help": "a commitment has held after N later calls without a slip (3)",
             },
         ),
+        "bus": (
+            "--bus",
+            {
+                "metavar": "URL",
+                "help": "share live calls with other nodes: redis://HOST:PORT/DB (default: none)",
+            },
+        ),
     }
     for name in names:
         flag, kwargs = flags[name]
@@ -307,4 +327,21 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(
             f"--follow-up-calls {settings.follow_up_calls}: give a whole number of calls of at least 1, "
             "e.g. 3 (CALLCOACH_FOLLOW_UP_CALLS)"
+        )
+    _validate_bus(settings)
+
+
+BUS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _validate_bus(settings: Settings) -> None:
+    if settings.bus and not settings.bus.startswith(BUS_SCHEMES):
+        raise SettingsError(
+            f"--bus {settings.bus!r} is not a Redis address: give redis://HOST:PORT/DB (or rediss:// for "
+            "TLS, unix:///path/redis.sock), or leave --bus and CALLCOACH_BUS unset for a single node"
+        )
+    if settings.bus_max_events < 1000 or settings.bus_expire_s <= 0:
+        raise SettingsError(
+            "CALLCOACH_BUS_MAX_EVENTS must be at least 1000 and CALLCOACH_BUS_EXPIRE_S a positive number "
+            "of seconds, e.g. 200000 and 3600"
         )

@@ -38,3 +38,7 @@ def model_dir() -> Path:
     except ModelError as exc:
         pytest.skip(exc.message)
     return path
+
+
+# The bus's tests share one Redis per test session (started on first use; skipped where it is absent).
+from tests.helpers.redis_server import redis_server  # noqa: E402, F401

@@ -1,0 +1,150 @@
+"""The bus a call's log and the call list go through: in this process (the default), or shared by nodes.
+
+With no bus (:class:`LocalBus`) everything is as on one server: a live call's log is a plain
+:class:`EventLog`, appended to in this process, and nothing else runs or costs anything. With a shared bus
+(:mod:`live.bus_redis`) any number of identical nodes share their live calls: the bus numbers each call's
+events, so ``seq`` is the same on every node however many nodes append (the pipeline on the call's own
+node, coaches' notes and pins on any), and every node follows the bus into a :class:`BusLog`, the same
+numbered log its coaches' sockets, the storage writer and the catalog already read. A node's readers
+never wait on the bus: one task per call and node reads it, and hundreds of pages follow that copy.
+
+The catalog drives a bus through :class:`Bus` and is told of other nodes' calls through
+:class:`CallDirectory`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol
+
+from callcoach.live.codec import from_json
+from callcoach.live.eventlog import EventLog
+from callcoach.live.events import CallEnded, CallInfo, Error, Event, Note, Pin
+
+log = logging.getLogger(__name__)
+TRIMMED = "bus_trimmed"  # the code of the stand-in for events trimmed off a stream before this node read them
+NODE_LOST = "node_lost"  # the code of the error that ends a call whose node died (live/bus_reaper.py)
+
+
+class CallDirectory(Protocol):
+    """What a bus tells the catalog about the calls other nodes run."""
+
+    def add_remote(self, info: CallInfo, call_log: BusLog) -> None:
+        """Another node's live call, new to this node: list it, its log following the bus."""
+
+    def update_remote(self, info: CallInfo) -> None:
+        """Another node's live call changed in the list (its alert counts, its agent)."""
+
+
+class Bus(Protocol):
+    """Where the logs of live calls are numbered and how the call list is shared."""
+
+    def origin_log(self, call_id: str) -> EventLog:
+        """The log a live call's own pipeline appends to on this node."""
+
+    async def annotate(self, call_log: EventLog, event: Note | Pin) -> int:
+        """Add a note or pin to a call's log, wherever the call runs; its ``seq``."""
+
+    def publish(self, info: CallInfo) -> None:
+        """One of this node's live calls, as the list shows it now (new or changed)."""
+
+    async def stored(self, call_id: str) -> None:
+        """This node's live call has ended and is stored: off the shared list, its stream left to expire."""
+
+    def live_elsewhere(self) -> set[str]:
+        """The calls other nodes run now (a call stored as live here but running there is not a crash)."""
+
+
+class LocalBus:
+    """No bus: every call's log lives in this process only. Costs nothing."""
+
+    def origin_log(self, call_id: str) -> EventLog:
+        return EventLog(call_id)
+
+    async def annotate(self, call_log: EventLog, event: Note | Pin) -> int:
+        return call_log.annotate(event)
+
+    def publish(self, info: CallInfo) -> None:
+        pass
+
+    async def stored(self, call_id: str) -> None:
+        pass
+
+    def live_elsewhere(self) -> set[str]:
+        return set()
+
+
+class BusLog(EventLog):
+    """A call's log numbered by the bus: this node's copy, filled in the bus's order by :meth:`receive`.
+
+    On the call's own node the pipeline's :meth:`append` hands the event to ``send`` (the bus numbers it
+    and it comes back through :meth:`receive`, as on every other node); elsewhere there is no ``send``.
+    The log closes when its ``call_ended`` comes back, so every node closes it at the same ``seq``.
+    """
+
+    def __init__(self, call_id: str, send: Callable[[Event], None] | None = None) -> None:
+        super().__init__(call_id)
+        self._send = send
+        self._sending = send is not None
+        self.on_bus = True  # False once the call's stream is gone: notes then stay on this node
+
+    def append(self, event: Event) -> int:
+        """Hand a pipeline event to the bus; 0, as its ``seq`` is only known once it comes back."""
+        if self._send is None or not self._sending:
+            raise RuntimeError(f"the log of call {self.call_id} takes no pipeline events on this node")
+        self._send(event)
+        return 0
+
+    def close(self) -> None:
+        """The pipeline is done; the log closes once its ``call_ended`` is back from the bus."""
+        self._sending = False
+
+    def receive(self, seq: int, wire: str) -> None:
+        """The event the bus numbered ``seq``, as its stored wire text (sent to pages as it is)."""
+        if seq <= len(self):  # read twice (a reader that reconnected): already here
+            return
+        while len(self) < seq - 1:  # trimmed off the stream before this node read it: keep the numbering
+            missing = Error(
+                TRIMMED, f"event {len(self) + 1} was trimmed off the bus before this node read it"
+            )
+            self._put(missing, None)
+        try:
+            event = from_json(_loads(wire))
+        except ValueError as exc:
+            log.warning("call %s: event %d from the bus does not decode (%s)", self.call_id, seq, exc)
+            event, wire = Error("bad_event", f"event {seq} from the bus does not decode: {exc}"), ""
+        assert isinstance(event, Event)
+        self._put(event, wire or None)
+
+    def receive_entries(self, entries: Iterable[tuple[str, Mapping[str, str]]]) -> None:
+        """Stream entries as Redis gives them (id ``0-<seq>``, the wire text in field ``w``)."""
+        for entry_id, fields in entries:
+            self.receive(int(entry_id.split("-")[1]), fields["w"])
+
+    def _put(self, event: Event, wire: str | None) -> None:
+        self._events.append(event)
+        self._wire.append(wire)
+        if isinstance(event, CallEnded):
+            self._closed = True
+        self._wake()
+
+    def gone(self) -> None:
+        """The call's stream has expired: whatever comes now stays on this node (it is stored already)."""
+        self.on_bus = False
+        if not self._closed:
+            self._closed = True
+            self._wake()
+
+    def annotate(self, event: Note | Pin) -> int:
+        if self.on_bus:
+            raise RuntimeError(f"notes and pins of call {self.call_id} go through the bus")
+        return super().annotate(event)
+
+
+def _loads(wire: str) -> dict[str, object]:
+    data = json.loads(wire)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
