@@ -10,12 +10,14 @@ import itertools
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 import pytest_asyncio
 
 from callcoach.live.bus import BusLog
 from callcoach.live.bus_redis import LIVE, RedisBus
+from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallEnded, CallInfo, CallStarted, Event, Note, Transcript
 from callcoach.live.settings import Settings
 from callcoach.live.storage import Storage
@@ -49,7 +51,7 @@ async def nodes(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[list
     storage.close()
 
 
-async def closed(call_log: BusLog) -> list[str]:
+async def closed(call_log: EventLog) -> list[str]:
     """The log's wire texts once its ``call_ended`` has come back from the bus."""
     await asyncio.wait_for(call_log.wait_closed(), 20)
     return [call_log.wire(seq) for seq in range(1, len(call_log) + 1)]
@@ -95,13 +97,14 @@ async def test_seq_is_contiguous_and_the_same_on_every_node_with_appenders_on_al
 async def test_a_node_that_joins_late_or_from_a_cursor_reads_each_event_once(nodes: list[RedisBus]) -> None:
     a, b, c = nodes
     origin = a.origin_log("c1")
-    for event in (STARTED, *(line(n) for n in range(20))):
+    events: list[Event] = [STARTED, *(line(n) for n in range(20))]
+    for event in events:
         origin.append(event)
     await asyncio.wait_for(origin.wait_longer(20), 10)
     late = b.mirror("c1")  # a node that learns of the call now reads it from its first event
     await asyncio.wait_for(late.wait_longer(20), 10)
     partial = BusLog("c1")  # a node that had read 12 events before it lost the bus
-    partial.receive_entries(await c.redis.xrange("callcoach:{c1}:log", count=12))
+    partial.receive_entries(cast(Any, await c.redis.xrange("callcoach:{c1}:log", count=12)))
     assert len(partial) == 12
     follower = asyncio.create_task(c.follow(partial))
     origin.append(CallEnded(3.0, "completed"))
