@@ -1,0 +1,237 @@
+"""Three nodes on one Redis bus share a live call, and a node killed mid-call loses nothing of it.
+
+Three real ``callcoach serve`` processes (the real Vosk model) run on loopback with ``--bus`` on this
+test session's own ``redis-server`` and one shared ``--data`` folder, as a site runs them on shared
+storage. The plain sample comes in as a Twilio call to node A, in real time. Coaches follow it on A, B
+and C; the coach on C adds a note; another coach follows it on B, then moves to C mid-call with the
+``after_seq`` of the last event it had. Then A is killed with SIGKILL. Within 5 s B and C list the call as
+dropped and their coaches get the end of it; every coach got the same events in the same order (A's up to
+the kill), the note reached all three, the coach that moved got everything once; the call is stored with
+every event A had written to the bus, and its recording, cut off by the kill, plays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+import soundfile as sf
+
+from callcoach.live.storage import Storage
+from tests.helpers.calls import Plan, simulator
+from tests.helpers.redis_server import RedisServer
+from tests.helpers.server import Server, start_server, stop_server
+
+pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
+CALL = "plain"
+NOTE = "listen to how the agent opens"
+KILL_AFTER_S = 12.0  # audio seconds streamed to A before it is killed: well into the call
+DROPPED_WITHIN_S = 5.0  # the promise: the other nodes list a dead node's call as dropped this soon
+MOVE_AFTER_EVENTS = 8  # the moving coach leaves B once it has this many events
+
+
+@dataclass
+class Coach:
+    """One coach's socket on one node: the call's events as they came, and the node's call list."""
+
+    name: str
+    ws: aiohttp.ClientWebSocketResponse
+    call_id: str = ""
+    events: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    dropped_at: float | None = None  # time.monotonic() when its list first showed the call dropped
+
+    async def read(self) -> None:
+        async for msg in self.ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:  # live audio is for A's coaches only; skipped here
+                continue
+            data = json.loads(msg.data)
+            if data["type"] == "calls":
+                self.calls = data["calls"]
+                if self.dropped_at is None and self.status() == "dropped":
+                    self.dropped_at = time.monotonic()
+            elif self.call_id and data.get("call") == self.call_id:
+                self.events.append(data)
+            self.changed.set()
+
+    def status(self) -> str | None:
+        return next((c["status"] for c in self.calls if c["call_id"] == self.call_id), None)
+
+    def live_call(self) -> str | None:
+        return next((c["call_id"] for c in self.calls if c["live"]), None)
+
+    async def until(self, test: Any, timeout_s: float = 60) -> None:
+        async with asyncio.timeout(timeout_s):
+            while not test():
+                self.changed.clear()
+                await self.changed.wait()
+
+    async def subscribe(self, after_seq: int = 0) -> None:
+        message = {"v": 1, "type": "subscribe", "call_id": self.call_id, "after_seq": after_seq}
+        await self.ws.send_str(json.dumps({**message, "audio": False}))
+
+    def seqs(self) -> list[int]:
+        return [e["seq"] for e in self.events]
+
+    def has(self, kind: str) -> bool:
+        return any(e["type"] == kind for e in self.events)
+
+
+@dataclass
+class Outcome:
+    a: Coach
+    b: Coach
+    c: Coach
+    moved: list[dict[str, Any]]  # what the coach that moved from B to C got, on both
+    moved_at_seq: int
+    killed_at: float
+    nodes: list[Server]
+    streamed_s: float
+
+
+async def _coach(http: aiohttp.ClientSession, server: Server, name: str, tasks: list[Any]) -> Coach:
+    ws = await http.ws_connect(server.ws_url("/ws"))
+    coach = Coach(name, ws)
+    tasks.append(asyncio.create_task(coach.read()))
+    return coach
+
+
+async def _scenario(nodes: list[Server], path: Path) -> Outcome:
+    node_a, node_b, node_c = nodes
+    streamed = [0.0]
+    tasks: list[asyncio.Task[Any]] = []
+    async with node_a.client() as http_a, node_b.client() as http_b, node_c.client() as http_c:
+        try:
+            a = await _coach(http_a, node_a, "A", tasks)
+            b = await _coach(http_b, node_b, "B", tasks)
+            c = await _coach(http_c, node_c, "C", tasks)
+            mover = await _coach(http_b, node_b, "moving", tasks)
+
+            def progress(streamed_s: float) -> None:
+                streamed[0] = streamed_s
+
+            tasks.append(asyncio.create_task(simulator(node_a, Plan("twilio", path, 1.0), progress)))
+            for coach in (a, b, c, mover):  # the call is listed on every node, and opens on every node
+                await coach.until(lambda coach=coach: coach.live_call() is not None, 60)
+                coach.call_id = str(coach.live_call())
+                await coach.subscribe()
+            await c.until(lambda: len(c.events) >= 3)
+            note = {"v": 1, "type": "add_note", "call_id": c.call_id, "at_s": 1.0, "tag": "coach"}
+            await c.ws.send_str(json.dumps({**note, "text": NOTE}))
+            await mover.until(lambda: len(mover.events) >= MOVE_AFTER_EVENTS)
+            await mover.ws.close()  # the coach's page reconnects, this time to node C
+            moved_at_seq = mover.events[-1]["seq"]
+            before = list(mover.events)
+            mover = await _coach(http_c, node_c, "moved", tasks)
+            mover.call_id = c.call_id
+            await mover.subscribe(after_seq=moved_at_seq)
+            async with asyncio.timeout(60):
+                while streamed[0] < KILL_AFTER_S:
+                    await asyncio.sleep(0.05)
+            for coach in (a, b, c):
+                await coach.until(lambda coach=coach: coach.has("note"))
+            node_a.proc.kill()  # SIGKILL: nothing of A's own runs after this
+            killed_at = time.monotonic()
+            await node_a.proc.wait()
+            for coach in (b, c, mover):
+                await coach.until(lambda coach=coach: coach.has("call_ended"), 30)
+            for coach in (b, c):
+                await coach.until(lambda coach=coach: coach.status() == "dropped", 30)
+            return Outcome(a, b, c, before + mover.events, moved_at_seq, killed_at, nodes, streamed[0])
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def outcome(
+    callcoach: Path,
+    model_dir: Path,
+    samples: Path,
+    redis_server: RedisServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Outcome]:
+    data = tmp_path_factory.mktemp("nodes") / "data"
+    env = {"CALLCOACH_BUS": redis_server.url(15)}
+    nodes: list[Server] = []
+    try:
+        for _ in range(3):
+            nodes.append(await start_server(callcoach, model_dir, data, env=env))
+        yield await _scenario(nodes, samples / f"{CALL}.wav")
+    finally:
+        for node in nodes:
+            if node.proc.returncode is None:
+                await stop_server(node)
+
+
+def without_end(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events before the two that end a dead node's call (its ``server_stopped`` and ``call_ended``)."""
+    assert [e["type"] for e in events[-2:]] == ["error", "call_ended"], events[-2:]
+    return events[:-2]
+
+
+async def test_every_node_gets_the_same_events_in_the_same_order(outcome: Outcome) -> None:
+    a, b, c = outcome.a, outcome.b, outcome.c
+    assert b.events == c.events  # byte for byte: the same seq, the same wire text
+    assert b.seqs() == list(range(1, len(b.events) + 1))
+    assert a.events and a.events == b.events[: len(a.events)]  # A's, up to the kill
+    assert {e["type"] for e in a.events} >= {"call_started", "transcript", "note"}
+    for coach in (a, b, c):
+        [note] = [e for e in coach.events if e["type"] == "note"]  # C's note reached everyone, once
+        assert note["text"] == NOTE
+
+
+async def test_a_coach_that_moves_node_mid_call_loses_nothing_and_gets_nothing_twice(
+    outcome: Outcome,
+) -> None:
+    moved = outcome.moved
+    assert outcome.moved_at_seq >= MOVE_AFTER_EVENTS
+    assert [e["seq"] for e in moved] == list(range(1, len(moved) + 1))
+    assert moved == outcome.c.events
+
+
+async def test_a_killed_nodes_call_is_dropped_on_the_others_within_5_s(outcome: Outcome) -> None:
+    for coach in (outcome.b, outcome.c):
+        assert coach.dropped_at is not None
+        assert coach.dropped_at - outcome.killed_at < DROPPED_WITHIN_S, coach.name
+        error, ended = coach.events[-2:]
+        assert error["code"] == "server_stopped" and error["fatal"] is True
+        assert ended["reason"] == "dropped"
+        assert 0 < ended["end_s"] <= outcome.streamed_s + 1.0
+        [line] = [c for c in coach.calls if c["call_id"] == coach.call_id]
+        assert line["live"] is False and line["audio_url"] == f"/recordings/{coach.call_id}"
+
+
+async def test_the_dead_nodes_call_is_stored_with_every_event_and_its_recording_plays(
+    outcome: Outcome,
+) -> None:
+    node_b = outcome.nodes[1]
+    storage = Storage(node_b.data / "calls.sqlite3", node_b.data / "recordings")
+    try:
+        [stored] = [s for s in storage.load_all() if s.info.call_id == outcome.b.call_id]
+    finally:
+        storage.close()
+    assert stored.info.status == "dropped" and not stored.info.live
+    kept = [e.TYPE for e in stored.events]
+    seen = [e["type"] for e in outcome.b.events]
+    assert sorted(kept) == sorted(seen)  # every event on the bus: its own, and the note (kept apart)
+    async with node_b.client() as http, http.get(f"{node_b.base}/recordings/{stored.info.call_id}") as resp:
+        assert resp.status == 200
+        body = await resp.read()
+    audio, rate = sf.read(io.BytesIO(body), dtype="int16")
+    ended_s = outcome.b.events[-1]["end_s"]
+    assert abs(len(audio) / rate - ended_s) < 0.2  # the header says what was written: all of it plays
+    assert len(audio) / rate > KILL_AFTER_S - 1
