@@ -110,6 +110,7 @@ async def _coach(http: aiohttp.ClientSession, server: Server, name: str, tasks: 
 async def _scenario(nodes: list[Server], path: Path) -> Outcome:
     node_a, node_b, node_c = nodes
     streamed = [0.0]
+    far_enough = asyncio.Event()  # A has taken KILL_AFTER_S of the call
     tasks: list[asyncio.Task[Any]] = []
     async with node_a.client() as http_a, node_b.client() as http_b, node_c.client() as http_c:
         try:
@@ -120,6 +121,8 @@ async def _scenario(nodes: list[Server], path: Path) -> Outcome:
 
             def progress(streamed_s: float) -> None:
                 streamed[0] = streamed_s
+                if streamed_s >= KILL_AFTER_S:
+                    far_enough.set()
 
             tasks.append(asyncio.create_task(simulator(node_a, Plan("twilio", path, 1.0), progress)))
             for coach in (a, b, c, mover):  # the call is listed on every node, and opens on every node
@@ -137,8 +140,7 @@ async def _scenario(nodes: list[Server], path: Path) -> Outcome:
             mover.call_id = c.call_id
             await mover.subscribe(after_seq=moved_at_seq)
             async with asyncio.timeout(60):
-                while streamed[0] < KILL_AFTER_S:
-                    await asyncio.sleep(0.05)
+                await far_enough.wait()
             for coach in (a, b, c):
                 await coach.until(lambda coach=coach: coach.has("note"))
             node_a.proc.kill()  # SIGKILL: nothing of A's own runs after this
