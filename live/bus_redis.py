@@ -24,7 +24,7 @@ import dataclasses
 import json
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -42,6 +42,8 @@ from callcoach.live.storage import Storage
 
 log = logging.getLogger(__name__)
 LIVE = "callcoach:live"  # hash: call id -> {"node": ..., "info": {...}}
+ROOMS = "callcoach:rooms"  # stream: listening-session changes, every node's, in one order
+ROOMS_MAX = 10_000  # changes kept: a node that starts reads them to know the sessions under way
 HEARTBEAT_TTL_S = 2.0  # a node whose key is this old is dead: well inside the 5 s promised
 HEARTBEAT_EVERY_S = 0.5
 SWEEP_EVERY_S = 0.5  # how often the list is read (new calls of other nodes, changes, dead nodes)
@@ -220,6 +222,35 @@ class RedisBus:
                 continue
             for _key, entries in cast(Any, reply) or []:
                 call_log.receive_entries(entries)
+
+    # --- listening sessions -----------------------------------------------------------------------------
+
+    async def send_room(self, change: Mapping[str, Any]) -> None:
+        """A listening-session change (web/sessions.py) for every node, this one included."""
+        fields: Any = {"c": json.dumps(change)}
+        await self.redis.xadd(ROOMS, fields, maxlen=ROOMS_MAX, approximate=True)
+
+    def follow_rooms(self, apply: Callable[[dict[str, Any]], None]) -> None:
+        """Hand every session change to ``apply`` in the stream's order, from the oldest kept (so a node
+        that starts late knows the sessions under way)."""
+        self._spawn(self._follow_rooms(apply))
+
+    async def _follow_rooms(self, apply: Callable[[dict[str, Any]], None]) -> None:
+        cursor = "0-0"
+        while True:
+            try:
+                reply = await self.redis.xread({ROOMS: cursor}, count=500, block=BLOCK_MS)
+            except (RedisError, OSError):
+                log.exception("could not read listening-session changes from the bus; trying again")
+                await asyncio.sleep(0.5)
+                continue
+            for _key, entries in cast(Any, reply) or []:
+                for entry_id, fields in entries:
+                    cursor = entry_id
+                    try:
+                        apply(json.loads(fields["c"]))
+                    except ValueError:  # not JSON: not this program's (the others still apply)
+                        log.warning("listening-session change %s on the bus is not JSON", entry_id)
 
     # --- the list of live calls -------------------------------------------------------------------------
 

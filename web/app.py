@@ -130,7 +130,7 @@ def _catalog_ctx(settings: Settings, model: Any, rules: RulesReloader | None) ->
             if bus is not None:  # other nodes' live calls join the list from here on
                 bus.start(catalog)
             app[CATALOG] = catalog
-            app[SESSIONS] = SessionHub(catalog)
+            app[SESSIONS] = SessionHub(catalog, bus)  # with a bus, sessions span the nodes
             audiosockets = await start_audiosocket(catalog, settings)
             analysis = asyncio.create_task(catalog.analyse_all())
             yield

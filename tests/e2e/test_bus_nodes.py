@@ -7,7 +7,8 @@ and C; the coach on C adds a note; another coach follows it on B, then moves to 
 ``after_seq`` of the last event it had. Then A is killed with SIGKILL. Within 5 s B and C list the call as
 dropped and their coaches get the end of it; every coach got the same events in the same order (A's up to
 the kill), the note reached all three, the coach that moved got everything once; the call is stored with
-every event A had written to the bus, and its recording, cut off by the kill, plays.
+every event A had written to the bus, and its recording, cut off by the kill, plays. A listening
+session then spans two nodes: presence and the lead's playback reach a coach on the other node.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pytest_asyncio
 import soundfile as sf
 
 from callcoach.live.storage import Storage
+from tests.helpers.auth import USERNAME, cookie_header, create_user, login_cookie_async
 from tests.helpers.calls import Plan, simulator
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.server import Server, start_server, stop_server
@@ -38,6 +40,7 @@ NOTE = "listen to how the agent opens"
 KILL_AFTER_S = 12.0  # audio seconds streamed to A before it is killed: well into the call
 DROPPED_WITHIN_S = 5.0  # the promise: the other nodes list a dead node's call as dropped this soon
 MOVE_AFTER_EVENTS = 8  # the moving coach leaves B once it has this many events
+COACH, COACH_PASSWORD = "cy", "cy-test-password"  # a coach of the default team, who joins a session
 
 
 @dataclass
@@ -168,6 +171,8 @@ async def outcome(
 ) -> AsyncIterator[Outcome]:
     data = tmp_path_factory.mktemp("nodes") / "data"
     env = {"CALLCOACH_BUS": redis_server.url(15)}
+    data.mkdir(parents=True)
+    create_user(data, COACH, COACH_PASSWORD, role="coach", teams=("default",))
     nodes: list[Server] = []
     try:
         for _ in range(3):
@@ -237,3 +242,48 @@ async def test_the_dead_nodes_call_is_stored_with_every_event_and_its_recording_
     ended_s = outcome.b.events[-1]["end_s"]
     assert abs(len(audio) / rate - ended_s) < 0.2  # the header says what was written: all of it plays
     assert len(audio) / rate > KILL_AFTER_S - 1
+
+
+async def _messages(ws: aiohttp.ClientWebSocketResponse, kind: str, test: Any) -> dict[str, Any]:
+    """The first message of type ``kind`` that passes ``test``."""
+    async with asyncio.timeout(20):
+        async for msg in ws:
+            data = json.loads(msg.data)
+            if data["type"] == kind and test(data):
+                return data
+    raise AssertionError(f"the socket closed before a {kind} message")
+
+
+async def test_a_listening_session_spans_nodes_with_presence_and_the_leads_playback(
+    outcome: Outcome,
+) -> None:
+    """A lead on B opens a session on the (now replayed) call; a coach on C joins it: both see both in
+    the presence, and the lead's play and seek reach the coach on C."""
+    node_b, node_c = outcome.nodes[1], outcome.nodes[2]
+    call_id = outcome.b.call_id
+    async with aiohttp.ClientSession() as login:
+        coach_cookie = await login_cookie_async(login, node_c.base, COACH, COACH_PASSWORD)
+    async with (
+        node_b.client() as lead_http,
+        lead_http.ws_connect(node_b.ws_url("/ws")) as lead,
+        aiohttp.ClientSession(headers=cookie_header(coach_cookie)) as coach_http,
+        coach_http.ws_connect(node_c.ws_url("/ws")) as coach,
+    ):
+        await lead.send_str(json.dumps({"v": 1, "type": "start_session", "call_id": call_id}))
+        started = await _messages(lead, "presence", lambda _p: True)
+        session_id = started["session_id"]
+        await coach.send_str(json.dumps({"v": 1, "type": "join_session", "session_id": session_id}))
+        both = {USERNAME, COACH}
+        for ws in (lead, coach):  # each node tells its own members, in the one order of the bus
+            presence = await _messages(
+                ws, "presence", lambda p: {x["user"] for x in p["participants"]} == both
+            )
+            assert presence["call_id"] == call_id
+            assert [x["lead"] for x in presence["participants"] if x["user"] == USERNAME] == [True]
+        steer = {"v": 1, "type": "session_playback", "session_id": session_id, "rate": 1.0}
+        await lead.send_str(json.dumps({**steer, "position_s": 7.5, "playing": True}))
+        sync = await _messages(coach, "playback_sync", lambda _s: True)
+        assert (sync["position_s"], sync["playing"], sync["by"]) == (7.5, True, USERNAME)
+        await coach.send_str(json.dumps({**steer, "position_s": 1.0, "playing": False}))
+        refused = await _messages(coach, "error", lambda _e: True)  # only the lead steers, on any node
+        assert refused["code"] == "not_the_lead"
