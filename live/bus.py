@@ -17,11 +17,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from callcoach.live.codec import from_json
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallEnded, CallInfo, Error, Event, Note, Pin
+
+if TYPE_CHECKING:
+    from callcoach.live.live_call import LiveCall
 
 log = logging.getLogger(__name__)
 TRIMMED = "bus_trimmed"  # the code of the stand-in for events trimmed off a stream before this node read them
@@ -56,6 +59,12 @@ class Bus(Protocol):
     def live_elsewhere(self) -> set[str]:
         """The calls other nodes run now (a call stored as live here but running there is not a crash)."""
 
+    def share_audio(self, live: LiveCall, call_log: EventLog) -> None:
+        """Let pages on other nodes hear this node's live call (only while some do)."""
+
+    def listen_audio(self, call_id: str, callback: Callable[[bytes], None]) -> Callable[[], None] | None:
+        """Hear another node's live call; the function that stops it (None: no other nodes)."""
+
 
 class LocalBus:
     """No bus: every call's log lives in this process only. Costs nothing."""
@@ -74,6 +83,12 @@ class LocalBus:
 
     def live_elsewhere(self) -> set[str]:
         return set()
+
+    def share_audio(self, live: LiveCall, call_log: EventLog) -> None:
+        pass
+
+    def listen_audio(self, call_id: str, callback: Callable[[bytes], None]) -> Callable[[], None] | None:
+        return None
 
 
 class BusLog(EventLog):

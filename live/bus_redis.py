@@ -32,11 +32,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from callcoach.live.bus import BusLog, CallDirectory
+from callcoach.live.bus_audio import BusAudio
 from callcoach.live.bus_reaper import reap
 from callcoach.live.codec import from_fields, wire_text
 from callcoach.live.errors import UserError
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallInfo, Event, Note, Pin
+from callcoach.live.live_call import LiveCall
 from callcoach.live.settings import Settings
 from callcoach.live.storage import Storage
 
@@ -114,6 +116,7 @@ class RedisBus:
         self.node = f"{settings.host}:{settings.port}/{secrets.token_hex(4)}"
         self.redis: aioredis.Redis = aioredis.from_url(settings.bus, decode_responses=True)
         self._script = self.redis.register_script(APPEND_LUA)
+        self.audio = BusAudio(settings.bus, self._spawn)
         self._directory: CallDirectory | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._mirrors: dict[str, BusLog] = {}  # every call this node follows on the bus
@@ -123,6 +126,8 @@ class RedisBus:
         self._published: dict[str, CallInfo] = {}  # this node's list lines still to write
         self._retired: set[str] = set()  # this node's calls stored: never listed again
         self._publish_wake = asyncio.Event()
+        self._apply_room: Callable[[dict[str, Any]], None] | None = None
+        self._room_nodes: set[str] = set()  # the nodes with sockets in listening sessions
 
     async def connect(self) -> None:
         """Reach Redis and read the list (before stored calls are loaded: see :meth:`live_elsewhere`)."""
@@ -147,9 +152,16 @@ class RedisBus:
         with contextlib.suppress(RedisError, OSError):
             await self.redis.delete(node_key(self.node))
         await self.redis.aclose()
+        await self.audio.close()
 
-    def _spawn(self, job: object) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.create_task(job)  # type: ignore[arg-type]
+    def share_audio(self, live: LiveCall, call_log: EventLog) -> None:
+        self.audio.share(live, call_log)
+
+    def listen_audio(self, call_id: str, callback: Callable[[bytes], None]) -> Callable[[], None] | None:
+        return self.audio.listen(call_id, callback)
+
+    def _spawn(self, job: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.create_task(job)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -236,6 +248,7 @@ class RedisBus:
         self._spawn(self._follow_rooms(apply))
 
     async def _follow_rooms(self, apply: Callable[[dict[str, Any]], None]) -> None:
+        self._apply_room = apply
         cursor = "0-0"
         while True:
             try:
@@ -248,8 +261,13 @@ class RedisBus:
                 for entry_id, fields in entries:
                     cursor = entry_id
                     try:
-                        apply(json.loads(fields["c"]))
-                    except ValueError:  # not JSON: not this program's (the others still apply)
+                        change = json.loads(fields["c"])
+                        self._room_nodes.add(str(change.get("member", "")).rpartition("#")[0])
+                        apply(change)
+                    except (
+                        ValueError,
+                        AttributeError,
+                    ):  # not JSON: not this program's (the others still apply)
                         log.warning("listening-session change %s on the bus is not JSON", entry_id)
 
     # --- the list of live calls -------------------------------------------------------------------------
@@ -304,20 +322,36 @@ class RedisBus:
             await asyncio.sleep(HEARTBEAT_EVERY_S)
 
     async def _sweep(self) -> None:
+        # A node is taken for dead only when two looks in a row find its key gone: a look just after
+        # Redis came back from a blip may come before the node's next beat.
+        suspects: set[str] = set()
         while True:
             await asyncio.sleep(SWEEP_EVERY_S)
             try:
-                dead = await self._read_list()
+                orphans = await self._read_list()
+                gone = await self._dead(set(self._room_nodes) | {node for node, _info in orphans.values()})
             except (RedisError, OSError):
                 log.exception("could not read the bus's list of live calls")
+                suspects.clear()
                 continue
-            for call_id, (node, info) in dead.items():
-                if call_id not in self._reaping:
+            dead, suspects = gone & suspects, gone
+            for call_id, (node, info) in orphans.items():
+                if node in dead and call_id not in self._reaping:
                     self._reaping.add(call_id)
                     self._spawn(self._reap(call_id, node, info))
+            for node in dead & self._room_nodes:  # its sockets left every session (on each node alike)
+                self._room_nodes.discard(node)
+                if self._apply_room is not None:
+                    self._apply_room({"op": "node_gone", "node": node, "member": ""})
+
+    async def _dead(self, nodes: set[str]) -> set[str]:
+        """Which of ``nodes`` (not this one) have no heartbeat."""
+        others = sorted(nodes - {self.node})
+        beats = await self.redis.mget([node_key(n) for n in others]) if others else []
+        return {node for node, beat in zip(others, beats, strict=True) if not beat}
 
     async def _read_list(self) -> dict[str, tuple[str, CallInfo]]:
-        """Bring other nodes' live calls into the catalog; those whose node is dead, by id."""
+        """Bring other nodes' live calls into the catalog; those listed by another node, by id."""
         raw: dict[str, str] = cast(Any, await self.redis.hgetall(LIVE))
         lines: dict[str, tuple[str, CallInfo]] = {}
         for call_id, text in raw.items():
@@ -328,14 +362,11 @@ class RedisBus:
                 log.warning("call %s on the bus's list is skipped: %s", call_id, exc)
         others = {cid: line for cid, line in lines.items() if line[0] != self.node}
         self._elsewhere = set(others)
-        nodes = sorted({node for node, _info in others.values()})
-        beats = await self.redis.mget([node_key(n) for n in nodes]) if nodes else []
-        alive = {node for node, beat in zip(nodes, beats, strict=True) if beat}
         for call_id, (_node, info) in others.items():
             self._list(call_id, info)
         for call_id in set(self._remote) - set(others):  # ended and stored: its log follows it to the end
             del self._remote[call_id]
-        return {cid: line for cid, line in others.items() if line[0] not in alive}
+        return others
 
     def _list(self, call_id: str, info: CallInfo) -> None:
         if self._directory is None:

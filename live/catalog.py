@@ -186,6 +186,7 @@ class CallCatalog:
         self._records[call_id] = record
         record.task = asyncio.create_task(self._run_live(record, live), name=f"live {call_id}")
         self._bus.publish(info)
+        self._bus.share_audio(live, record.log)
         self._changed()
         return live
 
@@ -221,6 +222,17 @@ class CallCatalog:
         self._records[info.call_id] = record
         record.task = asyncio.create_task(self._run_remote(record), name=f"remote {info.call_id}")
         self._changed()
+
+    def listen_audio(
+        self, record: CallRecord, callback: Callable[[bytes], None]
+    ) -> Callable[[], None] | None:
+        """Hear a live call, this node's or (with a bus) another's: the function that stops it; None
+        when there is nothing to hear (not live)."""
+        if record.live is not None:
+            return record.live.listen_audio(callback)
+        if record.info.live:
+            return self._bus.listen_audio(record.info.call_id, callback)
+        return None
 
     def update_remote(self, info: CallInfo) -> None:
         record = self._records.get(info.call_id)

@@ -174,8 +174,10 @@ class SessionHub:
 
     def _apply(self, change: dict[str, Any]) -> Presence | PlaybackSync | None:
         rooms, op, key = self._rooms, change["op"], str(change["member"])
-        if op == "disconnect":
-            for presence in rooms.disconnect(key):
+        if op in ("disconnect", "node_gone"):  # a socket closed; every socket of a node that died
+            node = f"{change.get('node')}#"
+            gone = [k for k in rooms.connections() if k.startswith(node)] if op == "node_gone" else [key]
+            for presence in (p for k in gone for p in rooms.disconnect(k)):
                 self._announce(presence)
             return None
         user, session_id = from_fields(User, change["user"], "session member"), str(change["session_id"])

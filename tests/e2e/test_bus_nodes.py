@@ -3,12 +3,14 @@
 Three real ``callcoach serve`` processes (the real Vosk model) run on loopback with ``--bus`` on this
 test session's own ``redis-server`` and one shared ``--data`` folder, as a site runs them on shared
 storage. The plain sample comes in as a Twilio call to node A, in real time. Coaches follow it on A, B
-and C; the coach on C adds a note; another coach follows it on B, then moves to C mid-call with the
-``after_seq`` of the last event it had. Then A is killed with SIGKILL. Within 5 s B and C list the call as
-dropped and their coaches get the end of it; every coach got the same events in the same order (A's up to
-the kill), the note reached all three, the coach that moved got everything once; the call is stored with
-every event A had written to the bus, and its recording, cut off by the kill, plays. A listening
-session then spans two nodes: presence and the lead's playback reach a coach on the other node.
+and C (B's with the call's audio); the coach on C adds a note; another coach follows it on B, then moves
+to C mid-call with the ``after_seq`` of the last event it had; B's coach, an admin, opens a listening
+session that a coach on A joins. Then A is killed with SIGKILL. Within 5 s B and C list the call as
+dropped and their coaches get the end of it. Every coach got the same events in the same order (A's up
+to the kill), the note reached all three, the coach that moved got everything once, B's coach heard the
+call, A's coach left the session with A; the call is stored with every event A had written to the bus,
+and its recording, cut off by the kill, plays. A listening session then spans two nodes: presence and the
+lead's playback reach a coach on the other node.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pytest
 import pytest_asyncio
 import soundfile as sf
 
+from callcoach.live.audio_wire import decode_audio
 from callcoach.live.storage import Storage
 from tests.helpers.auth import USERNAME, cookie_header, create_user, login_cookie_async
 from tests.helpers.calls import Plan, simulator
@@ -54,16 +57,25 @@ class Coach:
     calls: list[dict[str, Any]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     dropped_at: float | None = None  # time.monotonic() when its list first showed the call dropped
+    presences: list[set[str]] = field(default_factory=list)  # who was in its listening session, each time
+    session_id: str = ""
+    heard: int = 0  # steps of the call's live audio received
 
     async def read(self) -> None:
         async for msg in self.ws:
-            if msg.type != aiohttp.WSMsgType.TEXT:  # live audio is for A's coaches only; skipped here
+            if msg.type == aiohttp.WSMsgType.BINARY:  # a step of the call's live audio
+                self.heard += decode_audio(msg.data).call_id == self.call_id
+                continue
+            if msg.type != aiohttp.WSMsgType.TEXT:
                 continue
             data = json.loads(msg.data)
             if data["type"] == "calls":
                 self.calls = data["calls"]
                 if self.dropped_at is None and self.status() == "dropped":
                     self.dropped_at = time.monotonic()
+            elif data["type"] == "presence":
+                self.session_id = data["session_id"]
+                self.presences.append({p["user"] for p in data["participants"]})
             elif self.call_id and data.get("call") == self.call_id:
                 self.events.append(data)
             self.changed.set()
@@ -80,9 +92,9 @@ class Coach:
                 self.changed.clear()
                 await self.changed.wait()
 
-    async def subscribe(self, after_seq: int = 0) -> None:
+    async def subscribe(self, after_seq: int = 0, *, audio: bool = False) -> None:
         message = {"v": 1, "type": "subscribe", "call_id": self.call_id, "after_seq": after_seq}
-        await self.ws.send_str(json.dumps({**message, "audio": False}))
+        await self.ws.send_str(json.dumps({**message, "audio": audio}))
 
     def seqs(self) -> list[int]:
         return [e["seq"] for e in self.events]
@@ -101,6 +113,8 @@ class Outcome:
     killed_at: float
     nodes: list[Server]
     streamed_s: float
+    in_session: set[str]  # who B's lead saw in its session before A was killed, and after
+    left_in_session: set[str]
 
 
 async def _coach(http: aiohttp.ClientSession, server: Server, name: str, tasks: list[Any]) -> Coach:
@@ -108,6 +122,24 @@ async def _coach(http: aiohttp.ClientSession, server: Server, name: str, tasks: 
     coach = Coach(name, ws)
     tasks.append(asyncio.create_task(coach.read()))
     return coach
+
+
+@dataclass
+class _Member:
+    coach: Coach
+    session: aiohttp.ClientSession
+
+
+async def _session_member_on_a(node_a: Server, lead: Coach, tasks: list[Any]) -> _Member:
+    """B's coach (an admin) opens a listening session on the call; a coach on A joins it."""
+    await lead.ws.send_str(json.dumps({"v": 1, "type": "start_session", "call_id": lead.call_id}))
+    await lead.until(lambda: bool(lead.presences))
+    async with aiohttp.ClientSession() as login:
+        cookie = await login_cookie_async(login, node_a.base, COACH, COACH_PASSWORD)
+    http = aiohttp.ClientSession(headers=cookie_header(cookie))
+    coach = await _coach(http, node_a, "cy on A", tasks)
+    await coach.ws.send_str(json.dumps({"v": 1, "type": "join_session", "session_id": lead.session_id}))
+    return _Member(coach, http)
 
 
 async def _scenario(nodes: list[Server], path: Path) -> Outcome:
@@ -131,7 +163,7 @@ async def _scenario(nodes: list[Server], path: Path) -> Outcome:
             for coach in (a, b, c, mover):  # the call is listed on every node, and opens on every node
                 await coach.until(lambda coach=coach: coach.live_call() is not None, 60)
                 coach.call_id = str(coach.live_call())
-                await coach.subscribe()
+                await coach.subscribe(audio=coach is b)  # B's coach hears A's call too
             await c.until(lambda: len(c.events) >= 3)
             note = {"v": 1, "type": "add_note", "call_id": c.call_id, "at_s": 1.0, "tag": "coach"}
             await c.ws.send_str(json.dumps({**note, "text": NOTE}))
@@ -142,6 +174,9 @@ async def _scenario(nodes: list[Server], path: Path) -> Outcome:
             mover = await _coach(http_c, node_c, "moved", tasks)
             mover.call_id = c.call_id
             await mover.subscribe(after_seq=moved_at_seq)
+            member = await _session_member_on_a(node_a, b, tasks)
+            await b.until(lambda: bool(b.presences) and b.presences[-1] == {USERNAME, COACH})
+            in_session = b.presences[-1]
             async with asyncio.timeout(60):
                 await far_enough.wait()
             for coach in (a, b, c):
@@ -149,11 +184,16 @@ async def _scenario(nodes: list[Server], path: Path) -> Outcome:
             node_a.proc.kill()  # SIGKILL: nothing of A's own runs after this
             killed_at = time.monotonic()
             await node_a.proc.wait()
+            await member.session.close()
+            await b.until(lambda: b.presences[-1] == {USERNAME}, 30)  # A's member left with A
             for coach in (b, c, mover):
                 await coach.until(lambda coach=coach: coach.has("call_ended"), 30)
             for coach in (b, c):
                 await coach.until(lambda coach=coach: coach.status() == "dropped", 30)
-            return Outcome(a, b, c, before + mover.events, moved_at_seq, killed_at, nodes, streamed[0])
+            moved = before + mover.events
+            return Outcome(
+                a, b, c, moved, moved_at_seq, killed_at, nodes, streamed[0], in_session, b.presences[-1]
+            )
         finally:
             for task in tasks:
                 task.cancel()
@@ -199,6 +239,11 @@ async def test_every_node_gets_the_same_events_in_the_same_order(outcome: Outcom
     for coach in (a, b, c):
         [note] = [e for e in coach.events if e["type"] == "note"]  # C's note reached everyone, once
         assert note["text"] == NOTE
+
+
+async def test_a_coach_on_another_node_hears_the_live_call(outcome: Outcome) -> None:
+    assert outcome.b.heard > 10  # steps of 0.1 s: well over a second of the call, through the bus
+    assert outcome.c.heard == 0  # C's coach did not ask for the audio: none was sent
 
 
 async def test_a_coach_that_moves_node_mid_call_loses_nothing_and_gets_nothing_twice(
@@ -252,6 +297,13 @@ async def _messages(ws: aiohttp.ClientWebSocketResponse, kind: str, test: Any) -
             if data["type"] == kind and test(data):
                 return data
     raise AssertionError(f"the socket closed before a {kind} message")
+
+
+async def test_the_sockets_of_a_dead_node_leave_the_listening_sessions_on_the_others(
+    outcome: Outcome,
+) -> None:
+    assert outcome.in_session == {USERNAME, COACH}  # B's lead saw A's coach join
+    assert outcome.left_in_session == {USERNAME}
 
 
 async def test_a_listening_session_spans_nodes_with_presence_and_the_leads_playback(
