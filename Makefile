@@ -46,6 +46,7 @@ bench: setup
 	$(BIN)/python -m tests.bench.live_calls
 	$(BIN)/python -m tests.bench.page_latency
 	$(BIN)/python -m tests.bench.fanout
+	$(BIN)/python -m tests.bench.bus
 
 setup: debs $(VENV)/.installed model samples
 
