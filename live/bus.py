@@ -40,6 +40,10 @@ class CallDirectory(Protocol):
     def update_remote(self, info: CallInfo) -> None:
         """Another node's live call changed in the list (its alert counts, its agent)."""
 
+    def annotate_here(self, call_id: str, event: Note | Pin) -> int | None:
+        """A note or pin another node (or this one) added to a call not on the bus: add it to this
+        node's copy, if it has the call; its seq here."""
+
 
 class Bus(Protocol):
     """Where the logs of live calls are numbered and how the call list is shared."""

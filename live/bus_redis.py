@@ -34,7 +34,7 @@ from redis.exceptions import RedisError
 from callcoach.live.bus import BusLog, CallDirectory
 from callcoach.live.bus_audio import BusAudio
 from callcoach.live.bus_reaper import reap
-from callcoach.live.codec import from_fields, wire_text
+from callcoach.live.codec import from_fields, from_json, to_json, wire_text
 from callcoach.live.errors import UserError
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallInfo, Event, Note, Pin
@@ -46,6 +46,11 @@ log = logging.getLogger(__name__)
 LIVE = "callcoach:live"  # hash: call id -> {"node": ..., "info": {...}}
 ROOMS = "callcoach:rooms"  # stream: listening-session changes, every node's, in one order
 ROOMS_MAX = 10_000  # changes kept: a node that starts reads them to know the sessions under way
+# stream: notes and pins of calls whose log is not on the bus (recordings, calls stored before this node
+# started or whose stream has expired); a node that starts reads only newer ones (storage has the rest)
+NOTES = "callcoach:notes"
+NOTES_MAX = 10_000
+NOTE_WAIT_S = 5.0  # how long the asking node waits to see its own note applied, for its seq
 HEARTBEAT_TTL_S = 2.0  # a node whose key is this old is dead: well inside the 5 s promised
 HEARTBEAT_EVERY_S = 0.5
 SWEEP_EVERY_S = 0.5  # how often the list is read (new calls of other nodes, changes, dead nodes)
@@ -127,6 +132,8 @@ class RedisBus:
         self._retired: set[str] = set()  # this node's calls stored: never listed again
         self._publish_wake = asyncio.Event()
         self._apply_room: Callable[[dict[str, Any]], None] | None = None
+        self._notes_cursor = "0-0"
+        self._notes_waiting: dict[str, asyncio.Future[int]] = {}
         self._room_nodes: set[str] = set()  # the nodes with sockets in listening sessions
 
     async def connect(self) -> None:
@@ -135,12 +142,14 @@ class RedisBus:
             await self.redis.ping()
             await self.redis.set(node_key(self.node), "1", px=int(HEARTBEAT_TTL_S * 1000))
             await self._read_list()
+            newest = cast(Any, await self.redis.xrevrange(NOTES, count=1))
+            self._notes_cursor = newest[0][0] if newest else "0-0"
         except (RedisError, OSError) as exc:
             raise BusUnreachable(self._settings.bus, exc) from exc
 
     def start(self, directory: CallDirectory) -> None:
         self._directory = directory
-        for job in (self._heartbeat(), self._sweep(), self._publisher()):
+        for job in (self._heartbeat(), self._sweep(), self._publisher(), self._follow_notes()):
             self._spawn(job)
 
     async def close(self) -> None:
@@ -188,9 +197,48 @@ class RedisBus:
         return call_log
 
     async def annotate(self, call_log: EventLog, event: Note | Pin) -> int:
-        if not isinstance(call_log, BusLog) or not call_log.on_bus:
-            return call_log.annotate(event)
-        return await self.append(call_log.call_id, [event], first=0)
+        if isinstance(call_log, BusLog) and call_log.on_bus:
+            return await self.append(call_log.call_id, [event], first=0)
+        # Not on the bus: every node adds it to its own copy of the call in the notes stream's order,
+        # this one too; its seq here is known once this node has.
+        token = secrets.token_hex(8)
+        applied: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._notes_waiting[token] = applied
+        fields: Any = {"call": call_log.call_id, "e": json.dumps(to_json(event)), "t": token}
+        try:
+            await self.redis.xadd(NOTES, fields, maxlen=NOTES_MAX, approximate=True)
+            async with asyncio.timeout(NOTE_WAIT_S):
+                return await applied
+        except TimeoutError:
+            return 0  # on the stream all the same: this node adds it when its reader gets there
+        finally:
+            self._notes_waiting.pop(token, None)
+
+    async def _follow_notes(self) -> None:
+        while True:
+            try:
+                reply = await self.redis.xread({NOTES: self._notes_cursor}, count=500, block=BLOCK_MS)
+            except (RedisError, OSError):
+                log.exception("could not read notes from the bus; trying again")
+                await asyncio.sleep(0.5)
+                continue
+            for _key, entries in cast(Any, reply) or []:
+                for entry_id, fields in entries:
+                    self._notes_cursor = entry_id
+                    self._note_here(fields)
+
+    def _note_here(self, fields: Mapping[str, str]) -> None:
+        try:
+            event = from_json(json.loads(fields["e"]))
+        except (KeyError, ValueError) as exc:
+            log.warning("a note on the bus does not decode: %s", exc)
+            return
+        if self._directory is None or not isinstance(event, Note | Pin):
+            return
+        seq = self._directory.annotate_here(fields.get("call", ""), event)
+        waiting = self._notes_waiting.get(fields.get("t", ""))
+        if waiting is not None and not waiting.done():
+            waiting.set_result(seq or 0)
 
     async def append(self, call_id: str, events: Sequence[Event], *, first: int) -> int:
         """Add ``events`` to the call's stream in one step; the seq of the last one added."""

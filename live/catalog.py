@@ -263,6 +263,15 @@ class CallCatalog:
             await asyncio.get_running_loop().run_in_executor(None, self._storage.annotate, call_id, event)
         return seq
 
+    def annotate_here(self, call_id: str, event: Note | Pin) -> int | None:
+        """A note or pin from the bus for a call not on it (a recording, a stored call): added to this
+        node's log of it (storage has it already). A log that follows the call's stream gets its notes
+        from there."""
+        record = self._records.get(call_id)
+        if record is None or (isinstance(record.log, BusLog) and record.log.on_bus):
+            return None
+        return record.log.annotate(event)
+
     def assign_agent(self, call_id: str, agent: str) -> CallInfo:
         """The call's agent is ``agent`` from now on (an assignment: it wins over the platform's); the
         call lists change with it, and a live call is stored with it when it ends."""

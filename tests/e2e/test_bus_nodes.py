@@ -33,7 +33,7 @@ import soundfile as sf
 from callcoach.live.audio_wire import decode_audio
 from callcoach.live.storage import Storage
 from tests.helpers.auth import USERNAME, cookie_header, create_user, login_cookie_async
-from tests.helpers.calls import Plan, simulator
+from tests.helpers.calls import Plan, replay, simulator
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.server import Server, start_server, stop_server
 
@@ -43,6 +43,7 @@ NOTE = "listen to how the agent opens"
 KILL_AFTER_S = 12.0  # audio seconds streamed to A before it is killed: well into the call
 DROPPED_WITHIN_S = 5.0  # the promise: the other nodes list a dead node's call as dropped this soon
 MOVE_AFTER_EVENTS = 8  # the moving coach leaves B once it has this many events
+RECORDED = "recorded"  # the recording's call id
 COACH, COACH_PASSWORD = "cy", "cy-test-password"  # a coach of the default team, who joins a session
 
 
@@ -211,12 +212,16 @@ async def outcome(
 ) -> AsyncIterator[Outcome]:
     data = tmp_path_factory.mktemp("nodes") / "data"
     env = {"CALLCOACH_BUS": redis_server.url(15)}
+    recordings = data.parent / "recordings"  # one recording every node lists (and analyses itself)
+    recordings.mkdir()
+    audio, rate = sf.read(str(samples / f"{CALL}.wav"), dtype="int16")
+    sf.write(str(recordings / f"{RECORDED}.wav"), audio[: 6 * rate], rate)  # 6 s: little to analyse
     data.mkdir(parents=True)
     create_user(data, COACH, COACH_PASSWORD, role="coach", teams=("default",))
     nodes: list[Server] = []
     try:
         for _ in range(3):
-            nodes.append(await start_server(callcoach, model_dir, data, env=env))
+            nodes.append(await start_server(callcoach, model_dir, data, recordings=recordings, env=env))
         yield await _scenario(nodes, samples / f"{CALL}.wav")
     finally:
         for node in nodes:
@@ -339,3 +344,20 @@ async def test_a_listening_session_spans_nodes_with_presence_and_the_leads_playb
         await coach.send_str(json.dumps({**steer, "position_s": 1.0, "playing": False}))
         refused = await _messages(coach, "error", lambda _e: True)  # only the lead steers, on any node
         assert refused["code"] == "not_the_lead"
+
+
+async def test_a_note_on_a_recording_reaches_the_other_nodes(outcome: Outcome) -> None:
+    """A recording is not on the bus (every node analyses it): its notes go through the bus's notes
+    stream, so a note made on C is in B's replay of it."""
+    node_b, node_c = outcome.nodes[1], outcome.nodes[2]
+    text = "the greeting is good: keep it"
+    async with node_c.client() as http, http.ws_connect(node_c.ws_url("/ws")) as ws:
+        note = {"v": 1, "type": "add_note", "call_id": RECORDED, "at_s": 2.0, "tag": "praise", "text": text}
+        await ws.send_str(json.dumps(note))
+        await ws.send_str(json.dumps({"v": 1, "type": "subscribe", "call_id": RECORDED, "after_seq": 0}))
+        play = {"v": 1, "type": "playback", "call_id": RECORDED, "position_s": 1e6, "playing": False}
+        await ws.send_str(json.dumps(play))
+        here = await _messages(ws, "note", lambda n: n["text"] == text)  # on C itself first
+    there = [e for e in await replay(node_b, RECORDED, until="note") if e["type"] == "note"]
+    assert [n["text"] for n in there] == [text]
+    assert there[0]["id"] == here["id"] and there[0]["at_s"] == 2.0

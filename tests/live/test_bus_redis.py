@@ -18,7 +18,7 @@ import pytest_asyncio
 from callcoach.live.bus import BusLog
 from callcoach.live.bus_redis import LIVE, RedisBus
 from callcoach.live.eventlog import EventLog
-from callcoach.live.events import CallEnded, CallInfo, CallStarted, Event, Note, Transcript
+from callcoach.live.events import CallEnded, CallInfo, CallStarted, Event, Note, Pin, Transcript
 from callcoach.live.settings import Settings
 from callcoach.live.storage import Storage
 from tests.helpers.redis_server import RedisServer
@@ -150,3 +150,6 @@ class _NoDirectory:
 
     def update_remote(self, info: CallInfo) -> None:
         pass
+
+    def annotate_here(self, call_id: str, event: Note | Pin) -> int | None:
+        return None
