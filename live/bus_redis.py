@@ -27,6 +27,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -37,7 +38,7 @@ from callcoach.live.bus_reaper import reap
 from callcoach.live.codec import from_fields, from_json, to_json, wire_text
 from callcoach.live.errors import UserError
 from callcoach.live.eventlog import EventLog
-from callcoach.live.events import CallInfo, Event, Note, Pin
+from callcoach.live.events import CallEnded, CallInfo, Event, Note, Pin
 from callcoach.live.live_call import LiveCall
 from callcoach.live.settings import Settings
 from callcoach.live.storage import Storage
@@ -107,9 +108,19 @@ class BusUnreachable(UserError):
 
     def __init__(self, url: str, cause: Exception) -> None:
         super().__init__(
-            f"cannot reach the bus at {url} ({cause}): start Redis there, or fix --bus (CALLCOACH_BUS), "
-            "or leave it unset to run a single node",
+            f"cannot reach the bus at {shown(url)} ({cause}): start Redis there, or fix --bus "
+            "(CALLCOACH_BUS), or leave it unset to run a single node",
         )
+
+
+def shown(url: str) -> str:
+    """``url`` with its password, if any, left out (it goes to logs and terminals)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + host))
 
 
 class RedisBus:
@@ -265,6 +276,8 @@ class RedisBus:
                     log.exception("call %s: could not add events to the bus; trying again", call_id)
                     await asyncio.sleep(0.5)
             sent += len(batch)
+            if any(isinstance(event, CallEnded) for event in batch):  # the pipeline's last word
+                return
 
     async def follow(self, call_log: BusLog) -> None:
         """Read the call's stream into ``call_log`` from where it stands until the stream expires."""

@@ -35,7 +35,7 @@ from callcoach.live.storage import Storage
 from tests.helpers.auth import USERNAME, cookie_header, create_user, login_cookie_async
 from tests.helpers.calls import Plan, replay, simulator
 from tests.helpers.redis_server import RedisServer
-from tests.helpers.server import Server, start_server, stop_server
+from tests.helpers.server import Server, clean_env, free_port, start_server, stop_server
 
 pytestmark = [pytest.mark.vosk, pytest.mark.asyncio(loop_scope="module")]
 CALL = "plain"
@@ -361,3 +361,17 @@ async def test_a_note_on_a_recording_reaches_the_other_nodes(outcome: Outcome) -
     there = [e for e in await replay(node_b, RECORDED, until="note") if e["type"] == "note"]
     assert [n["text"] for n in there] == [text]
     assert there[0]["id"] == here["id"] and there[0]["at_s"] == 2.0
+
+
+async def test_a_node_that_cannot_reach_the_bus_does_not_start_and_says_why(
+    callcoach: Path, model_dir: Path, tmp_path: Path
+) -> None:
+    argv = [str(callcoach), "serve", "--bus", "redis://:s3cret@127.0.0.1:1/0", "--model", str(model_dir)]
+    argv += ["--data", str(tmp_path), "--recordings", str(tmp_path), "--port", str(free_port())]
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=clean_env()
+    )
+    out = (await asyncio.wait_for(proc.communicate(), 120))[0].decode()
+    assert proc.returncode == 2, out
+    assert "cannot reach the bus at redis://:***@127.0.0.1:1/0" in out and "start Redis there" in out
+    assert "s3cret" not in out
