@@ -15,6 +15,10 @@ of the rules file is told to every call still running (:meth:`CallCatalog.notify
 A call's agent is the account the phone platform named (``CallInfo.agent``) unless an admin or lead
 assigned another (:meth:`CallCatalog.assign_agent`, kept by :mod:`live.coaching_store`), which wins.
 Listeners are told when the list changes.
+With a shared bus (``--bus``, :mod:`live.bus`), a live call's log is numbered by the bus, this node's
+live calls are listed on every node, and other nodes' live calls are listed here (:meth:`add_remote`):
+their logs follow the bus, and they become replays here when they end there (as ``dropped`` when their
+node died, ended by a survivor: :mod:`live.bus_reaper`).
 """
 
 from __future__ import annotations
