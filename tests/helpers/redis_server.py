@@ -45,12 +45,13 @@ def redis_binary() -> str:
 def start_redis(folder: Path, timeout_s: float = 20) -> RedisServer:
     port = free_port()
     argv = [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    log = (folder / f"redis-{port}.log").open("wb")
-    proc = subprocess.Popen([*argv, "--dir", str(folder)], stdout=log, stderr=subprocess.STDOUT)
+    log = folder / f"redis-{port}.log"
+    with log.open("wb") as out:  # the server keeps its own copy of the descriptor
+        proc = subprocess.Popen([*argv, "--dir", str(folder)], stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout_s
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {proc.returncode}: see {log.name}")
+            raise RuntimeError(f"redis-server exited with {proc.returncode}: {log.read_text()[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
                 sock.sendall(b"PING\r\n")
