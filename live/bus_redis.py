@@ -36,7 +36,7 @@ from callcoach.live.bus import BusLog, CallDirectory
 from callcoach.live.bus_audio import BusAudio
 from callcoach.live.bus_reaper import reap
 from callcoach.live.codec import from_fields, from_json, to_json, wire_text
-from callcoach.live.errors import UserError
+from callcoach.live.errors import CallcoachError, UserError
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallEnded, CallInfo, Event, Note, Pin
 from callcoach.live.live_call import LiveCall
@@ -111,6 +111,15 @@ class BusUnreachable(UserError):
             f"cannot reach the bus at {shown(url)} ({cause}): start Redis there, or fix --bus "
             "(CALLCOACH_BUS), or leave it unset to run a single node",
         )
+
+
+def _unshared(what: str, cause: Exception) -> CallcoachError:
+    """A page's request that could not go on the bus: refused, so the page can say so and try again."""
+    return CallcoachError(
+        "bus_unreachable",
+        f"{what} could not be shared with the other servers ({cause}): try again in a moment; "
+        "if it goes on, the site's Redis is down",
+    )
 
 
 def shown(url: str) -> str:
@@ -208,6 +217,12 @@ class RedisBus:
         return call_log
 
     async def annotate(self, call_log: EventLog, event: Note | Pin) -> int:
+        try:
+            return await self._annotate(call_log, event)
+        except (RedisError, OSError) as exc:
+            raise _unshared(f"the {event.TYPE}", exc) from exc
+
+    async def _annotate(self, call_log: EventLog, event: Note | Pin) -> int:
         if isinstance(call_log, BusLog) and call_log.on_bus:
             return await self.append(call_log.call_id, [event], first=0)
         # Not on the bus: every node adds it to its own copy of the call in the notes stream's order,
@@ -301,7 +316,10 @@ class RedisBus:
     async def send_room(self, change: Mapping[str, Any]) -> None:
         """A listening-session change (web/sessions.py) for every node, this one included."""
         fields: Any = {"c": json.dumps(change)}
-        await self.redis.xadd(ROOMS, fields, maxlen=ROOMS_MAX, approximate=True)
+        try:
+            await self.redis.xadd(ROOMS, fields, maxlen=ROOMS_MAX, approximate=True)
+        except (RedisError, OSError) as exc:
+            raise _unshared("the listening session's change", exc) from exc
 
     def follow_rooms(self, apply: Callable[[dict[str, Any]], None]) -> None:
         """Hand every session change to ``apply`` in the stream's order, from the oldest kept (so a node

@@ -76,8 +76,9 @@ class SessionHub:
         self._rooms: Rooms[str] = Rooms(note_prefix=secrets.token_hex(3))
         self._node = relay.node if relay is not None else "here"
         self._serial = itertools.count(1)
-        self._keys: dict[Member, str] = {}  # this node's connections in sessions, by their key
+        self._keys: dict[Member, str] = {}  # the key each of this node's connections is known by
         self._local: dict[str, Member] = {}
+        self._leaving: set[asyncio.Task[None]] = set()  # sockets' leaving, on its way to the relay
         self._changed: set[str] = set()  # sessions whose presence is still to be sent
         self._flush: asyncio.TimerHandle | None = None
         if relay is not None:
@@ -132,6 +133,8 @@ class SessionHub:
             task = asyncio.get_running_loop().create_task(
                 self._relay.send_room({"op": "disconnect", "member": key})
             )
+            self._leaving.add(task)  # referenced until done: the loop keeps only a weak one
+            task.add_done_callback(self._leaving.discard)
             task.add_done_callback(_logged)
 
     def _key(self, member: Member) -> str:
