@@ -17,11 +17,13 @@ import pytest_asyncio
 
 from callcoach.live.bus import BusLog
 from callcoach.live.bus_redis import LIVE, RedisBus
+from callcoach.live.errors import CallcoachError
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallEnded, CallInfo, CallStarted, Event, Note, Pin, Transcript
 from callcoach.live.settings import Settings
 from callcoach.live.storage import Storage
 from tests.helpers.redis_server import RedisServer
+from tests.helpers.server import free_port
 
 pytestmark = pytest.mark.asyncio
 _DBS = itertools.count(1)
@@ -153,3 +155,20 @@ class _NoDirectory:
 
     def annotate_here(self, call_id: str, event: Note | Pin) -> int | None:
         return None
+
+
+async def test_a_note_or_session_change_that_cannot_reach_redis_is_refused_with_its_code(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(bus=f"redis://127.0.0.1:{free_port()}/0", data_dir=tmp_path)  # nothing listens
+    storage = Storage(tmp_path / "calls.sqlite3", tmp_path / "recordings")
+    bus = RedisBus(settings, storage)
+    try:
+        with pytest.raises(CallcoachError) as refused:
+            await bus.annotate(BusLog("c1"), note("a", 1))
+        assert refused.value.code == "bus_unreachable" and "try again in a moment" in refused.value.message
+        with pytest.raises(CallcoachError, match="could not be shared with the other servers"):
+            await bus.send_room({"op": "leave", "member": "x#1"})
+    finally:
+        await bus.close()
+        storage.close()
