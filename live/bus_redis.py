@@ -57,6 +57,7 @@ HEARTBEAT_EVERY_S = 0.5
 SWEEP_EVERY_S = 0.5  # how often the list is read (new calls of other nodes, changes, dead nodes)
 BLOCK_MS = 1000  # a reader's XREAD BLOCK: it comes back this often to see whether it should stop
 CLOSE_WAIT_S = 2.0
+EXPIRY_LOOK_S = 10.0  # how often the reader of ended calls looks for streams that have expired
 BATCH = 500  # pipeline events sent in one script call at most
 # KEYS: counter, stream, sent. ARGV: max length, the origin's count of the first event (0: a note or
 # pin, never skipped), then each event's wire text around its seq (head, tail). Returns the last seq.
@@ -145,6 +146,8 @@ class RedisBus:
         self._directory: CallDirectory | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._mirrors: dict[str, BusLog] = {}  # every call this node follows on the bus
+        self._ended: dict[str, BusLog] = {}  # the ended ones, by stream, read together
+        self._ended_wake = asyncio.Event()
         self._remote: dict[str, CallInfo] = {}  # other nodes' live calls, as last listed
         self._elsewhere: set[str] = set()
         self._reaping: set[str] = set()
@@ -169,7 +172,14 @@ class RedisBus:
 
     def start(self, directory: CallDirectory) -> None:
         self._directory = directory
-        for job in (self._heartbeat(), self._sweep(), self._publisher(), self._follow_notes()):
+        jobs = (
+            self._heartbeat(),
+            self._sweep(),
+            self._publisher(),
+            self._follow_notes(),
+            self._follow_ended(),
+        )
+        for job in jobs:
             self._spawn(job)
 
     async def close(self) -> None:
@@ -295,21 +305,55 @@ class RedisBus:
                 return
 
     async def follow(self, call_log: BusLog) -> None:
-        """Read the call's stream into ``call_log`` from where it stands until the stream expires."""
+        """Read the call's stream into ``call_log`` from where it stands until the call has ended; then
+        the node's one reader of ended calls takes it on (notes may still come, until it expires)."""
         stream = CallKeys.of(call_log.call_id).stream
-        while True:
+        while not call_log.closed:
             try:
                 reply = await self.redis.xread({stream: f"0-{len(call_log)}"}, count=1000, block=BLOCK_MS)
-                if not reply and call_log.closed and not await self.redis.exists(stream):
-                    call_log.gone()
-                    self._mirrors.pop(call_log.call_id, None)
-                    return
             except (RedisError, OSError):
                 log.exception("call %s: could not read the bus; trying again", call_log.call_id)
                 await asyncio.sleep(0.5)
                 continue
             for _key, entries in cast(Any, reply) or []:
                 call_log.receive_entries(entries)
+        self._ended[stream] = call_log
+        self._ended_wake.set()
+
+    async def _follow_ended(self) -> None:
+        """Every ended call's stream in one ``XREAD``: a blocked read (and a connection) per call is
+        for calls under way; an ended call only gets the odd note. A stream that has expired is let go
+        (its log keeps what it had; a later note stays on the node it is made on and in storage)."""
+        looked = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._ended:
+                self._ended_wake.clear()
+                await self._ended_wake.wait()
+            cursors: dict[Any, Any] = {stream: f"0-{len(ended)}" for stream, ended in self._ended.items()}
+            try:
+                reply = await self.redis.xread(cursors, count=1000, block=BLOCK_MS)
+                if loop.time() - looked >= EXPIRY_LOOK_S:
+                    looked = loop.time()
+                    await self._let_go_of_expired()
+            except (RedisError, OSError):
+                log.exception("could not read ended calls from the bus; trying again")
+                await asyncio.sleep(0.5)
+                continue
+            for stream, entries in cast(Any, reply) or []:
+                self._ended[stream].receive_entries(entries)
+
+    async def _let_go_of_expired(self) -> None:
+        streams = list(self._ended)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream in streams:
+                pipe.exists(stream)
+            there = await pipe.execute()
+        for stream, exists in zip(streams, there, strict=True):
+            if not exists:
+                call_log = self._ended.pop(stream)
+                call_log.gone()
+                self._mirrors.pop(call_log.call_id, None)
 
     # --- listening sessions -----------------------------------------------------------------------------
 

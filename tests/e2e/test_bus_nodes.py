@@ -375,3 +375,18 @@ async def test_a_node_that_cannot_reach_the_bus_does_not_start_and_says_why(
     assert proc.returncode == 2, out
     assert "cannot reach the bus at redis://:***@127.0.0.1:1/0" in out and "start Redis there" in out
     assert "s3cret" not in out
+
+
+async def test_a_note_on_the_ended_call_reaches_the_other_node(outcome: Outcome) -> None:
+    """After the call: its stream is kept a while, and every node reads the ended calls' streams."""
+    node_b, node_c = outcome.nodes[1], outcome.nodes[2]
+    call_id, text = outcome.c.call_id, "in the debrief: the opening was fine"
+    async with node_c.client() as http, http.ws_connect(node_c.ws_url("/ws")) as ws:
+        note = {"v": 1, "type": "add_note", "call_id": call_id, "at_s": 3.0, "tag": "coach", "text": text}
+        await ws.send_str(json.dumps(note))
+    async with node_b.client() as http, http.ws_connect(node_b.ws_url("/ws")) as ws:
+        await ws.send_str(json.dumps({"v": 1, "type": "subscribe", "call_id": call_id, "after_seq": 0}))
+        play = {"v": 1, "type": "playback", "call_id": call_id, "position_s": 1e6, "playing": False}
+        await ws.send_str(json.dumps(play))
+        found = await _messages(ws, "note", lambda n: n["text"] == text)
+    assert found["seq"] == len(outcome.c.events) + 1  # after everything of the call, on every node
