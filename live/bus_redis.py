@@ -24,11 +24,13 @@ import dataclasses
 import json
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
+import redis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -133,6 +135,38 @@ def shown(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + host))
 
 
+class Heartbeat:
+    """The node's "alive" key, refreshed from a thread of its own: a node whose event loop is busy for a
+    moment (a burst of work, a slow disk) is still alive, and must not have its calls ended by others.
+    A process that dies stops refreshing it with everything else."""
+
+    def __init__(self, url: str, key: str) -> None:
+        self._redis = redis.Redis.from_url(url, socket_timeout=HEARTBEAT_TTL_S)
+        self._key = key
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="bus heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._redis.set(self._key, "1", px=int(HEARTBEAT_TTL_S * 1000))
+            except (RedisError, OSError):
+                log.warning("could not refresh this node's heartbeat on the bus; trying again")
+            self._stop.wait(HEARTBEAT_EVERY_S)
+
+    def stop(self) -> None:
+        """Blocking: stop beating and say at once that this node is gone."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        with contextlib.suppress(RedisError, OSError):
+            self._redis.delete(self._key)
+        self._redis.close()
+
+
 class RedisBus:
     """One node's side of the Redis bus. :meth:`connect` first, then :meth:`start` with the catalog."""
 
@@ -142,6 +176,7 @@ class RedisBus:
         self.node = f"{settings.host}:{settings.port}/{secrets.token_hex(4)}"
         self.redis: aioredis.Redis = aioredis.from_url(settings.bus, decode_responses=True)
         self._script = self.redis.register_script(APPEND_LUA)
+        self._heartbeat = Heartbeat(settings.bus, node_key(self.node))
         self.audio = BusAudio(settings.bus, self._spawn)
         self._directory: CallDirectory | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -172,14 +207,8 @@ class RedisBus:
 
     def start(self, directory: CallDirectory) -> None:
         self._directory = directory
-        jobs = (
-            self._heartbeat(),
-            self._sweep(),
-            self._publisher(),
-            self._follow_notes(),
-            self._follow_ended(),
-        )
-        for job in jobs:
+        self._heartbeat.start()
+        for job in (self._sweep(), self._publisher(), self._follow_notes(), self._follow_ended()):
             self._spawn(job)
 
     async def close(self) -> None:
@@ -188,8 +217,7 @@ class RedisBus:
             task.cancel()
         if tasks:  # a read cancelled mid-reply may take a moment to let go of its connection
             await asyncio.wait(tasks, timeout=CLOSE_WAIT_S)
-        with contextlib.suppress(RedisError, OSError):
-            await self.redis.delete(node_key(self.node))
+        await asyncio.get_running_loop().run_in_executor(None, self._heartbeat.stop)
         await self.redis.aclose()
         await self.audio.close()
 
@@ -437,12 +465,6 @@ class RedisBus:
 
     def live_elsewhere(self) -> set[str]:
         return set(self._elsewhere)
-
-    async def _heartbeat(self) -> None:
-        while True:
-            with contextlib.suppress(RedisError, OSError):
-                await self.redis.set(node_key(self.node), "1", px=int(HEARTBEAT_TTL_S * 1000))
-            await asyncio.sleep(HEARTBEAT_EVERY_S)
 
     async def _sweep(self) -> None:
         # A node is taken for dead only when two looks in a row find its key gone: a look just after
