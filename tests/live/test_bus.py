@@ -10,7 +10,7 @@ import json
 import pytest
 
 from callcoach.live.bus import TRIMMED, BusLog, LocalBus
-from callcoach.live.bus_redis import split_wire
+from callcoach.live.bus_streams import split_wire
 from callcoach.live.codec import wire_text
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallEnded, CallStarted, Event, Note, Transcript

@@ -108,7 +108,7 @@ async def test_a_node_that_joins_late_or_from_a_cursor_reads_each_event_once(nod
     partial = BusLog("c1")  # a node that had read 12 events before it lost the bus
     partial.receive_entries(cast(Any, await c.redis.xrange("callcoach:{c1}:log", count=12)))
     assert len(partial) == 12
-    follower = asyncio.create_task(c.follow(partial))
+    follower = asyncio.create_task(c.streams.follow(partial))
     origin.append(CallEnded(3.0, "completed"))
     origin.close()
     wires = await closed(origin)
