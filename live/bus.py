@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
@@ -100,7 +101,9 @@ class BusLog(EventLog):
 
     On the call's own node the pipeline's :meth:`append` hands the event to ``send`` (the bus numbers it
     and it comes back through :meth:`receive`, as on every other node); elsewhere there is no ``send``.
-    The log closes when its ``call_ended`` comes back, so every node closes it at the same ``seq``.
+    The log closes when its ``call_ended`` comes back, so every node closes it at the same ``seq``. Should
+    the bus lose the call (Redis restarted under it), :meth:`take_back` logs here what it did not give
+    back, and the call goes on on its node alone: nothing of it is lost, and its node never waits for it.
     """
 
     def __init__(self, call_id: str, send: Callable[[Event], None] | None = None) -> None:
@@ -108,17 +111,35 @@ class BusLog(EventLog):
         self._send = send
         self._sending = send is not None
         self.on_bus = True  # False once the call's stream is gone: notes then stay on this node
+        self._in_flight: deque[Event] = deque()  # the call's node: pipeline events not back yet
 
     def append(self, event: Event) -> int:
         """Hand a pipeline event to the bus; 0, as its ``seq`` is only known once it comes back."""
         if self._send is None or not self._sending:
             raise RuntimeError(f"the log of call {self.call_id} takes no pipeline events on this node")
+        if not self.on_bus:  # the bus lost the call: it goes on here alone
+            return self._add(event)
+        self._in_flight.append(event)
         self._send(event)
         return 0
 
     def close(self) -> None:
         """The pipeline is done; the log closes once its ``call_ended`` is back from the bus."""
         self._sending = False
+        if not self.on_bus:
+            super().close()
+
+    def take_back(self) -> None:
+        """The bus has lost the call: the pipeline's events it did not give back are logged here, in
+        order, and the rest of the call is logged here alone (other nodes lose sight of it)."""
+        if self._send is None or not self.on_bus:
+            return
+        self.on_bus = False
+        taken, self._in_flight = list(self._in_flight), deque()
+        for event in taken:
+            self._put(event, None)
+        if not self._sending:
+            super().close()
 
     def receive(self, seq: int, wire: str) -> None:
         """The event the bus numbered ``seq``, as its stored wire text (sent to pages as it is)."""
@@ -143,6 +164,8 @@ class BusLog(EventLog):
             self.receive(int(entry_id.split("-")[1]), fields["w"])
 
     def _put(self, event: Event, wire: str | None) -> None:
+        if self._in_flight and not isinstance(event, Note | Pin):  # one of the pipeline's, back
+            self._in_flight.popleft()
         self._events.append(event)
         self._wire.append(wire)
         if isinstance(event, CallEnded):

@@ -15,6 +15,7 @@ capped (``MAXLEN ~``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,10 +32,15 @@ log = logging.getLogger(__name__)
 BLOCK_MS = 1000  # a reader's XREAD BLOCK: it comes back this often to see whether it should stop
 EXPIRY_LOOK_S = 10.0  # how often the reader of ended calls looks for streams that have expired
 BATCH = 500  # pipeline events sent in one script call at most
+# The call's node waits this long for its call_ended to come back before taking the call back (Redis
+# lost it after the last batch went): its own pages and storage then have it all the same.
+LOST_AFTER_S = 30.0
 # KEYS: counter, stream, sent. ARGV: max length, the origin's count of the first event (0: a note or
-# pin, never skipped), then each event's wire text around its seq (head, tail). Returns the last seq.
+# pin, never skipped), then each event's wire text around its seq (head, tail). Returns the last seq,
+# or -1 when the call's node has sent events before but Redis has no trace of them (it restarted).
 APPEND_LUA = """
 local first = tonumber(ARGV[2])
+if first > 1 and redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
 local sent = tonumber(redis.call('GET', KEYS[3]) or '0')
 local last = 0
 for i = 3, #ARGV, 2 do
@@ -76,9 +82,14 @@ class CallStreams:
     """One node's readers and writers of calls' streams; ``spawn`` runs (and keeps) its tasks."""
 
     def __init__(
-        self, redis: aioredis.Redis, max_events: int, spawn: Callable[[Any], asyncio.Task[None]]
+        self,
+        redis: aioredis.Redis,
+        max_events: int,
+        spawn: Callable[[Any], asyncio.Task[None]],
+        lost_after_s: float = LOST_AFTER_S,
     ) -> None:
         self._redis = redis
+        self._lost_after_s = lost_after_s
         self._max_events = max_events
         self._spawn = spawn
         self._script = redis.register_script(APPEND_LUA)
@@ -91,7 +102,7 @@ class CallStreams:
         outbox: asyncio.Queue[Event] = asyncio.Queue()
         call_log = BusLog(call_id, outbox.put_nowait)
         self._mirrors[call_id] = call_log
-        self._spawn(self._send(call_id, outbox))
+        self._spawn(self._send(call_log, outbox))
         self._spawn(self.follow(call_log))
         return call_log
 
@@ -112,24 +123,37 @@ class CallStreams:
         seq = await self._script(keys=[keys.counter, keys.stream, keys.sent], args=args)
         return int(seq)
 
-    async def _send(self, call_id: str, outbox: asyncio.Queue[Event]) -> None:
+    async def _send(self, call_log: BusLog, outbox: asyncio.Queue[Event]) -> None:
         """The call's pipeline events to the stream in order, in batches; a failed batch is sent again
         (the script skips whatever of it was already added)."""
-        sent = 0
+        call_id, sent = call_log.call_id, 0
         while True:
             batch = [await outbox.get()]
             while not outbox.empty() and len(batch) < BATCH:
                 batch.append(outbox.get_nowait())
             while True:
                 try:
-                    await self.append(call_id, batch, first=sent + 1)
+                    last = await self.append(call_id, batch, first=sent + 1)
                     break
                 except (RedisError, OSError):
                     log.exception("call %s: could not add events to the bus; trying again", call_id)
                     await asyncio.sleep(0.5)
+            if last < 0:
+                return self._lost(call_log)
             sent += len(batch)
             if any(isinstance(event, CallEnded) for event in batch):  # the pipeline's last word
-                return
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._lost_after_s):
+                        return await call_log.wait_closed()
+                return self._lost(call_log)
+
+    def _lost(self, call_log: BusLog) -> None:
+        log.error(
+            "call %s: the bus has lost it (did Redis restart?); it goes on on this node only, and other "
+            "nodes' pages lose sight of it",
+            call_log.call_id,
+        )
+        call_log.take_back()
 
     async def follow(self, call_log: BusLog) -> None:
         """Read the call's stream into ``call_log`` from where it stands until the call has ended; then

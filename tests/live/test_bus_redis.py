@@ -17,6 +17,7 @@ import pytest_asyncio
 
 from callcoach.live.bus import BusLog
 from callcoach.live.bus_redis import LIVE, RedisBus
+from callcoach.live.bus_streams import CallStreams
 from callcoach.live.errors import CallcoachError
 from callcoach.live.eventlog import EventLog
 from callcoach.live.events import CallEnded, CallInfo, CallStarted, Event, Note, Pin, Transcript
@@ -144,6 +145,27 @@ async def test_the_stream_is_capped_and_expires_once_the_call_is_stored(nodes: l
     assert not await bus.redis.hexists(LIVE, "c1")
     for key in ("callcoach:{c1}:log", "callcoach:{c1}:n", "callcoach:{c1}:sent"):
         assert 0 < await bus.redis.ttl(key) <= 3600
+
+
+async def test_a_call_that_redis_loses_goes_on_whole_on_its_node(nodes: list[RedisBus]) -> None:
+    """Redis restarted mid-call with nothing on disk: the call's node logs what the bus did not give
+    back and the rest of the call itself, and its log closes, so the call is stored whole."""
+    bus = nodes[0]
+    streams = CallStreams(bus.redis, 1000, asyncio.create_task, lost_after_s=1.0)
+    origin = streams.origin_log("c1")
+    origin.append(STARTED)
+    origin.append(line(1))
+    await asyncio.wait_for(origin.wait_longer(1), 10)
+    await bus.redis.flushdb()  # what a restarted Redis without persistence has of the call: nothing
+    for event in (line(2), line(3), CallEnded(3.0, "completed")):
+        origin.append(event)
+    origin.close()
+    wires = await closed(origin)
+    messages = [json.loads(w) for w in wires]
+    assert [m["seq"] for m in messages] == [1, 2, 3, 4, 5]
+    assert [m.get("text") for m in messages] == [None, "line 1", "line 2", "line 3", None]
+    assert not origin.on_bus
+    assert origin.annotate(note("a", 1)) == 6  # a note now joins its node's copy (and storage) only
 
 
 class _NoDirectory:
