@@ -200,8 +200,8 @@ class RedisBus:
     # --- the list of live calls -------------------------------------------------------------------------
 
     def publish(self, info: CallInfo) -> None:
-        if info.call_id in self._retired:
-            return
+        if info.call_id in self._retired or not self.streams.on_bus(info.call_id):
+            return  # stored; or lost by the bus, which other nodes then no longer list
         self._published[info.call_id] = info
         self._publish_wake.set()
 
@@ -285,6 +285,7 @@ class RedisBus:
             self._list(call_id, info)
         for call_id in set(self._remote) - set(others):  # ended and stored: its log follows it to the end
             del self._remote[call_id]
+            await self.streams.lost_unless_there(call_id)  # unless Redis lost it (a restart)
         return others
 
     def _list(self, call_id: str, info: CallInfo) -> None:

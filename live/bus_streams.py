@@ -114,6 +114,24 @@ class CallStreams:
             self._spawn(self.follow(call_log))
         return call_log
 
+    def on_bus(self, call_id: str) -> bool:
+        """Whether this node's call is still on the bus (False once the bus lost it)."""
+        call_log = self._mirrors.get(call_id)
+        return call_log is None or call_log.on_bus
+
+    async def lost_unless_there(self, call_id: str) -> None:
+        """Another node's call has left the list: normally ended and stored, its ``call_ended`` in its
+        stream. If the stream is gone with the call not ended here, Redis has lost it (a restart): this
+        node's copy closes where it is (the call's own node keeps and stores all of it)."""
+        call_log = self._mirrors.get(call_id)
+        if call_log is None or call_log.closed or await self._redis.exists(CallKeys.of(call_id).stream):
+            return
+        log.warning(
+            "call %s: the bus has lost it (did Redis restart?); listed here as far as it got", call_id
+        )
+        del self._mirrors[call_id]
+        call_log.gone()
+
     async def append(self, call_id: str, events: Sequence[Event], *, first: int) -> int:
         """Add ``events`` to the call's stream in one step; the seq of the last one added."""
         keys = CallKeys.of(call_id)

@@ -248,7 +248,9 @@ class CallCatalog:
         recording its node wrote to the shared data folder; dropped if its node died."""
         await record.log.wait_closed()
         ended = next((e for e in reversed(record.log.events) if isinstance(e, CallEnded)), None)
-        if ended is None:  # its stream expired before it ended (the bus was cleared): nothing to finish
+        if ended is None:  # the bus lost it (Redis restarted): its own node has it all, and storage
+            why = "this server lost sight of the call when the bus restarted; its own server kept all of it"
+            self._update(record, live=False, status="dropped", error=why)
             return
         recording = self._storage.recording_path(record.info.call_id) if self._storage else None
         record.path = recording if recording is not None and recording.exists() else None

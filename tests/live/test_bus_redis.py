@@ -168,6 +168,38 @@ async def test_a_call_that_redis_loses_goes_on_whole_on_its_node(nodes: list[Red
     assert origin.annotate(note("a", 1)) == 6  # a note now joins its node's copy (and storage) only
 
 
+async def test_another_nodes_copy_of_a_call_redis_lost_closes_where_it_got(nodes: list[RedisBus]) -> None:
+    a, b = nodes[0], nodes[1]
+    listing = _Listing()
+    a.start(_NoDirectory())
+    b.start(listing)
+    origin = a.origin_log("c1")
+    a.publish(CallInfo("c1", "c1", "twilio", STARTED.started_at, None, live=True, status="live"))
+    origin.append(STARTED)
+    async with asyncio.timeout(10):  # B lists it within a look or two, and reads its first event
+        await listing.added.wait()
+        await listing.log.wait_longer(0)
+    await a.redis.flushdb()  # Redis restarted with nothing on disk: the list and the stream are gone
+    await asyncio.wait_for(listing.log.wait_closed(), 10)
+    assert len(listing.log) == 1 and not listing.log.on_bus
+
+
+class _Listing:
+    def __init__(self) -> None:
+        self.added = asyncio.Event()
+        self.log = BusLog("")
+
+    def add_remote(self, info: CallInfo, call_log: BusLog) -> None:
+        self.log = call_log
+        self.added.set()
+
+    def update_remote(self, info: CallInfo) -> None:
+        pass
+
+    def annotate_here(self, call_id: str, event: Note | Pin) -> int | None:
+        return None
+
+
 class _NoDirectory:
     def add_remote(self, info: CallInfo, call_log: BusLog) -> None:
         pass
