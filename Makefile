@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEBS := espeak-ng sox libsndfile1 libportaudio2 chromium maven libfst-tools libfst22-plugins-base postgresql
+DEBS := espeak-ng sox libsndfile1 libportaudio2 chromium maven libfst-tools libfst22-plugins-base postgresql redis-server
 SAMPLES := samples/bereavement_cold.wav samples/bereavement_warm.wav samples/plain.wav
 
 .PHONY: demo test lint bench setup debs model samples clean fuzz eval
@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python -m tests.bench.live_calls
 	$(BIN)/python -m tests.bench.page_latency
 	$(BIN)/python -m tests.bench.fanout
+	$(BIN)/python -m tests.bench.bus
 
 setup: debs $(VENV)/.installed model samples
 

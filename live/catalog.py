@@ -18,6 +18,11 @@ Listeners are told when the list changes. Recordings uploaded on the page or imp
 (:mod:`live.imports`) are listed from the data folder's ``uploads/`` as those of ``--recordings`` are, with
 the title and agent channel their sidecar keeps; while a recording is analysed its ``analysed_s`` says how
 far, a few times a second at most.
+Listeners are told when the list changes.
+With a shared bus (``--bus``, :mod:`live.bus`), a live call's log is numbered by the bus, this node's
+live calls are listed on every node, and other nodes' live calls are listed here (:meth:`add_remote`):
+their logs follow the bus, and they become replays here when they end there (as ``dropped`` when their
+node died, ended by a survivor: :mod:`live.bus_reaper`).
 """
 
 from __future__ import annotations
@@ -29,17 +34,25 @@ from collections.abc import AsyncIterator, Callable, Container, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from callcoach.audio.errors import AudioError
 from callcoach.detectors.rules import NO_RULES
+from callcoach.live.bus import Bus, BusLog, LocalBus
 from callcoach.live.call_writer import CallWriter
 from callcoach.live.db import DatabaseError
 from callcoach.live.eventlog import EventLog, moment_s
 from callcoach.live.events import Alert, CallEnded, CallInfo, CallStarted, Error, Frame, Note, Pin, Redaction
 from callcoach.live.imports import read_meta, uploads_dir
 from callcoach.live.live_call import LiveCall
-from callcoach.live.recovery import ended_info, interrupted, recover, repair_recording, silence_redactions
+from callcoach.live.recovery import (
+    SERVER_STOPPED,
+    ended_info,
+    interrupted,
+    recover,
+    repair_recording,
+    silence_redactions,
+)
 from callcoach.live.rules_file import RulesReloader
 from callcoach.live.session import CallSession
 from callcoach.live.settings import Settings
@@ -48,6 +61,8 @@ from callcoach.live.sources import FileSource
 from callcoach.live.storage import Storage
 
 log = logging.getLogger(__name__)
+# What of another node's live call changes as it goes (the rest is fixed when it starts).
+REMOTE_FIELDS = ("agent", "coach_alerts", "praise_alerts", "title", "team")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 PROGRESS_EVERY_S = 0.4  # how often at most a recording's analysis progress changes the list (wall time)
 
@@ -71,8 +86,10 @@ class CallCatalog:
         executor: Executor,
         storage: Storage | None = None,
         rules: RulesReloader | None = None,
+        bus: Bus | None = None,
     ) -> None:
         self._settings = settings
+        self._bus: Bus = bus or LocalBus()  # with a shared bus, live calls of other nodes are listed too
         self._rules = rules  # the coach-defined rules in force, when the server has a rules file
         self._running: dict[str, CallSession] = {}  # the calls whose sessions are running, by id
         self._model = model
@@ -156,7 +173,12 @@ class CallCatalog:
         middle of is ended where it stopped, and stored so."""
         if self._storage is None:
             return
+        running_elsewhere = self._bus.live_elsewhere()
         for stored in self._storage.load_all():
+            if (
+                stored.info.call_id in running_elsewhere
+            ):  # live on another node: not a crash, listed from there
+                continue
             repair_recording(stored)
             if interrupted(stored):
                 silence_redactions(stored)
@@ -193,9 +215,11 @@ class CallCatalog:
             customer=started.customer,
             team=started.team or self._settings.default_team,
         )
-        record = CallRecord(info, EventLog(call_id), live=live)
+        record = CallRecord(info, self._bus.origin_log(call_id), live=live)
         self._records[call_id] = record
         record.task = asyncio.create_task(self._run_live(record, live), name=f"live {call_id}")
+        self._bus.publish(info)
+        self._bus.share_audio(live, record.log)
         self._changed()
         return live
 
@@ -222,13 +246,66 @@ class CallCatalog:
             await loop.run_in_executor(
                 None, self._storage.save, record.info, list(record.log.events), record.path
             )
+        await self._bus.stored(record.info.call_id)
+
+    def add_remote(self, info: CallInfo, call_log: BusLog) -> None:
+        """Another node's live call (a shared bus): listed, its log following the bus, and ended here as
+        it ends there. Its pipeline, audio and storage are that node's."""
+        record = CallRecord(info, call_log)
+        self._records[info.call_id] = record
+        record.task = asyncio.create_task(self._run_remote(record), name=f"remote {info.call_id}")
+        self._changed()
+
+    def listen_audio(
+        self, record: CallRecord, callback: Callable[[bytes], None]
+    ) -> Callable[[], None] | None:
+        """Hear a live call, this node's or (with a bus) another's: the function that stops it; None
+        when there is nothing to hear (not live)."""
+        if record.live is not None:
+            return record.live.listen_audio(callback)
+        if record.info.live:
+            return self._bus.listen_audio(record.info.call_id, callback)
+        return None
+
+    def update_remote(self, info: CallInfo) -> None:
+        record = self._records.get(info.call_id)
+        if record is not None and record.live is None and record.info.live:
+            self._update(record, **{f: getattr(info, f) for f in REMOTE_FIELDS})
+
+    async def _run_remote(self, record: CallRecord) -> None:
+        """List another node's call as ended once its log has its ``call_ended``: a replay with the
+        recording its node wrote to the shared data folder; dropped if its node died."""
+        await record.log.wait_closed()
+        ended = next((e for e in reversed(record.log.events) if isinstance(e, CallEnded)), None)
+        if ended is None:  # the bus lost it (Redis restarted): its own node has it all, and storage
+            why = "this server lost sight of the call when the bus restarted; its own server kept all of it"
+            self._update(record, live=False, status="dropped", error=why)
+            return
+        recording = self._storage.recording_path(record.info.call_id) if self._storage else None
+        record.path = recording if recording is not None and recording.exists() else None
+        lost = [e for e in record.log.events if isinstance(e, Error) and e.code == SERVER_STOPPED]
+        status: Literal["dropped"] | None = "dropped" if lost else None
+        info = replace(record.info, audio_url=f"/recordings/{record.info.call_id}" if record.path else None)
+        record.info = ended_info(info, record.log.events, ended, status)
+        if lost:
+            record.info = replace(record.info, error=lost[0].message)
+        self._changed()
 
     async def annotate(self, call_id: str, event: Note | Pin) -> int:
         """Add a coach's note or pin to the call's log (everyone following it gets it) and keep it."""
-        seq = self._records[call_id].log.annotate(event)
+        seq = await self._bus.annotate(self._records[call_id].log, event)
         if self._storage is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._storage.annotate, call_id, event)
         return seq
+
+    def annotate_here(self, call_id: str, event: Note | Pin) -> int | None:
+        """A note or pin from the bus for a call not on it (a recording, a stored call): added to this
+        node's log of it (storage has it already). A log that follows the call's stream gets its notes
+        from there."""
+        record = self._records.get(call_id)
+        if record is None or (isinstance(record.log, BusLog) and record.log.on_bus):
+            return None
+        return record.log.annotate(event)
 
     def assign_agent(self, call_id: str, agent: str) -> CallInfo:
         """The call's agent is ``agent`` from now on (an assignment: it wins over the platform's); the
@@ -383,6 +460,8 @@ class CallCatalog:
 
     def _update(self, record: CallRecord, **changes: Any) -> None:
         record.info = replace(record.info, **changes)
+        if record.live is not None:  # this node's live call: other nodes list it as it is here
+            self._bus.publish(record.info)
         self._changed()
 
     def _changed(self) -> None:

@@ -106,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
         "follow_up_calls",
         "upload_max_mb",
         "upload_max_minutes",
+        "bus",
     )
     serve = sub.add_parser("serve", help="serve the coach's page, the websocket and the live-call ingest")
     settings_mod.add_arguments(serve, *server_settings)

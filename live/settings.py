@@ -89,6 +89,16 @@ class Settings:
     # refused, with the reason, and the rest of the batch goes on.
     upload_max_mb: float = 500.0
     upload_max_minutes: float = 240.0
+    # The bus that several identical nodes share live calls through: "" (the default) keeps every call in
+    # this process (no bus, nothing to run); redis://HOST:PORT/DB puts each call's log on a Redis Stream
+    # (live/bus_redis.py). The two below apply only with a bus.
+    bus: str = ""
+    # A call's stream keeps at most about this many events (Redis trims the oldest past it): far above
+    # a 4-hour call's few tens of thousands, so only a runaway call is ever cut.
+    bus_max_events: int = 200_000
+    # A call's stream is kept this long after the call is stored, so that notes made in the debrief
+    # still reach every node; then Redis deletes it (storage has everything).
+    bus_expire_s: float = 3600.0
 
 
 def _comma_list(raw: str) -> tuple[str, ...]:
@@ -140,6 +150,9 @@ _ENV: dict[str, tuple[str, Any]] = {
     "follow_up_calls": ("CALLCOACH_FOLLOW_UP_CALLS", int),
     "upload_max_mb": ("CALLCOACH_UPLOAD_MAX_MB", float),
     "upload_max_minutes": ("CALLCOACH_UPLOAD_MAX_MINUTES", float),
+    "bus": ("CALLCOACH_BUS", str),
+    "bus_max_events": ("CALLCOACH_BUS_MAX_EVENTS", int),
+    "bus_expire_s": ("CALLCOACH_BUS_EXPIRE_S", float),
 }
 
 
@@ -258,6 +271,13 @@ def add_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
             "--upload-max-minutes",
             {"type": float, "metavar": "MIN", "help": "refuse an uploaded or imported call over this (240)"},
         ),
+        "bus": (
+            "--bus",
+            {
+                "metavar": "URL",
+                "help": "share live calls with other nodes: redis://HOST:PORT/DB (default: none)",
+            },
+        ),
     }
     for name in names:
         flag, kwargs = flags[name]
@@ -344,4 +364,21 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(
             "--upload-max-mb and --upload-max-minutes (CALLCOACH_UPLOAD_MAX_MB, "
             "CALLCOACH_UPLOAD_MAX_MINUTES) must be positive numbers, e.g. 500 and 240"
+        )
+    _validate_bus(settings)
+
+
+BUS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _validate_bus(settings: Settings) -> None:
+    if settings.bus and not settings.bus.startswith(BUS_SCHEMES):
+        raise SettingsError(
+            f"--bus {settings.bus!r} is not a Redis address: give redis://HOST:PORT/DB (or rediss:// for "
+            "TLS, unix:///path/redis.sock), or leave --bus and CALLCOACH_BUS unset for a single node"
+        )
+    if settings.bus_max_events < 1000 or settings.bus_expire_s <= 0:
+        raise SettingsError(
+            "CALLCOACH_BUS_MAX_EVENTS must be at least 1000 and CALLCOACH_BUS_EXPIRE_S a positive number "
+            "of seconds, e.g. 200000 and 3600"
         )

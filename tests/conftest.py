@@ -78,3 +78,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseAt:
         return lambda name: tmp_path / name
     url: str = request.getfixturevalue("postgres_url")
     return lambda _name: url
+
+
+# The bus's tests share one Redis per test session (started on first use; skipped where it is absent).
+from tests.helpers.redis_server import redis_server  # noqa: E402, F401

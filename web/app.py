@@ -13,7 +13,7 @@ import re
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import hdrs, web
 
@@ -37,6 +37,9 @@ from callcoach.web.retention import setup_retention
 from callcoach.web.sessions import SessionHub
 from callcoach.web.sheet_routes import setup_sheet
 from callcoach.web.upload_routes import setup_uploads
+
+if TYPE_CHECKING:
+    from callcoach.live.bus_redis import RedisBus
 
 STATIC = Path(__file__).parent / "static"
 # What the page may load: everything from this server only (its modules, styles, the recordings, the
@@ -140,15 +143,18 @@ def _rules(path: Path) -> RulesReloader:
 def _catalog_ctx(settings: Settings, model: Any, rules: RulesReloader | None) -> Any:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         storage = Storage(database_of(settings, CALLS_FILE), settings.data_dir / "recordings")
+        bus = await _bus(settings, storage)
         with ThreadPoolExecutor(settings.decode_threads, thread_name_prefix="vosk") as executor:
-            catalog = CallCatalog(settings, model, executor, storage, rules)
+            catalog = CallCatalog(settings, model, executor, storage, rules, bus)
             # Edits to the rules file apply to calls that start after them; a broken edit is told to
             # the calls in progress.
             watching = asyncio.create_task(watch_rules(rules, catalog.notify_running)) if rules else None
             catalog.load_stored()
             catalog.scan()
+            if bus is not None:  # other nodes' live calls join the list from here on
+                bus.start(catalog)
             app[CATALOG] = catalog
-            app[SESSIONS] = SessionHub(catalog)
+            app[SESSIONS] = SessionHub(catalog, bus)  # with a bus, sessions span the nodes
             audiosockets = await start_audiosocket(catalog, settings)
             analysis = asyncio.create_task(catalog.analyse_all())
             yield
@@ -160,9 +166,23 @@ def _catalog_ctx(settings: Settings, model: Any, rules: RulesReloader | None) ->
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             await catalog.end_live_calls("the server stopped")
+            if bus is not None:
+                await bus.close()
         storage.close()
 
     return ctx
+
+
+async def _bus(settings: Settings, storage: Storage) -> RedisBus | None:
+    """The shared bus (``--bus``), reached before anything is listed; None for a single node. Imported
+    only then: a single node loads no Redis client."""
+    if not settings.bus:
+        return None
+    from callcoach.live.bus_redis import RedisBus
+
+    bus = RedisBus(settings, storage)
+    await bus.connect()
+    return bus
 
 
 async def _index(_request: web.Request) -> web.FileResponse:

@@ -192,8 +192,9 @@ class CoachConnection:
         await self._out.put(wire_text(Subscribed(message.call_id, live, record.info.duration_s)))
         if live:
             follower = self._follow_live(record, message.after_seq)
-            if record.live is not None and message.audio:
-                self._hearing[message.call_id] = record.live.listen_audio(self._hear)
+            stop_hearing = self._catalog.listen_audio(record, self._hear) if message.audio else None
+            if stop_hearing is not None:  # this node's call, or another node's through the bus
+                self._hearing[message.call_id] = stop_hearing
         else:
             self._catalog.ensure_analysed(message.call_id)
             gate, wake = ReplayGate(after_seq=message.after_seq), asyncio.Event()

@@ -4,7 +4,9 @@ A lead (or admin) opens a session on a call; coaches who may see the call join i
 opaque key the caller chooses (its socket); the caller sends the returned ``Presence`` and ``PlaybackSync``
 messages to the session's members. Notes and pins are made here from the page's request and the user's
 rights, then appended to the call's log by the caller, which is what gives every participant the same
-order. No asyncio, no sockets, no clock: time comes in as arguments.
+order. Nodes that share sessions apply the same changes in one order to a :class:`Rooms` each, so every
+change is idempotent (applied where it was asked, then again as every node applies it). No asyncio, no
+sockets, no clock: time comes in as arguments.
 """
 
 from __future__ import annotations
@@ -43,14 +45,18 @@ class Rooms(Generic[C]):
         self._notes = itertools.count(1)
         self._note_prefix = f"{note_prefix}-" if note_prefix else ""
 
-    def start(self, call_id: str, team: str, user: User, conn: C) -> Presence:
+    def start(self, call_id: str, team: str, user: User, conn: C, session_id: str = "") -> Presence:
+        """A lead opens a session on the call. ``session_id``, when given, names it (nodes sharing
+        sessions name them so that the name is the same on each); starting it again changes nothing."""
         user.check_can_see(team, call_id)
         if user.role not in LEADS:
             raise CallcoachError(
                 "not_a_lead", "only a lead can start a listening session: ask your team lead"
             )
-        session: _Session[C] = _Session(f"s{next(self._ids)}-{call_id}", call_id, user.username)
-        self._sessions[session.session_id] = session
+        session_id = session_id or f"s{next(self._ids)}-{call_id}"
+        session = self._sessions.get(session_id)
+        if session is None:
+            session = self._sessions[session_id] = _Session(session_id, call_id, user.username)
         session.members[conn] = user
         return self._presence(session)
 
@@ -74,6 +80,10 @@ class Rooms(Generic[C]):
         """A socket went: leave every session it was in; the presences to send to those left."""
         left = [s.session_id for s in self._sessions.values() if conn in s.members]
         return [p for sid in left if (p := self.leave(sid, conn)) is not None]
+
+    def connections(self) -> set[C]:
+        """Every connection in any session."""
+        return {conn for session in self._sessions.values() for conn in session.members}
 
     def members(self, session_id: str) -> list[C]:
         session = self._sessions.get(session_id)

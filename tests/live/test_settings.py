@@ -40,6 +40,8 @@ def test_defaults_without_flags_or_environment() -> None:
         ({"CALLCOACH_MAX_CALL_S": "0"}, "--max-call-s"),
         ({"CALLCOACH_RETENTION_DAYS": "0"}, "--retention-days 0"),
         ({"CALLCOACH_FOLLOW_UP_CALLS": "0"}, "--follow-up-calls 0"),
+        ({"CALLCOACH_BUS": "http://127.0.0.1:6379"}, "is not a Redis address: give redis://HOST:PORT/DB"),
+        ({"CALLCOACH_BUS": "redis://r:6379/0", "CALLCOACH_BUS_MAX_EVENTS": "10"}, "CALLCOACH_BUS_MAX_EVENTS"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], named: str) -> None:
@@ -70,3 +72,15 @@ def test_follow_up_calls_flag_and_environment() -> None:
     assert from_sources(parser.parse_args([]), {"CALLCOACH_FOLLOW_UP_CALLS": "5"}).follow_up_calls == 5
     flag = parser.parse_args(["--follow-up-calls", "2"])
     assert from_sources(flag, {"CALLCOACH_FOLLOW_UP_CALLS": "5"}).follow_up_calls == 2
+
+
+def test_bus_flag_and_environment() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, "bus")
+    single = from_sources(parser.parse_args([]), {})
+    assert (single.bus, single.bus_max_events, single.bus_expire_s) == ("", 200_000, 3600.0)
+    assert (
+        from_sources(parser.parse_args([]), {"CALLCOACH_BUS": "redis://r:6379/2"}).bus == "redis://r:6379/2"
+    )
+    flag = parser.parse_args(["--bus", "redis://10.0.0.5:6379/0"])
+    assert from_sources(flag, {"CALLCOACH_BUS": "redis://r:6379/2"}).bus == "redis://10.0.0.5:6379/0"

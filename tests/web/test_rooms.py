@@ -50,6 +50,20 @@ def test_only_leads_start_and_only_the_sessions_lead_steers() -> None:
         rooms.playback(sid, "ws-bo", 3.0, False)
 
 
+def test_a_session_named_by_the_caller_started_and_joined_again_is_unchanged() -> None:
+    """Nodes sharing sessions apply each change where it is asked, then again in the bus's order."""
+    rooms: Rooms[str] = Rooms()
+    first = rooms.start("c1", "north", LEAD, "b#1", "s9f-c1")
+    assert first.session_id == "s9f-c1"
+    rooms.join("s9f-c1", "north", COACH, "c#4")
+    assert rooms.start("c1", "north", LEAD, "b#1", "s9f-c1") == rooms.join("s9f-c1", "north", COACH, "c#4")
+    assert names(rooms.start("c1", "north", LEAD, "b#1", "s9f-c1")) == [("ana", True), ("bo", False)]
+    assert rooms.connections() == {"b#1", "c#4"}
+    assert rooms.leave("s9f-c1", "c#4") == first
+    assert rooms.leave("s9f-c1", "c#4") is None  # gone already: nothing to tell anyone
+    assert rooms.presence("s9f-c1") == first
+
+
 def test_team_walls() -> None:
     rooms: Rooms[str] = Rooms()
     sid = rooms.start("c1", "north", LEAD, "ws-ana").session_id
