@@ -1,8 +1,8 @@
 """Three nodes on one Redis bus share a live call, and a node killed mid-call loses nothing of it.
 
 Three real ``callcoach serve`` processes (the real Vosk model) run on loopback with ``--bus`` on this
-test session's own ``redis-server`` and one shared ``--data`` folder, as a site runs them on shared
-storage. The plain sample comes in as a Twilio call to node A, in real time. Coaches follow it on A, B
+test session's own ``redis-server``, their rows in one database of the session's own PostgreSQL and one
+shared ``--data`` folder for the recordings, as a site runs them on several machines. The plain sample comes in as a Twilio call to node A, in real time. Coaches follow it on A, B
 and C (B's with the call's audio); the coach on C adds a note; another coach follows it on B, then moves
 to C mid-call with the ``after_seq`` of the last event it had; B's coach, an admin, opens a listening
 session that a coach on A joins. Then A is killed with SIGKILL. Within 5 s B and C list the call as
@@ -34,6 +34,7 @@ from callcoach.live.audio_wire import decode_audio
 from callcoach.live.storage import Storage
 from tests.helpers.auth import USERNAME, cookie_header, create_user, login_cookie_async
 from tests.helpers.calls import Plan, replay, simulator
+from tests.helpers.postgres import Cluster
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.server import Server, clean_env, free_port, start_server, stop_server
 
@@ -208,8 +209,11 @@ async def outcome(
     model_dir: Path,
     samples: Path,
     redis_server: RedisServer,
+    postgres: Cluster,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Outcome]:
+    # Nodes as on several machines: their rows in one PostgreSQL, recordings in one shared folder.
+    db = postgres.new_database()
     data = tmp_path_factory.mktemp("nodes") / "data"
     env = {"CALLCOACH_BUS": redis_server.url(15)}
     recordings = data.parent / "recordings"  # one recording every node lists (and analyses itself)
@@ -217,11 +221,13 @@ async def outcome(
     audio, rate = sf.read(str(samples / f"{CALL}.wav"), dtype="int16")
     sf.write(str(recordings / f"{RECORDED}.wav"), audio[: 6 * rate], rate)  # 6 s: little to analyse
     data.mkdir(parents=True)
-    create_user(data, COACH, COACH_PASSWORD, role="coach", teams=("default",))
+    create_user(data, COACH, COACH_PASSWORD, role="coach", teams=("default",), db=db)
     nodes: list[Server] = []
     try:
         for _ in range(3):
-            nodes.append(await start_server(callcoach, model_dir, data, recordings=recordings, env=env))
+            nodes.append(
+                await start_server(callcoach, model_dir, data, recordings=recordings, env=env, db=db)
+            )
         yield await _scenario(nodes, samples / f"{CALL}.wav")
     finally:
         for node in nodes:
@@ -276,7 +282,7 @@ async def test_the_dead_nodes_call_is_stored_with_every_event_and_its_recording_
     outcome: Outcome,
 ) -> None:
     node_b = outcome.nodes[1]
-    storage = Storage(node_b.data / "calls.sqlite3", node_b.data / "recordings")
+    storage = Storage(node_b.db, node_b.data / "recordings")
     try:
         [stored] = [s for s in storage.load_all() if s.info.call_id == outcome.b.call_id]
     finally:
