@@ -10,6 +10,7 @@ final transcripts (words, times and confidences) and the same alerts.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from pathlib import Path
@@ -43,15 +44,15 @@ async def test_analyze_of_a_live_calls_recording_hears_what_the_coach_saw(
     finally:
         await stop_server(server)
     wav = server.data / "recordings" / f"{trace.call_id}.wav"
-    done = subprocess.run(
-        [str(callcoach), "analyze", str(wav), "--json", "--model", str(model_dir)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    proc = await asyncio.create_subprocess_exec(
+        *(str(callcoach), "analyze", str(wav), "--json", "--model", str(model_dir)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
-    assert done.returncode == 0, done.stderr
-    analysed = [json.loads(line) for line in done.stdout.splitlines()]
+    async with asyncio.timeout(300):
+        out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    analysed = [json.loads(line) for line in out.decode().splitlines()]
     live = finals(trace.events)
     assert any(speaker == "customer" and "passed away" in text for speaker, text, _ in live), live
     assert finals(analysed) == live
