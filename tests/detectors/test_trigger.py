@@ -54,6 +54,15 @@ def test_the_same_words_heard_as_a_sentence_are_news() -> None:
     assert bad_news_alerts(news("my son had an injury at school")) == [COLD]
 
 
+def test_doubtful_long_words_around_a_trigger_are_noise_not_a_spelled_run() -> None:
+    # Vosk doubts "father's" and "tomorrow" (long words, ordinary noise in a sentence) and "is" (one short
+    # doubtful word is no run): the news stands.
+    text = "my father's funeral is tomorrow and everything feels strange"
+    assert bad_news_alerts(news(text, [1, 0.55, 0.9, 0.6, 0.5, 1, 0.45, 0.6, 1])) == [COLD]
+    # The same stretch heard as short doubtful words: a spelled run.
+    assert bad_news_alerts(news("okay be he an injury see are", [1, 0.5, 0.6, 1, 0.9, 0.6, 0.5])) == []
+
+
 def test_a_low_confidence_trigger_raises_nothing() -> None:
     text = "my husband passed away last month"
     assert bad_news_alerts(news(text)) == [COLD]
@@ -128,7 +137,14 @@ apology_but = []
 """
 
 
-GOOD = {"min_confidence": "0.7", "context_words": "3", "fragment_share": "0.5", "needs_company": "true"}
+GOOD = {
+    "min_confidence": "0.5",
+    "doubtful_below": "0.7",
+    "short_letters": "3",
+    "context_words": "3",
+    "fragment_share": "0.5",
+    "needs_company": "true",
+}
 
 
 @pytest.mark.parametrize(
