@@ -11,8 +11,8 @@ only a trigger when
   (and fewer than two) are fragments, that is letters ("s i n g e r"), their usual hearings ("eyes",
   "are") or short words (``short_letters`` letters at most) heard with less than ``doubtful_below``: a
   spelled letter is heard as a short doubtful word ("by" 0.52, "he" 0.62), while a doubtful long word is
-  ordinary noise in a sentence ("a few funeral" at 0.44-0.56 for "the funeral"). A customer spelling her name ("okay eyes by
-  injury he are") is a run of fragments, whatever single word of it Vosk was sure of;
+  ordinary noise in a sentence ("a few funeral" at 0.44-0.56 for "the funeral"). A customer spelling her
+  name ("okay eyes by injury he are") is a run of fragments, whatever single word of it Vosk was sure of;
 * when the table asks for it (bad news does), it is no lone keyword: the words (the trigger's own
   included) hold at least two heard clearly that are neither letters nor fillers, a subject and what
   happened ("my uncle just passed"), so a final of one keyword ("okay injury", "funeral" out of line
