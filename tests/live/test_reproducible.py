@@ -113,6 +113,19 @@ def test_a_fresh_process_gives_the_same_events(
         assert done.stdout.splitlines() == runs[0], f"{path.name}: another process heard it differently"
 
 
+def test_an_8khz_recording_is_read_as_the_same_frames_every_time(settings: Settings) -> None:
+    # Resampling 8 kHz to 16 kHz once drew soxr's dither from a generator that lives on in the process: the
+    # second reading of the same file gave other samples (and Vosk other words), even one run after another.
+    path = real_dir() / "spokenwoz_MUL1011_0-29s.wav"
+
+    async def frames() -> list[bytes]:
+        steps = [step async for step in FileSource(path, settings).frames()]
+        return [frame.pcm.tobytes() for step in steps for frame in step]
+
+    first = asyncio.run(frames())
+    assert first and asyncio.run(frames()) == first
+
+
 def decode(model: Any, pcm: np.ndarray) -> list[dict[str, Any]]:
     """One channel through a fresh recognizer of ``model``, 0.1 s at a time: every result, words and all."""
     import vosk
