@@ -2,11 +2,12 @@
 
 Kaldi dithers every feature window with noise from the process-wide ``rand()`` (``live/decoder_search.py``
 says where): a model carried that state from one recognizer to the next, so a recording's transcript
-depended on what the process had decoded before it and on how two speakers' threads interleaved. Every
-model is now loaded with ``--dither=0`` (the transcriber adds a fixed dither of its own), and the resampler
-no longer lets soxr dither its 16-bit output from a process-wide generator either. These tests decode the same audio after other audio, in parallel
-threads, three times over in one process with the runs interleaved, and in a fresh ``callcoach analyze``
-process, and want the same events every time: the same words, times and confidences, the same alerts.
+depended on what the process had decoded before it and on how two speakers' threads interleaved. Every model
+is now loaded with ``--dither=0`` (the transcriber adds a fixed dither of its own), and the resampler no
+longer lets soxr dither its 16-bit output from a process-wide generator either. These tests decode the same
+audio after other audio, in parallel threads, three times over in one process with the runs interleaved, and
+in a fresh ``callcoach analyze`` process, and want the same events every time: the same words, times and
+confidences, the same alerts.
 
 The files are the short ones (about 2.5 minutes of audio; each is decoded four times): every real
 recording of up to 30 s (the issue's own call among them, its first 30 s) and one sample; the 3-minute
