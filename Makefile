@@ -87,7 +87,8 @@ clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache test-artifacts
 
 # The detectors measured on the labelled evaluation set (tests/eval/, generated into build/eval/), then run
-# on the real recordings in ../shared/real (REAL=DIR elsewhere). ONLY=name|glob|kind runs part of it.
+# on the real recordings in ../shared/real (REAL=DIR elsewhere). ONLY=name|glob|kind runs part of it; every
+# call is analysed RUNS times (default 3) for each kind's flip rate between runs.
 REAL ?= ../shared/real
 eval: setup
-	$(BIN)/python -m tests.eval.run --real $(REAL) $(if $(ONLY),--only $(ONLY))
+	$(BIN)/python -m tests.eval.run --real $(REAL) $(if $(ONLY),--only $(ONLY)) $(if $(RUNS),--runs $(RUNS))

@@ -8,6 +8,10 @@ between blocks, so a stream cut into blocks of any sizes gives the same output a
 Timing: soxr compensates its filter delay, so output sample ``k`` is at the same time as input sample
 ``k * in_rate / out_rate``, and after :meth:`StreamResampler.flush` the total output is the input
 length times the ratio, rounded. Sample counts therefore stay a clock across the conversion.
+
+soxr works in float here and the result is rounded to 16 bits by us: soxr's own 16-bit output adds TPDF
+dither from a generator that lives on in the process, so the same call resampled twice gave different
+samples, and Vosk different words (issue 16: the same recording must give the same result every run).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ class StreamResampler:
         self._stream: Any = (
             None
             if in_rate == out_rate
-            else soxr.ResampleStream(in_rate, out_rate, channels, dtype="int16", quality=_QUALITY)
+            else soxr.ResampleStream(in_rate, out_rate, channels, dtype="float32", quality=_QUALITY)
         )
         self._flushed = False
 
@@ -69,8 +73,9 @@ class StreamResampler:
 
     def _resample(self, block: npt.NDArray[np.int16], *, last: bool) -> npt.NDArray[np.int16]:
         # soxr reads the buffer directly, so it needs C order (a column slice of a stereo block is not).
-        out: npt.NDArray[np.int16] = self._stream.resample_chunk(np.ascontiguousarray(block), last=last)
-        return out.reshape(-1, self.channels)
+        out = self._stream.resample_chunk(np.ascontiguousarray(block, dtype=np.float32), last=last)
+        rounded: npt.NDArray[np.int16] = np.clip(np.rint(out), -32768, 32767).astype(np.int16)
+        return rounded.reshape(-1, self.channels)
 
     def _check(self, block: npt.NDArray[np.int16]) -> None:
         if self._flushed:

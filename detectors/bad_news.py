@@ -1,23 +1,26 @@
 """Bad news from the customer, and whether the agent's next turn acknowledges it.
 
-Owns the wording of the verdict: a customer final carrying bad news (see ``bad_news.toml``) opens a
-topic that :mod:`~callcoach.detectors.next_turn` follows to the agent's next turn. An acknowledging line
-earns "empathy_shown" praise; a turn without one is a "cold_reply_to_bad_news", and so is an apology
-that turns straight to business ("I'm sorry, but I'll need the certificate"): the customer hears the
-"but", not the sorry. One verdict per piece of news: once the agent has answered it, the same news
-mentioned again later ("I've been taking taxis to the hospital") is not news again, whatever the answer
-was. Only stereo calls count: mono ("mixed") calls never produce these kinds.
+Owns the wording of the verdict: a customer final carrying bad news (see ``bad_news.toml``; only a trigger
+heard clearly, with a subject, in a plausible sentence counts: ``trigger.py``) opens a topic that
+:mod:`~callcoach.detectors.next_turn` follows to the agent's next turn. An acknowledging line earns
+"empathy_shown" praise; a turn without one is a "cold_reply_to_bad_news", and so is an apology that turns
+straight to business ("I'm sorry, but I'll need the certificate"): the customer hears the "but", not the
+sorry. One verdict per piece of news: once the agent has answered it, the same news mentioned again later
+("I've been taking taxis to the hospital") is not news again, whatever the answer was. Only stereo calls
+count: mono ("mixed") calls never produce these kinds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from callcoach.detectors.alerts import AlertIds, clock, joined, quote_of, secs, spoken_start
 from callcoach.detectors.bad_news_table import TABLE, BadNewsTable, Category
 from callcoach.detectors.config import DetectorConfig
 from callcoach.detectors.next_turn import NextTurn, Topic, Verdict, reply_alert
-from callcoach.live.events import Alert, AlertKind, Event
+from callcoach.detectors.trigger import Heard
+from callcoach.live.events import Alert, AlertKind, Event, Word
 
 COLD = "cold_reply_to_bad_news"
 EMPATHY = "empathy_shown"
@@ -50,8 +53,8 @@ class BadNewsDetector:
     def finish(self, end_s: float) -> list[Alert]:
         return [self._alert(v) for v in self._turns.finish(end_s)]
 
-    def _news(self, text: str) -> Category | None:
-        return self._table.classify(text, skip=self._met)
+    def _news(self, words: Sequence[Word]) -> Heard[Category] | None:
+        return self._table.heard(words, skip=self._met)
 
     def _answered(self, topic: Topic[Category]) -> None:
         """Every category the answered lines mention is met: a car accident with the husband in hospital

@@ -9,12 +9,14 @@ The table is read once at import from the packaged TOML file; the file's header 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from callcoach.detectors.table_file import TableFile
 from callcoach.detectors.text import PhraseSet, compile_phrases, earliest, normalise
+from callcoach.detectors.trigger import Guard, Heard, load_guard
+from callcoach.live.events import Word
 
 FILE = TableFile("bad_news.toml")
 
@@ -37,6 +39,18 @@ class BadNewsTable:
     acknowledgement: PhraseSet
     apology_but: re.Pattern[str]
     pending: tuple[tuple[re.Pattern[str], str], ...]
+    guard: Guard = field(default_factory=Guard)
+
+    def heard(self, words: Sequence[Word], skip: Collection[str] = ()) -> Heard[Category] | None:
+        """The first category (in file order) that ``words`` carry as a trigger the guard accepts (heard
+        clearly, in a plausible sentence, with a subject), with its confidence; leaving out ``skip``."""
+        for category in self.categories:
+            if category.name in skip:
+                continue
+            confidence = self.guard.confidence(words, category.pattern, self.ignore)
+            if confidence is not None:
+                return Heard(category, confidence)
+        return None
 
     def classify(self, text: str, skip: Collection[str] = ()) -> Category | None:
         """The first category (in file order, most serious first) whose patterns match ``text``, leaving
@@ -92,6 +106,7 @@ def load_table(source: str | None = None) -> BadNewsTable:
         ),
         apology_but=compile_phrases(apology_but, terms),
         pending=tuple(_pending(entry, terms) for entry in data.get("pending", [])),
+        guard=load_guard(FILE, data),
     )
 
 

@@ -1,13 +1,13 @@
 """A frustrated customer, and whether the agent's next turn names the feeling before the business.
 
-Owns the wording of the verdict. A customer final showing frustration (a repeat call, a long wait, a
-problem still not fixed, asking for a manager, a threat to leave or complain, plain anger: see
-``frustration.toml``) opens a topic that :mod:`~callcoach.detectors.next_turn` follows to the agent's
-next turn. A reply that names the feeling earns "de_escalation" praise; one that carries on with
-business is "customer_frustration" to coach, with a reply fitted to what the customer said. A reply
-that takes the problem on without naming the feeling ("let me sort this out for you") gets neither:
-the ownership detector praises the commitment, and it is not the business-as-usual this coaches.
-Only stereo calls count: mono ("mixed") calls never produce these kinds.
+Owns the wording of the verdict. A customer final showing frustration (a repeat call, a long wait, a problem
+still not fixed, asking for a manager, a threat to leave or complain, plain anger: see ``frustration.toml``;
+a trigger heard clearly, in a plausible sentence: ``trigger.py``) opens a topic that
+:mod:`~callcoach.detectors.next_turn` follows to the agent's next turn. A reply that names the feeling earns
+"de_escalation" praise; one that carries on with business is "customer_frustration" to coach, with a reply
+fitted to what the customer said. A reply that takes the problem on without naming the feeling ("let me sort
+this out for you") gets neither: the ownership detector praises the commitment, and it is not the business-
+as-usual this coaches. Only stereo calls count: mono ("mixed") calls never produce these kinds.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class FrustrationDetector:
     def __init__(self, config: DetectorConfig, table: FrustrationTable = TABLE) -> None:
         self._ids = AlertIds()
         self._turns: NextTurn[Frustration] = NextTurn(
-            config.reply_window_s, table.classify, table.acknowledges, settles=_takes_it_on
+            config.reply_window_s, table.heard, table.acknowledges, settles=_takes_it_on
         )
 
     def feed(self, event: Event) -> list[Alert]:

@@ -9,12 +9,14 @@ detector (``frustration.py``) only decides *when* to judge. The table is read on
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from callcoach.detectors.table_file import TableFile
 from callcoach.detectors.text import PhraseSet, compile_phrases, normalise
+from callcoach.detectors.trigger import Guard, Heard, load_guard
+from callcoach.live.events import Word
 
 FILE = TableFile("frustration.toml")
 
@@ -39,6 +41,16 @@ class FrustrationTable:
     kinds: tuple[Frustration, ...]
     ignore: re.Pattern[str]
     acknowledgement: PhraseSet
+    guard: Guard = field(default_factory=Guard)
+
+    def heard(self, words: Sequence[Word]) -> Heard[Frustration] | None:
+        """The first kind (in file order) that ``words`` show as a trigger the guard accepts (heard
+        clearly, in a plausible sentence), with its confidence."""
+        for kind in self.kinds:
+            confidence = self.guard.confidence(words, kind.pattern, self.ignore)
+            if confidence is not None:
+                return Heard(kind, confidence)
+        return None
 
     def classify(self, text: str) -> Frustration | None:
         """The first kind (in file order, most specific first) whose patterns match ``text``."""
@@ -69,6 +81,7 @@ def load_table(source: str | None = None) -> FrustrationTable:
             FILE.strings(ack, "ignore", "acknowledgement"),
             terms,
         ),
+        guard=load_guard(FILE, data),
     )
 
 

@@ -1,14 +1,15 @@
 """The customer said something that needs an answer: did the agent's next turn give one?
 
-Owns the timing that the bad-news and frustration detectors share. A customer final that ``classify``
-recognises opens a topic (the bad news, the complaint); the customer's further lines before the agent
-answers belong to it. The agent's next turn (finals starting after the opening line ended, within
-``window_s``) is then judged once: a line that ``acknowledges`` gives a warm verdict at once; a line that
-``settles`` (the agent took the problem on without naming the feeling) closes the topic without a
-verdict; a turn with neither is cold as soon as it is clearly a reply (six words or more), the customer
-speaks again, or the call ends. Backchannels ("mhm") said over the customer are not the turn. An agent
-who talks over the end of the opening line and is then answered by the customer has had their turn: the
-exchange moved on over the news, which is the interruption detector's moment, so no verdict is given.
+Owns the timing that the bad-news and frustration detectors share. A customer final whose words ``classify``
+recognises (a trigger heard clearly, in a plausible sentence: ``trigger.py``) opens a topic (the bad news,
+the complaint); the customer's further lines before the agent answers belong to it. The agent's next turn
+(finals starting after the opening line ended, within ``window_s``) is then judged once: a line that
+``acknowledges`` gives a warm verdict at once; a line that ``settles`` (the agent took the problem on
+without naming the feeling) closes the topic without a verdict; a turn with neither is cold as soon as it is
+clearly a reply (six words or more), the customer speaks again, or the call ends. Backchannels ("mhm") said
+over the customer are not the turn. An agent who talks over the end of the opening line and is then answered
+by the customer has had their turn: the exchange moved on over the news, which is the interruption
+detector's moment, so no verdict is given.
 
 Only stereo calls count: the speaker must be known, so mono ("mixed") calls never open a topic.
 The detectors turn verdicts into alerts; this module knows nothing of their wording.
@@ -16,14 +17,15 @@ The detectors turn verdicts into alerts; this module knows nothing of their word
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from callcoach.detectors.alerts import joined, quote_of, spoken_end, spoken_start
 from callcoach.detectors.text import BACKCHANNEL, words
+from callcoach.detectors.trigger import Heard, words_of
 from callcoach.detectors.turns import voice_start
-from callcoach.live.events import Alert, AlertKind, Event, Quote, Transcript
+from callcoach.live.events import Alert, AlertKind, Event, Quote, Transcript, Word
 
 T = TypeVar("T")
 # A reply this long without an acknowledgement has moved on: no need to wait for the turn to end.
@@ -40,6 +42,7 @@ class Topic(Generic[T]):
     kind: T  # what ``classify`` made of it (a bad-news category, a kind of frustration)
     said_end_s: float  # end of the line that opened it: the reply must start after it
     lines: list[Transcript]  # the customer's lines quoted with it, in order
+    confidence: float  # of the trigger that opened it: the lowest confidence of its words
     reply: list[Transcript] = field(default_factory=list)  # the agent's turn so far
     talked_over_s: float | None = None  # end of an agent line said over the end of the opening line
 
@@ -86,13 +89,13 @@ class NextTurn(Generic[T]):
     def __init__(
         self,
         window_s: float,
-        classify: Callable[[str], T | None],
+        classify: Callable[[Sequence[Word]], Heard[T] | None],
         acknowledges: Callable[[str], bool],
         settles: Callable[[str], bool] = _never,
         judged: Callable[[Topic[T]], None] = _nothing,
     ) -> None:
         self._window_s = window_s
-        self._classify_text = classify
+        self._classify_words = classify
         self._acknowledges = acknowledges
         self._settles = settles
         self._judged = judged  # told of each topic as its verdict is given, before the next line is read
@@ -147,19 +150,20 @@ class NextTurn(Generic[T]):
             if topic.reply and spoken_end(line) > topic.reply_start_s and self._backchannel(topic):
                 topic.reply.clear()  # the agent's "mhm" was said over the customer, not after them
             return []
-        kind = self._classify()
-        if kind is not None:
-            self._topic = Topic(kind, spoken_end(line), [*self._context(line), line])
+        heard = self._classify()
+        if heard is not None:
+            lines = [*self._context(line), line]
+            self._topic = Topic(heard.kind, spoken_end(line), lines, heard.confidence)
         return []
 
-    def _classify(self) -> T | None:
+    def _classify(self) -> Heard[T] | None:
         """The topic of the customer's latest final, or across it and the one before when Vosk split a
         phrase at a pause ("my uncle just" / "passed"): but never a topic the earlier line held alone."""
         *earlier, line = self._customer_turn
-        kind = self._classify_text(line.text)
-        if kind is not None or not earlier or self._classify_text(earlier[-1].text) is not None:
-            return kind
-        return self._classify_text(f"{earlier[-1].text} {line.text}")
+        heard = self._classify_words(words_of(line))
+        if heard is not None or not earlier or self._classify_words(words_of(earlier[-1])) is not None:
+            return heard
+        return self._classify_words((*words_of(earlier[-1]), *words_of(line)))
 
     @staticmethod
     def _answers_talk_over(topic: Topic[T], line: Transcript) -> bool:
@@ -239,4 +243,5 @@ def reply_alert(
         suggestion=suggestion,
         quotes=quotes,
         pause_s=verdict.topic.pause_s,
+        confidence=verdict.topic.confidence,
     )

@@ -109,6 +109,9 @@ def _field_from_json(where: str, value: Any, hint: Any) -> Any:
     nested = [a for a in typing.get_args(hint) if dataclasses.is_dataclass(a)]
     if nested and isinstance(value, Mapping):  # an optional nested object, e.g. a note's quote
         return from_fields(nested[0], value, where)  # type: ignore[arg-type]
+    if where.endswith(".confidence") and _finite(value) and not 0.0 <= value <= 1.0:
+        # A recogniser's confidence is a probability: the page shades words and explains alerts by it.
+        raise EventDecodeError(f"{where} must be from 0 to 1, got {_SHOWN.repr(value)}")
     if not _conforms(value, hint):
         if isinstance(value, int | float) and not isinstance(value, bool) and _conforms(0.0, hint):
             # Python's json reads NaN, Infinity and 400-digit numbers; a page's JSON.parse reads none back.

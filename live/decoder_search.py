@@ -1,14 +1,16 @@
-"""The decoder's search effort: which beam-search options Vosk decodes with, and the model directory that
-carries them.
+"""The decoder's search effort and its feature options: what Vosk decodes with, and the model directory
+that carries them.
 
-Vosk reads its search options (``--beam``, ``--max-active``, ...) only from the model's
-``conf/model.conf``; it has no API for them. So a setting other than the model's own is applied by loading
-the model from a derived directory made beside it: every entry of the official model linked (symlinks, no
-copies), except ``conf/model.conf``, which is written with the options replaced. The official model's files
-are never touched. The derived directory is made once and re-made when what it should hold changes (other
-options, another model, the official conf edited); a stamp file inside records what it was made from, and
-only a directory with that stamp is ever replaced. A failure is a :class:`SearchError` (``live/model.py``
-turns it into its ``ModelError``) naming the directory and the fix.
+Vosk reads its search options (``--beam``, ``--max-active``, ...) only from the model's ``conf/model.conf``
+and its feature options (``--dither``, ...) only from ``conf/mfcc.conf`` (or ``conf/fbank.conf``); it has no
+API for either. So a setting other than the model's own is applied by loading the model from a derived
+directory made beside it: every entry of the official model linked (symlinks, no copies), except the conf
+files it changes, which are written with the options replaced. The official model's files are never touched.
+``live/model.py`` always loads through one: :data:`FEATURES` makes every decoding reproducible (see there
+why). The derived directory is made once and re-made when what it should hold changes (other options,
+another model, the official conf edited); a stamp file inside records what it was made from, and only a
+directory with that stamp is ever replaced. A failure is a :class:`SearchError` (``live/model.py`` turns it
+into its ``ModelError``) naming the directory and the fix.
 
 The named efforts are measured points (``tests/bench/search.py``), not guesses: ``full`` is the model as
 shipped, ``fast`` the cheapest search measured whose word error rate stays within about a point of it.
@@ -44,6 +46,18 @@ EFFORTS: dict[str, dict[str, str]] = {
     "full": {},
     "fast": {"max-active": "1000"},
 }
+# Feature options every model is loaded with. Kaldi's frame extraction adds Gaussian noise scaled by
+# --dither (default 1.0) to every 25 ms window (feature-window.cc: Dither). Its generator is seeded from the
+# C library's process-wide rand() (kaldi-math.cc: RandomState), so the noise a recognizer adds depends on
+# every window decoded before it in the process, by any recognizer, in any thread: the same recording gave a
+# different transcript on each run (issue 16). With --dither=0 Kaldi skips the noise and nothing random is
+# left in Vosk's decoding (a model's recognizers then give identical output, sequential or in threads;
+# tests/live/test_reproducible.py). The transcriber adds the same amount of noise itself, fixed by each
+# sample's place in the call (live/transcriber.py): without any, digital silence cost the small en-US model
+# 13 points of word error rate on the generated calls; with it, the rate is the random dither's
+# (README, "Reproducible results").
+FEATURES: dict[str, str] = {"dither": "0"}
+FEATURE_CONFS = ("mfcc.conf", "fbank.conf")  # the one Vosk reads: mfcc when the model has it, else fbank
 STAMP = ".callcoach-derived"
 _OPTION = re.compile(r"^\s*--([A-Za-z0-9_.-]+)=(.*)$")
 
@@ -80,46 +94,69 @@ def label(options: Mapping[str, str]) -> str:
     return "-".join(f"{name}{value}" for name, value in sorted(options.items())) or "full"
 
 
-def searched_model_dir(
-    model_dir: Path, options: Mapping[str, str], name: str | None = None, fallback: Path | None = None
-) -> Path:
-    """The directory to load ``model_dir`` from so that Vosk searches with ``options``.
+def feature_conf(model_dir: Path) -> str | None:
+    """The name of the feature conf Vosk reads from ``model_dir/conf`` (None: the model has neither)."""
+    return next((name for name in FEATURE_CONFS if (model_dir / "conf" / name).is_file()), None)
 
-    ``model_dir`` must be a checked model. No options: ``model_dir`` itself. Otherwise
-    ``<model_dir>.search-<name>`` beside it (``name`` defaults to :func:`label`), made or re-made as needed;
-    where the model's folder cannot be written (a model installed read-only for every user), the same in
-    ``fallback`` (callcoach's own cache), named after the model's path so two models never share one.
+
+def searched_model_dir(
+    model_dir: Path,
+    options: Mapping[str, str],
+    name: str | None = None,
+    fallback: Path | None = None,
+    features: Mapping[str, str] | None = None,
+) -> Path:
+    """The directory to load ``model_dir`` from so that Vosk searches with ``options`` and extracts its
+    features with ``features`` (options of its ``mfcc.conf``, or ``fbank.conf``).
+
+    ``model_dir`` must be a checked model. No options and no features: ``model_dir`` itself. Otherwise
+    ``<model_dir>.search-<name>`` beside it (``name`` defaults to the :func:`label` of both), made or re-made
+    as needed; where the model's folder cannot be written (a model installed read-only for every user), the
+    same in ``fallback`` (callcoach's own cache), named after the model's path so two models never share one.
     """
-    if not options:
+    features = dict(features or {})
+    if not options and not features:
         return model_dir
     source = model_dir.resolve()
-    suffix = f".search-{name or label(options)}"
+    suffix = f".search-{name or label({**options, **features})}"
     try:
-        return _searched(source, source.parent / f"{source.name}{suffix}", options)
+        return _searched(source, source.parent / f"{source.name}{suffix}", options, features)
     except SearchError:
         if fallback is None or fallback.resolve() == source.parent:
             raise
         where = hashlib.sha256(str(source).encode()).hexdigest()[:8]
-        return _searched(source, fallback / f"{source.name}-{where}{suffix}", options)
+        return _searched(source, fallback / f"{source.name}-{where}{suffix}", options, features)
 
 
-def _searched(source: Path, target: Path, options: Mapping[str, str]) -> Path:
-    official = source / "conf" / "model.conf"
-    try:
-        conf = replaced_conf(official.read_text(encoding="utf-8"), options)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SearchError(f"Cannot read {official} ({exc}): delete the model and fetch it again") from exc
-    stamp = _stamp(source, conf)
+def _confs(source: Path, options: Mapping[str, str], features: Mapping[str, str]) -> dict[str, str]:
+    """The conf files the derived directory writes (name -> text); every other one is linked."""
+    wanted = {"model.conf": options}
+    features_conf = feature_conf(source)
+    if features and features_conf is not None:
+        wanted[features_conf] = features
+    confs = {}
+    for conf_name, replaced in wanted.items():
+        path = source / "conf" / conf_name
+        try:
+            confs[conf_name] = replaced_conf(path.read_text(encoding="utf-8"), replaced)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SearchError(f"Cannot read {path} ({exc}): delete the model and fetch it again") from exc
+    return confs
+
+
+def _searched(source: Path, target: Path, options: Mapping[str, str], features: Mapping[str, str]) -> Path:
+    confs = _confs(source, options, features)
+    stamp = _stamp(source, confs)
     if _stamp_of(target) == stamp:
         return target
-    if target.exists() and _stamp_of(target) is None:
+    if _exists(target) and _stamp_of(target) is None:
         # Never replace what callcoach did not make: it may be someone's own directory.
         raise SearchError(
             f"{target} exists but was not made by callcoach: move it away or delete it, then start again",
         )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)  # the cache, the first time it is used
-        _make(source, target, conf, stamp)
+        _make(source, target, confs, stamp)
     except OSError as exc:
         if _stamp_of(target) == stamp:
             return target  # another process starting at the same moment made the same directory first
@@ -130,10 +167,17 @@ def _searched(source: Path, target: Path, options: Mapping[str, str]) -> Path:
     return target
 
 
-def _stamp(source: Path, conf: str) -> str:
+def _stamp(source: Path, confs: Mapping[str, str]) -> str:
     entries = sorted(p.name for p in source.iterdir())
-    confs = sorted(p.name for p in (source / "conf").iterdir())
-    return json.dumps({"source": str(source), "entries": entries, "conf_files": confs, "model.conf": conf})
+    conf_files = sorted(p.name for p in (source / "conf").iterdir())
+    return json.dumps({"source": str(source), "entries": entries, "conf_files": conf_files, **confs})
+
+
+def _exists(target: Path) -> bool:
+    try:
+        return target.exists()
+    except OSError:
+        return False  # a name too long for the filesystem: making it fails below, with the fix named
 
 
 def _stamp_of(target: Path) -> str | None:
@@ -143,7 +187,7 @@ def _stamp_of(target: Path) -> str | None:
         return None
 
 
-def _make(source: Path, target: Path, conf: str, stamp: str) -> None:
+def _make(source: Path, target: Path, confs: Mapping[str, str], stamp: str) -> None:
     """Build the derived directory beside ``target`` and swap it in whole, so that a reader never sees a
     half-made one (two processes starting at once both build; the last rename wins, both are the same)."""
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.make-"))
@@ -153,9 +197,10 @@ def _make(source: Path, target: Path, conf: str, stamp: str) -> None:
                 (staging / entry.name).symlink_to(entry)
         (staging / "conf").mkdir()
         for entry in (source / "conf").iterdir():
-            if entry.name != "model.conf":
+            if entry.name not in confs:
                 (staging / "conf" / entry.name).symlink_to(entry)
-        (staging / "conf" / "model.conf").write_text(conf, encoding="utf-8")
+        for conf_name, text in confs.items():
+            (staging / "conf" / conf_name).write_text(text, encoding="utf-8")
         (staging / STAMP).write_text(stamp, encoding="utf-8")
         staging.chmod(0o755)  # mkdtemp makes it private; the official model is readable by all
         if target.exists():

@@ -164,6 +164,9 @@ class Alert:
     quotes: tuple[Quote, ...] = ()
     pause_s: float | None = None
     rule: str | None = None  # for ``kind == "rule"``: the coach-defined rule's name
+    # How sure the recogniser was of the words the alert was raised on (0-1: the lowest confidence of the
+    # trigger's words); None for an alert raised on timing alone (a silence, an interruption's overlap).
+    confidence: float | None = None
 
     @property
     def duration_s(self) -> float | None:

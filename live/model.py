@@ -26,7 +26,7 @@ from typing import Literal, TypeAlias
 
 import vosk
 
-from callcoach.live.decoder_search import SearchError, effort_options, searched_model_dir
+from callcoach.live.decoder_search import FEATURES, SearchError, effort_options, label, searched_model_dir
 
 ENV_VAR = "CALLCOACH_MODEL"
 MODEL_NAME = "vosk-model-small-en-us"
@@ -92,12 +92,18 @@ def check_model_dir(path: Path) -> None:
 
 
 def load_model(path: Path, effort: str = "full") -> vosk.Model:
-    """Check ``path`` and load it to decode with the named search ``effort`` (``live/decoder_search.py``);
-    the one model is shared by every recognizer of the process."""
+    """Check ``path`` and load it to decode with the named search ``effort`` and reproducible features
+    (``live/decoder_search.py``: one derived directory per effort, ``<model>.search-full-dither0``); the
+    one model is shared by every recognizer of the process, which is safe because nothing random is left
+    in its decoding: a recording gives the same words whatever was decoded before it."""
     check_model_dir(path)
     try:
         path = searched_model_dir(
-            path, effort_options(effort), name=effort, fallback=default_model_dir().parent
+            path,
+            effort_options(effort),
+            name=f"{effort}-{label(FEATURES)}",
+            fallback=default_model_dir().parent,
+            features=FEATURES,
         )
     except SearchError as exc:
         raise ModelError("model_search_failed", exc.message) from exc

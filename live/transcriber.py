@@ -11,6 +11,14 @@ and since: a word's time is ``samples_round_start_ / rate + (frame_offset_ + fra
 ``FinalResult()`` and the 20000-frame restart add every sample fed to ``samples_round_start_``), so they
 are offsets into the fed audio. The transcriber
 keeps the runs of contiguous audio it fed (fed offset ↔ call offset) and maps every time back through them.
+
+Dither is added here, not by Kaldi. The model's features want it: the acoustic model was trained on dithered
+features, and without it the digital silence of a synthesised or VoIP call (runs of exact zeros) gives
+features it never saw (the generated evaluation calls lost words at every turn: "this call may be recorded
+for quality" became "disloyal maybe recorded for a while"). Kaldi's own dither draws from the process-wide
+``rand()`` and made every run differ, so it is off (``live/decoder_search.py``) and the same amount (Gaussian,
+one 16-bit step) comes from a fixed table indexed by the sample's position in the call: the same audio at the
+same place gets the same noise in every run, process and thread, live or replayed.
 """
 
 from __future__ import annotations
@@ -19,8 +27,21 @@ import json
 from bisect import bisect_left, bisect_right
 from typing import Any
 
+import numpy as np
+
 from callcoach.audio.framing import PIPELINE_RATE_HZ
 from callcoach.live.events import Frame, Speaker, Transcript, Word
+
+# Kaldi's default --dither=1.0: Gaussian noise of one 16-bit step; rounded, as Vosk takes 16-bit samples.
+# A fixed seed and 2^17 samples (8 s, so no period lines up with a 0.1 s frame or a word).
+_DITHER = np.rint(np.random.default_rng(20261201).normal(0.0, 1.0, 1 << 17)).astype(np.int32)
+
+
+def dithered(pcm: np.ndarray, first_sample: int) -> np.ndarray:
+    """``pcm`` (16-bit) with the dither for its place in the call, ``first_sample`` its first sample."""
+    noise = _DITHER[(first_sample + np.arange(len(pcm))) % len(_DITHER)]
+    out: np.ndarray = np.clip(pcm.astype(np.int32) + noise, -32768, 32767).astype(np.int16)
+    return out
 
 
 class FedAudio:
@@ -94,7 +115,8 @@ class SpeakerTranscriber:
                 f"the transcriber takes {PIPELINE_RATE_HZ} Hz frames, got {frame.sample_rate} Hz"
             )
         self._fed.add(frame)
-        if self._recognizer.AcceptWaveform(frame.pcm.tobytes()):
+        pcm = dithered(frame.pcm, round(frame.start_s * PIPELINE_RATE_HZ))
+        if self._recognizer.AcceptWaveform(pcm.tobytes()):
             return self._final(self._recognizer.Result(), frame.end_s)
         return self._partial(self._recognizer.PartialResult(), frame.end_s)
 

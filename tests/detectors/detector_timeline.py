@@ -8,7 +8,7 @@ then ``CallEnded`` and ``finish``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from callcoach.detectors.base import Detector
@@ -29,23 +29,35 @@ END_LAG_S = 0.3
 FINAL_LAG_S = 0.6
 
 
-def words_between(text: str, start_s: float, end_s: float) -> tuple[Word, ...]:
-    """``text``'s words spread evenly over ``start_s``..``end_s``."""
+def words_between(
+    text: str, start_s: float, end_s: float, confidences: Sequence[float] | None = None
+) -> tuple[Word, ...]:
+    """``text``'s words spread evenly over ``start_s``..``end_s``, heard with ``confidences`` (one per
+    word; default: all sure)."""
     tokens = text.split()
+    sure = confidences if confidences is not None else [1.0] * len(tokens)
+    assert len(sure) == len(tokens), "one confidence per word"
     step = (end_s - start_s) / max(1, len(tokens))
     return tuple(
-        Word(tok, round(start_s + i * step, 3), round(start_s + (i + 1) * step, 3))
-        for i, tok in enumerate(tokens)
+        Word(tok, round(start_s + i * step, 3), round(start_s + (i + 1) * step, 3), conf)
+        for i, (tok, conf) in enumerate(zip(tokens, sure, strict=True))
     )
 
 
-def final(speaker: Speaker, text: str, start_s: float, end_s: float) -> Transcript:
-    return Transcript(speaker, text, start_s, end_s, final=True, words=words_between(text, start_s, end_s))
+def final(
+    speaker: Speaker, text: str, start_s: float, end_s: float, confidences: Sequence[float] | None = None
+) -> Transcript:
+    words = words_between(text, start_s, end_s, confidences)
+    return Transcript(speaker, text, start_s, end_s, final=True, words=words)
 
 
-def say(speaker: Speaker, text: str, start_s: float, end_s: float) -> list[Event]:
-    """One utterance: voice activity start, the final transcript, and the voice activity end."""
-    return [Speech(speaker, start_s), final(speaker, text, start_s, end_s), Speech(speaker, start_s, end_s)]
+def say(
+    speaker: Speaker, text: str, start_s: float, end_s: float, confidences: Sequence[float] | None = None
+) -> list[Event]:
+    """One utterance: voice activity start, the final transcript, and the voice activity end. Vosk's
+    confidence in each word may be given (ASR doubt: a spelled name, a mumble); by default all are 1.0."""
+    line = final(speaker, text, start_s, end_s, confidences)
+    return [Speech(speaker, start_s), line, Speech(speaker, start_s, end_s)]
 
 
 def arrival_s(event: Event) -> float:

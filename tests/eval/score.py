@@ -1,4 +1,5 @@
-"""Match a call's alerts to its truth and count, per kind, what was found, missed and made up.
+"""Match a call's alerts to its truth and count, per kind, what was found, missed and made up, and how
+often the alerts change between runs of the same call.
 
 Owns the scoring rules, with no I/O: an alert matches a truth moment of the same kind (and, for ``rule``,
 the same rule name) when its span overlaps the moment's span widened by :data:`TOLERANCE_S` on each side;
@@ -175,3 +176,38 @@ def tally(matchings: Iterable[Matching], truths: Iterable[Truth], kinds: Iterabl
 def _order(key: str) -> tuple[int, str]:
     # Rule rows after the detectors' kinds, each rule under the "rule" total.
     return (1, key) if key == "rule" or key.startswith("rule:") else (0, key)
+
+
+@dataclass(frozen=True)
+class Flips:
+    """How often one kind's alerts change between runs of the same calls."""
+
+    kind: str
+    calls: int  # calls where some run raised this kind
+    flipped: int  # of those, calls whose runs do not all raise the same alerts of this kind
+
+    @property
+    def rate(self) -> float | None:
+        return self.flipped / self.calls if self.calls else None
+
+
+def _signature(alert: Found) -> tuple[str, float, float, str, str]:
+    # Everything a coach sees of it: a moved span or a changed quote is a different alert to them.
+    return (alert.id, alert.start_s, alert.end_s, alert.title, alert.quote)
+
+
+def flips(calls: Iterable[Sequence[Sequence[Found]]], kinds: Iterable[str] = ()) -> dict[str, Flips]:
+    """Per kind key (and ``rule`` for all rules): in how many calls the runs' sets of that kind's alerts
+    differ, out of the calls where any run raised it. ``calls`` holds each call's runs, each its alerts."""
+    counts: dict[str, list[int]] = {k: [0, 0] for k in kinds}
+    for runs in calls:
+        keys = {a.key for run in runs for a in run}
+        keys |= {"rule" for k in keys if k.startswith("rule:")}
+        for key in keys:
+            sets = [
+                frozenset(_signature(a) for a in run if a.key == key or (key == "rule" and a.kind == "rule"))
+                for run in runs
+            ]
+            counts.setdefault(key, [0, 0])[0] += 1
+            counts[key][1] += len(set(sets)) > 1
+    return {k: Flips(k, *c) for k, c in counts.items()}

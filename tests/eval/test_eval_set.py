@@ -20,7 +20,7 @@ from tests.eval import real
 from tests.eval.analyze import Analysis, analyze
 from tests.eval.generate import OUT, SILENCE_S, generate, layout
 from tests.eval.run import load_truth, select
-from tests.eval.score import Found, Matching, Truth, final_alerts, match, tally
+from tests.eval.score import Found, Matching, Truth, final_alerts, flips, match, tally
 from tests.eval.script import KINDS, MONO_KINDS, Call, ScriptError, load_calls
 
 CALLS = load_calls()
@@ -123,6 +123,17 @@ def test_the_last_revision_of_an_alert_is_the_alert() -> None:
 
 def _found(start: float, end: float, kind: str = "silence", rule: str | None = None) -> Found:
     return Found("c", f"{kind}-{start}", kind, rule, "coach", start, end)
+
+
+def test_a_flip_is_a_call_whose_runs_raise_different_alerts_of_a_kind() -> None:
+    steady = [[_found(10, 15), _found(20, 30, "monologue")]] * 3
+    moved = [[_found(10, 15)], [_found(10, 15)], [_found(10, 16)]]  # one run ends it elsewhere
+    gone = [[_found(40, 45, "rule", "no_guarantees")], [], [_found(40, 45, "rule", "no_guarantees")]]
+    counted = flips([steady, moved, gone], ["silence", "monologue", "interruption"])
+    assert (counted["silence"].calls, counted["silence"].flipped, counted["silence"].rate) == (2, 1, 0.5)
+    assert (counted["monologue"].flipped, counted["monologue"].rate) == (0, 0.0)
+    assert counted["interruption"].rate is None  # never raised: no rate
+    assert counted["rule:no_guarantees"].flipped == 1 and counted["rule"].flipped == 1
 
 
 def test_an_alert_matches_truth_of_its_kind_within_the_tolerance() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from callcoach.live.decoder_search import (
     EFFORTS,
+    FEATURES,
     STAMP,
     SearchError,
     effort_options,
@@ -84,6 +85,47 @@ def test_derived_directory_links_the_model_and_writes_its_own_conf(tmp_path: Pat
     assert (derived / "graph" / "HCLr.fst").read_text() == "placeholder graph/HCLr.fst\n"
     assert snapshot(model) == before
     assert (model / "conf" / "model.conf").read_text() == CONF
+
+
+def test_feature_options_go_into_the_feature_conf_beside_the_search_options(tmp_path: Path) -> None:
+    model = make_model(tmp_path)
+    before = snapshot(model)
+    derived = searched_model_dir(model, {"beam": "8.0"}, name="fast-dither0", features={"dither": "0"})
+    assert derived == tmp_path / "vosk-model-small-en-us.search-fast-dither0"
+    mfcc = derived / "conf" / "mfcc.conf"
+    assert not mfcc.is_symlink()
+    assert mfcc.read_text().splitlines() == ["placeholder conf/mfcc.conf", "--dither=0"]
+    assert "--beam=8.0" in (derived / "conf" / "model.conf").read_text().splitlines()
+    assert snapshot(model) == before
+
+
+def test_feature_options_alone_still_make_a_derived_directory(tmp_path: Path) -> None:
+    model = make_model(tmp_path)
+    derived = searched_model_dir(model, {}, features={"dither": "0"})
+    assert derived == tmp_path / "vosk-model-small-en-us.search-dither0"
+    assert (derived / "conf" / "model.conf").read_text() == CONF
+    assert "--dither=0" in (derived / "conf" / "mfcc.conf").read_text().splitlines()
+
+
+def test_a_filterbank_model_gets_its_feature_options_in_fbank_conf(tmp_path: Path) -> None:
+    model = make_model(tmp_path)
+    (model / "conf" / "mfcc.conf").rename(model / "conf" / "fbank.conf")
+    derived = searched_model_dir(model, {}, features={"dither": "0"})
+    assert "--dither=0" in (derived / "conf" / "fbank.conf").read_text().splitlines()
+    assert not (derived / "conf" / "mfcc.conf").exists()
+
+
+def test_every_model_is_loaded_with_reproducible_features(tmp_path: Path) -> None:
+    # The placeholder model is no model Vosk can load, but the directory it was loaded from is made first.
+    model = make_model(tmp_path)
+    assert FEATURES == {"dither": "0"}
+    for effort in EFFORTS:
+        with pytest.raises(ModelError, match="Vosk could not load the model"):
+            load_model(model, effort)
+        derived = tmp_path / f"vosk-model-small-en-us.search-{effort}-dither0"
+        assert "--dither=0" in (derived / "conf" / "mfcc.conf").read_text().splitlines()
+        lines = (derived / "conf" / "model.conf").read_text().splitlines()
+        assert all(f"--{k}={v}" in lines for k, v in EFFORTS[effort].items())
 
 
 def test_derived_directory_is_made_once(tmp_path: Path) -> None:

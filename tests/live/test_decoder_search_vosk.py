@@ -25,7 +25,9 @@ def test_fast_search_keeps_the_cold_calls_silence_and_cold_reply(samples: Path, 
     cold = next(a for a in found if a.kind == "cold_reply_to_bad_news")
     assert cold.speaker == "agent" and "move forward" in cold.quote
     # The model was loaded from the derived directory, with the fast options in its conf.
-    conf = model_dir.resolve().parent / f"{model_dir.resolve().name}.search-fast" / "conf" / "model.conf"
+    conf = (
+        model_dir.resolve().parent / f"{model_dir.resolve().name}.search-fast-dither0" / "conf" / "model.conf"
+    )
     lines_of_conf = conf.read_text().splitlines()
     assert all(f"--{k}={v}" in lines_of_conf for k, v in EFFORTS["fast"].items())
 

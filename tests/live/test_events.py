@@ -66,6 +66,7 @@ EXAMPLES: list[Wire] = [
         suggestion="Oh no, I'm so sorry to hear that. The documents can wait.",
         quotes=(Quote("customer", "my uncle just passed away", 5.2, 7.0),),
         pause_s=5.5,
+        confidence=0.97,
     ),
     Alert("silence-1", 1, "silence", "coach", None, 10.0, None, 15.0, "Silence", "", "why", "try"),
     Error("truncated_audio", "x.wav is cut short", fatal=True, at_s=3.2),
