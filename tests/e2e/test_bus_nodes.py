@@ -1,16 +1,16 @@
 """Three nodes on one Redis bus share a live call, and a node killed mid-call loses nothing of it.
 
-Three real ``callcoach serve`` processes (the real Vosk model) run on loopback with ``--bus`` on this
-test session's own ``redis-server``, their rows in one database of the session's own PostgreSQL and one
-shared ``--data`` folder for the recordings, as a site runs them on several machines. The plain sample comes in as a Twilio call to node A, in real time. Coaches follow it on A, B
-and C (B's with the call's audio); the coach on C adds a note; another coach follows it on B, then moves
-to C mid-call with the ``after_seq`` of the last event it had; B's coach, an admin, opens a listening
-session that a coach on A joins. Then A is killed with SIGKILL. Within 5 s B and C list the call as
-dropped and their coaches get the end of it. Every coach got the same events in the same order (A's up
-to the kill), the note reached all three, the coach that moved got everything once, B's coach heard the
-call, A's coach left the session with A; the call is stored with every event A had written to the bus,
-and its recording, cut off by the kill, plays. A listening session then spans two nodes: presence and the
-lead's playback reach a coach on the other node.
+Three real ``callcoach serve`` processes (the real Vosk model) run on loopback with ``--bus`` on this test
+session's own ``redis-server``, their rows in one database of the session's own PostgreSQL and one shared
+``--data`` folder for the recordings, as a site runs them on several machines. The plain sample comes in
+as a Twilio call to node A, in real time. Coaches follow it on A, B and C (B's with the call's audio); the
+coach on C adds a note; another coach follows it on B, then moves to C mid-call with the ``after_seq`` of
+the last event it had; B's coach, an admin, opens a listening session that a coach on A joins. Then A is
+killed with SIGKILL. Within 5 s B and C list the call as dropped and their coaches get the end of it.
+Every coach got the same events in the same order (A's up to the kill), the note reached all three, the
+coach that moved got everything once, B's coach heard the call, A's coach left the session with A; the
+call is stored with every event A had written to the bus, and its recording, cut off by the kill, plays. A
+listening session then spans two nodes: presence and the lead's playback reach a coach on the other node.
 """
 
 from __future__ import annotations
