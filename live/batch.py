@@ -7,7 +7,7 @@ Folders are searched recursively for WAV, FLAC and OGG files, each folder's file
 ``--jobs`` worker processes (default one per core the process may use) each load the Vosk model once, as
 they start, and analyse calls one at a time through the same :func:`callcoach.live.cli.analyze` as a
 single file; they are started fresh (``spawn``), never forked from this one, so each begins as a
-single-file run would (see :data:`CALLS_PER_WORKER` for why each is replaced after its call for now).
+single-file run would.
 Results are printed in input order whatever order they finish in: each call's report (as
 ``analyze FILE`` prints it) or, with ``--json``, its events as JSON lines with a ``"file"`` field first on
 every line. A file that fails (not audio, empty, unreadable, or its worker died) is said on stderr with the
@@ -56,12 +56,9 @@ SUMMARY_COLUMNS = (
     *(f"praise_{k}" for k in PRAISE_KINDS),
     "error",
 )
-# Vosk carries state from one call's recognizers to the next call's through the Model they share, so a
-# second call in a process comes out (a few words, a few hundredths of a second) unlike the same call
-# analysed alone. Until that is fixed, each worker process analyses one call and is replaced: it costs a
-# process start and a model load (~2 s) per call, and buys a batch whose every call is exactly its
-# single-file run. None (a worker for as many calls as it gets) once the model keeps no state across calls.
-CALLS_PER_WORKER: int | None = 1
+# A worker keeps its model for every call it gets: decoding is reproducible (the transcriber's fixed dither,
+# live/transcriber.py), so a call analysed after others in one process is exactly its single-file run.
+CALLS_PER_WORKER: int | None = None
 WAIT_S = 0.5  # how often the terminal's bar is redrawn while no call finishes (its time left moves)
 
 

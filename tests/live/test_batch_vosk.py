@@ -42,10 +42,8 @@ class Batch:
 
 
 def environment() -> dict[str, str]:
-    """No developer's settings; one decoding thread per call: a call's two channels decoded on two threads
-    share one Vosk model in whichever order the threads run, so two runs of one file may differ."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLCOACH_")}
-    return env | {"CALLCOACH_DECODE_THREADS": "1"}
+    """No developer's settings: the defaults, two decoding threads per call included."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CALLCOACH_")}
 
 
 def run(*args: str, model_dir: Path) -> subprocess.CompletedProcess[str]:
