@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEBS := espeak-ng sox libsndfile1 libportaudio2 chromium maven libfst-tools libfst22-plugins-base postgresql redis-server
+DEBS := espeak-ng sox libsndfile1 libportaudio2 chromium maven libfst-tools libfst22-plugins-base postgresql redis-server fonts-dejavu-core
 SAMPLES := samples/bereavement_cold.wav samples/bereavement_warm.wav samples/plain.wav
 
 .PHONY: demo test lint bench setup debs model samples clean fuzz eval
