@@ -1,15 +1,18 @@
-"""``callcoach export``: a call's transcript or moments in a format another tool reads, or a team's
-moments over a period as one CSV.
+"""``callcoach export``: a call's transcript or moments in a format another tool reads, its coaching sheet
+as a PDF, or a team's moments over a period as one CSV.
 
-    callcoach export CALL_OR_FILE --format vtt|srt|txt|csv [--out FILE] [--data DIR]
+    callcoach export CALL_OR_FILE --format vtt|srt|txt|csv|pdf [--out FILE] [--data DIR]
     callcoach export --team TEAM [--from DATE] [--to DATE] --format csv [--out FILE] [--data DIR]
 
 ``CALL_OR_FILE`` is a call stored in the ``--data`` folder (what the server kept, redacted if it was
 recorded with redaction on), or a recording, which is analysed first as ``callcoach analyze`` does. The
 formats are :mod:`callcoach.live.exports`'. A team's CSV has every moment of every stored call of the team
 whose day (its start, UTC) is within ``--from`` and ``--to`` (each included; either may be left out), one
-row each, after the call's id, date, title and agent. Without ``--out`` the export goes to stdout. An
-unknown call, a mistyped folder or date is one line on stderr naming the cause and the fix, exit status 2.
+row each, after the call's id, date, title and agent. Without ``--out`` the export goes to stdout, except
+the PDF (:mod:`callcoach.live.sheet_pdf`, with the agent's self-assessment and the commitments of a stored
+call): binary is never sent to a terminal, so it is written to ``<call>.sheet.pdf`` in the current folder,
+whose name is printed. An unknown call, a mistyped folder or date is one line on stderr naming the cause
+and the fix, exit status 2.
 """
 
 from __future__ import annotations
@@ -17,33 +20,43 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from callcoach.detectors.rules import NO_RULES
 from callcoach.live import settings as settings_mod
-from callcoach.live.errors import UserError
-from callcoach.live.events import CallInfo, Error, Event
+from callcoach.live.coaching import Commitment, SelfAssessment
+from callcoach.live.coaching_store import CoachingStore
+from callcoach.live.errors import CallcoachError, UserError
+from callcoach.live.events import CallInfo, CallStarted, Error, Event
 from callcoach.live.exports import FORMATS, Format, export, in_period, parse_day, team_csv
 from callcoach.live.model import load_model
 from callcoach.live.rules_file import load_rules
 from callcoach.live.settings import Settings
+from callcoach.live.sheet import build_sheet
 from callcoach.live.sources import FileSource
+from callcoach.live.storage import FILE_NAME as CALLS_FILE
 from callcoach.live.storage import Storage, StoredCall
 
 EXIT_USAGE = 2
 _AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+CliFormat: TypeAlias = Format | Literal["pdf"]
+CLI_FORMATS: tuple[CliFormat, ...] = (*FORMATS, "pdf")
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def add_parser(sub: Any) -> None:
     """Register ``export`` on the ``callcoach`` parser's sub-commands."""
     parser = sub.add_parser(
-        "export", help="a call's transcript (vtt, srt, txt) or moments (csv); a team's CSV"
+        "export", help="a call's transcript (vtt, srt, txt), moments (csv) or sheet (pdf); a team's CSV"
     )
     parser.add_argument("call", nargs="?", metavar="CALL_OR_FILE", help="a stored call's id, or a recording")
-    parser.add_argument("--format", required=True, choices=FORMATS, help="vtt, srt, txt or csv")
-    parser.add_argument("--out", type=Path, metavar="FILE", help="write it here (default: stdout)")
+    parser.add_argument("--format", required=True, choices=CLI_FORMATS, help="vtt, srt, txt, csv or pdf")
+    parser.add_argument(
+        "--out", type=Path, metavar="FILE", help="write it here (default: stdout; a PDF: CALL.sheet.pdf)"
+    )
     parser.add_argument("--team", metavar="TEAM", help="every moment of this team's stored calls (csv)")
     parser.add_argument("--from", dest="from_day", metavar="YYYY-MM-DD", help="calls from this day on")
     parser.add_argument("--to", dest="to_day", metavar="YYYY-MM-DD", help="calls up to this day, included")
@@ -53,7 +66,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
-    fmt: Format = args.format
+    fmt: CliFormat = args.format
     if (args.call is None) == (args.team is None):
         raise UserError("say what to export: a call's id or a recording, or --team TEAM (not both)")
     if args.team is not None:
@@ -64,18 +77,22 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.from_day or args.to_day:
         raise UserError("--from and --to choose a team's calls: give them with --team, or leave them out")
-    events = _events(args.call, settings)
-    _write(export(events, fmt), args.out)
+    call_id, events, info = _call(args.call, settings)
+    if fmt == "pdf":
+        _write_pdf(call_id, events, info, settings, args.out)
+    else:
+        _write(export(events, fmt), args.out)
     faults = [e for e in events if isinstance(e, Error) and e.fatal]
     for fault in faults:  # what could be analysed is exported; the failure is said, as analyze does
         print(f"callcoach: error: {fault.message}", file=sys.stderr)
     return EXIT_USAGE if faults else 0
 
 
-def _events(call: str, settings: Settings) -> list[Event]:
+def _call(call: str, settings: Settings) -> tuple[str, list[Event], CallInfo | None]:
+    """The call's id, events and (a stored call's) list line: a recording is analysed, named by its stem."""
     path = Path(call)
     if path.is_file():
-        return _analysed(path, settings)
+        return path.stem, _analysed(path, settings), None
     if path.suffix.lower() in _AUDIO_SUFFIXES or "/" in call:
         raise UserError(f"there is no file {path}: give a recording's path, or a stored call's id")
     found = next((c for c in stored_calls(settings.data_dir) if c.info.call_id == call), None)
@@ -84,7 +101,7 @@ def _events(call: str, settings: Settings) -> list[Event]:
             f"there is no call {call!r} stored in {settings.data_dir}: give the id of a call the server "
             f"kept (the page's address shows it after #call=), or a recording's path to analyse it"
         )
-    return list(found.events)
+    return call, list(found.events), found.info
 
 
 def team_calls(
@@ -132,6 +149,42 @@ def _day(text: str | None, flag: str) -> dt.date | None:
         return parse_day(text)
     except ValueError as exc:
         raise UserError(f"{flag} {exc}") from None
+
+
+def _write_pdf(
+    call_id: str, events: list[Event], info: CallInfo | None, settings: Settings, out: Path | None
+) -> None:
+    """The call's coaching sheet as a PDF in ``out``, or in ``<call>.sheet.pdf`` here (its name printed)."""
+    # Imported here: every callcoach command imports this module, and fpdf2 takes half a second to load.
+    from callcoach.live.sheet_pdf import render_pdf
+
+    own, commitments = _records(call_id, settings) if info is not None else (None, [])
+    sheet = build_sheet(call_id, events, info=info, self_assessment=own, commitments=commitments)
+    started = next((e.started_at for e in events if isinstance(e, CallStarted)), None)
+    try:
+        pdf = render_pdf(
+            sheet, started_at=info.started_at if info else started, made_at=dt.datetime.now(dt.UTC)
+        )
+    except CallcoachError as exc:  # the fonts are missing: the message names the package to install
+        raise UserError(exc.message) from None
+    target = out or Path(f"{_UNSAFE_NAME.sub('_', call_id).strip('._') or 'call'}.sheet.pdf")
+    try:
+        target.write_bytes(pdf)
+    except OSError as exc:
+        raise UserError(
+            f"cannot write {target} ({exc.strerror}): give --out a file in a folder you can write"
+        ) from exc
+    if out is None:
+        print(target)
+
+
+def _records(call_id: str, settings: Settings) -> tuple[SelfAssessment | None, list[Commitment]]:
+    """A stored call's self-assessment by its agent and the commitments made about it."""
+    store = CoachingStore(settings.data_dir / CALLS_FILE)
+    try:
+        return store.self_assessment(call_id), store.commitments_for_call(call_id)
+    finally:
+        store.close()
 
 
 def _write(text: str, out: Path | None) -> None:
