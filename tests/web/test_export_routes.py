@@ -1,7 +1,8 @@
-"""``GET /api/calls/{id}/export.{vtt,srt,txt,csv}`` and ``GET /api/teams/{team}/moments.csv`` against a real
-``callcoach serve``: who may export what (the call's own visibility rule; the moments CSV for an agent only
-once they have given their own view; a team's CSV for its lead and admins), the files as attachments that
-parse with their formats' rules, the period of a team's CSV, and each export in the audit trail.
+"""``GET /api/calls/{id}/export.{vtt,srt,txt,csv,pdf}`` and ``GET /api/teams/{team}/moments.csv`` against a
+real ``callcoach serve``: who may export what (the call's own visibility rule; the moments CSV and the
+sheet's PDF for an agent only once they have given their own view; a team's CSV for its lead and admins),
+the files as attachments that parse with their formats' rules, the period of a team's CSV, and each export
+in the audit trail.
 
 Accounts: ``bo``, agent of north; ``cy``, agent of north; ``di``, lead of north; ``fay``, coach of north;
 ``ed``, coach of south; ``ann``, an admin. Calls: ``bo-1`` (yesterday, north, a cold reply), ``cy-1``
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import pypdf
 import pytest
 import pytest_asyncio
 import srt
@@ -100,8 +102,8 @@ async def test_a_coach_of_the_team_downloads_each_format(site: Site) -> None:
     assert headers["Content-Disposition"] == 'attachment; filename="bo-1.csv"'
     rows = list(csv.reader(io.StringIO(text)))
     assert [r[:4] for r in rows[1:]] == [["cold_reply_to_bad_news", "coach", "1.000", "1.500"]]
-    status, answer, _ = await fetch(site, "fay", "/api/calls/bo-1/export.pdf")
-    assert status == 404 and "use vtt, srt, txt, csv" in answer
+    status, answer, _ = await fetch(site, "fay", "/api/calls/bo-1/export.docx")
+    assert status == 404 and "use vtt, srt, txt, csv, pdf" in answer
 
 
 async def test_a_redacted_call_exports_what_was_stored(site: Site) -> None:
@@ -133,6 +135,40 @@ async def test_an_agent_gets_their_transcript_and_their_moments_after_their_own_
     assert (await site.api("bo", "POST", "/api/calls/bo-1/self-assessment", said))[0] == 200
     status, text, _ = await fetch(site, "bo", "/api/calls/bo-1/export.csv")
     assert status == 200 and "cold_reply_to_bad_news" in text
+
+
+async def fetch_bytes(site: Site, who: str, path: str) -> tuple[int, bytes, CIMultiDictProxy[str]]:
+    async with (
+        aiohttp.ClientSession(headers=cookie_header(site.tokens[who])) as http,
+        http.get(f"{site.server.base}{path}") as resp,
+    ):
+        return resp.status, await resp.read(), resp.headers
+
+
+def pdf_text(body: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(body))
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+async def test_the_coaching_sheet_as_a_pdf_for_whoever_may_see_the_sheet(site: Site) -> None:
+    status, body, headers = await fetch_bytes(site, "di", "/api/calls/bo-1/export.pdf")  # the team's lead
+    assert status == 200, body
+    assert headers["Content-Type"] == "application/pdf"
+    assert headers["Content-Disposition"] == 'attachment; filename="bo-1-sheet.pdf"'
+    text = pdf_text(body)
+    assert "Coaching sheet: Line bo-1" in text and "agent bo" in text
+    assert "1. 00:01 cold_reply_to_bad_news 1" in text and "“so sorry to hear that”" in text
+    assert "Why it matters: why it matters" in text and "Try: what to say instead" in text
+    status, answer, _ = await fetch(site, "ed", "/api/calls/bo-1/export.pdf")  # a coach of south
+    assert status == 403 and '"forbidden_call"' in answer
+    # cy's own call: not before cy has said what went well and what to do differently, then with it.
+    status, answer, _ = await fetch(site, "cy", "/api/calls/cy-1/export.pdf")
+    assert status == 403 and '"assess_first"' in answer
+    assert (await site.api("di", "POST", "/api/calls/cy-1/share"))[0] == 200
+    said = {"went_well": "I kept the customer’s café order", "do_differently": "slow down"}
+    assert (await site.api("cy", "POST", "/api/calls/cy-1/self-assessment", said))[0] == 200
+    status, body, _ = await fetch_bytes(site, "cy", "/api/calls/cy-1/export.pdf")
+    assert status == 200 and "Went well: I kept the customer’s café order" in pdf_text(body)
 
 
 async def test_the_team_csv_is_for_its_lead_and_admins(site: Site) -> None:
