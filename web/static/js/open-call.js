@@ -235,9 +235,11 @@ function sheetLink(callId) {
   if (anchor.getAttribute('href') !== href) anchor.setAttribute('href', href);
 }
 
-// The call's transcript and moments as files (GET /api/calls/ID/export.FORMAT), which the server sends as
-// attachments named after the call. The coaching sheet prints to PDF from its own page.
-const DOWNLOADS = [['vtt', 'Subtitles (WebVTT)'], ['srt', 'Subtitles (SRT)'], ['txt', 'Transcript (text)'], ['csv', 'Moments (CSV)']];
+// The call's transcript, moments and coaching sheet as files (GET /api/calls/ID/export.FORMAT), which the
+// server sends as attachments named after the call; the sheet's PDF is drawn by the server, the same for
+// every browser (an agent gets it, as the moments, once they have given their own view).
+const DOWNLOADS = [['vtt', 'Subtitles (WebVTT)'], ['srt', 'Subtitles (SRT)'], ['txt', 'Transcript (text)'], ['csv', 'Moments (CSV)'],
+  ['pdf', 'Coaching sheet (PDF)']];
 
 /** A small "Download" menu among the call's actions, after the sheet's link. */
 function downloadMenu(callId) {
@@ -246,7 +248,7 @@ function downloadMenu(callId) {
     const items = DOWNLOADS.map(([format, label]) => h('li', {},
       h('a', { 'data-format': format, 'data-testid': `download-${format}`, download: true, text: label })));
     menu = h('details', { class: 'download-menu', id: 'download-menu', 'data-testid': 'download-menu' },
-      h('summary', { class: 'btn', title: "The call's transcript or moments, as a file" }, h('span', { class: 'btn-text', text: 'Download' })),
+      h('summary', { class: 'btn', title: "The call's transcript, moments or coaching sheet, as a file" }, h('span', { class: 'btn-text', text: 'Download' })),
       h('ul', { class: 'download-list' }, items));
     $('sheet-link').after(menu);
   }
