@@ -28,7 +28,8 @@ _FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 _LINE_MM = 5.0
 _INDENT_MM = 8.0
 _GREEN, _AMBER, _GREY = (30, 120, 60), (180, 90, 0), (90, 90, 90)
-_NEW_PAGE_BELOW_MM = 35.0  # a heading this close to the foot starts the next page, not alone at the bottom
+# A heading or an item's first line this close to the foot starts the next page, not alone at the bottom.
+_HEADING_ROOM_MM, _ITEM_ROOM_MM = 35.0, 18.0
 
 
 def render_pdf(
@@ -75,10 +76,7 @@ class _SheetPdf(FPDF):
 
 
 def _header(pdf: _SheetPdf, sheet: CoachingSheet, started_at: str | None) -> None:
-    pdf.set_font(FONT, "B", 17)
-    pdf.multi_cell(
-        0, 8, f"Coaching sheet: {sheet.title or sheet.call_id}", new_x=XPos.LMARGIN, new_y=YPos.NEXT
-    )
+    _text(pdf, f"Coaching sheet: {sheet.title or sheet.call_id}", size=17, bold=True, line_mm=8.0)
     facts = [f"call {sheet.call_id}"] if sheet.title else []
     facts += [_day(started_at)] if started_at else []
     facts += [f"{mm_ss(sheet.duration_s)} long"] if sheet.duration_s is not None else []
@@ -100,11 +98,11 @@ def _strengths(pdf: _SheetPdf, sheet: CoachingSheet) -> None:
         _text(pdf, "Nothing flagged: ask the agent what went well, and listen for it.", colour=_GREY)
     for item in sheet.strengths:
         if isinstance(item, SheetNote):
-            _text(pdf, f"{mm_ss(item.start_s)}  Note by {item.author_name or item.author}", bold=True)
+            _item(pdf, f"{mm_ss(item.start_s)}  Note by {item.author_name or item.author}")
             _quoted(pdf, item)
             _text(pdf, item.text, indent=_INDENT_MM)
         else:
-            _text(pdf, f"{mm_ss(item.start_s)}  {item.title}{_pin(item.pinned)}", bold=True)
+            _item(pdf, f"{mm_ss(item.start_s)}  {item.title}{_pin(item.pinned)}")
             _quoted(pdf, item)
             _labelled(pdf, "Keep", item.suggestion)
         pdf.ln(1.5)
@@ -119,7 +117,7 @@ def _opportunities(pdf: _SheetPdf, sheet: CoachingSheet) -> None:
         _text(pdf, "Nothing to coach on this call.", colour=_GREY)
     for n, moment in enumerate(sheet.opportunities, start=1):
         rule = f" (rule {moment.rule})" if moment.rule else ""
-        _text(pdf, f"{n}. {mm_ss(moment.start_s)}  {moment.title}{rule}{_pin(moment.pinned)}", bold=True)
+        _item(pdf, f"{n}. {mm_ss(moment.start_s)}  {moment.title}{rule}{_pin(moment.pinned)}")
         _quoted(pdf, moment)
         _labelled(pdf, "Why it matters", moment.why)
         _labelled(pdf, "Try", moment.suggestion)
@@ -149,7 +147,7 @@ def _notes(pdf: _SheetPdf, notes: tuple[SheetNote, ...]) -> None:
     _heading(pdf, "Coaches' notes")
     for note in notes:
         who = f"{mm_ss(note.start_s)}  {note.author_name or note.author} ({note.tag}){_pin(note.pinned)}"
-        _text(pdf, who, bold=True)
+        _item(pdf, who)
         _text(pdf, note.text, indent=_INDENT_MM)
 
 
@@ -163,13 +161,23 @@ def _quoted(pdf: _SheetPdf, item: SheetMoment | SheetNote) -> None:
 
 
 def _heading(pdf: _SheetPdf, title: str, colour: tuple[int, int, int] = (0, 0, 0)) -> None:
-    if pdf.get_y() > pdf.h - pdf.b_margin - _NEW_PAGE_BELOW_MM:
-        pdf.add_page()
+    _keep_room(pdf, _HEADING_ROOM_MM)
     pdf.ln(4)
     _text(pdf, title, size=13, bold=True, colour=colour)
     pdf.set_draw_color(*colour)
     pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
     pdf.ln(2)
+
+
+def _item(pdf: _SheetPdf, head: str) -> None:
+    """An item's first line, in bold, on the page that has room for what follows it."""
+    _keep_room(pdf, _ITEM_ROOM_MM)
+    _text(pdf, head, bold=True)
+
+
+def _keep_room(pdf: _SheetPdf, room_mm: float) -> None:
+    if pdf.get_y() > pdf.h - pdf.b_margin - room_mm:
+        pdf.add_page()
 
 
 def _labelled(pdf: _SheetPdf, label: str, text: str) -> None:
@@ -185,12 +193,14 @@ def _text(
     size: float = 10.0,
     bold: bool = False,
     colour: tuple[int, int, int] = (0, 0, 0),
+    line_mm: float = _LINE_MM,
 ) -> None:
-    """A paragraph, wrapped to the page's width less ``indent``."""
+    """A paragraph, wrapped to the page's width less ``indent`` (ragged right: justified lines of a short
+    quote open wide gaps)."""
     pdf.set_font(FONT, "B" if bold else "", size)
     pdf.set_text_color(*colour)
     pdf.set_x(pdf.l_margin + indent)
-    pdf.multi_cell(pdf.epw - indent, _LINE_MM, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(pdf.epw - indent, line_mm, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(0, 0, 0)
 
 
