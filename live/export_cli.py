@@ -29,6 +29,7 @@ from callcoach.detectors.rules import NO_RULES
 from callcoach.live import settings as settings_mod
 from callcoach.live.coaching import Commitment, SelfAssessment
 from callcoach.live.coaching_store import CoachingStore
+from callcoach.live.db import database_of, exists
 from callcoach.live.errors import CallcoachError, UserError
 from callcoach.live.events import CallInfo, CallStarted, Error, Event
 from callcoach.live.exports import FORMATS, Format, export, in_period, parse_day, team_csv
@@ -61,7 +62,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--from", dest="from_day", metavar="YYYY-MM-DD", help="calls from this day on")
     parser.add_argument("--to", dest="to_day", metavar="YYYY-MM-DD", help="calls up to this day, included")
     analysis = ("model_dir", "agent_channel", "customer_channel", "silence_threshold_s", "monologue_s")
-    settings_mod.add_arguments(parser, "data_dir", *analysis, "rules_file", "redact", "decoder_effort")
+    settings_mod.add_arguments(parser, "data_dir", "db", *analysis, "rules_file", "redact", "decoder_effort")
     parser.set_defaults(command=_export)
 
 
@@ -95,7 +96,7 @@ def _call(call: str, settings: Settings) -> tuple[str, list[Event], CallInfo | N
         return path.stem, _analysed(path, settings), None
     if path.suffix.lower() in _AUDIO_SUFFIXES or "/" in call:
         raise UserError(f"there is no file {path}: give a recording's path, or a stored call's id")
-    found = next((c for c in stored_calls(settings.data_dir) if c.info.call_id == call), None)
+    found = next((c for c in stored_calls(settings) if c.info.call_id == call), None)
     if found is None:
         raise UserError(
             f"there is no call {call!r} stored in {settings.data_dir}: give the id of a call the server "
@@ -112,19 +113,20 @@ def team_calls(
     if first and last and first > last:
         raise UserError(f"--from {first} is after --to {last}: give the earlier day first")
     chosen = []
-    for call in stored_calls(settings.data_dir):
+    for call in stored_calls(settings):
         if (call.info.team or settings.default_team) == team and in_period(call.info.started_at, first, last):
             chosen.append((call.info, list(call.events)))
     return sorted(chosen, key=lambda c: c[0].started_at)
 
 
-def stored_calls(data_dir: Path) -> list[StoredCall]:
-    """Every call stored in ``data_dir``; reading creates nothing (a mistyped --data is said, not made)."""
-    database = data_dir / "calls.sqlite3"
-    if not database.exists():
+def stored_calls(settings: Settings) -> list[StoredCall]:
+    """Every call stored in the server's ``--data`` (or ``--db``); reading creates nothing (a mistyped
+    --data is said, not made)."""
+    database, data_dir = database_of(settings, CALLS_FILE), settings.data_dir
+    if not exists(database):
         raise UserError(
-            f"no calls are stored in {data_dir} (there is no calls.sqlite3): give the server's --data "
-            f"folder, or a recording's path to analyse it"
+            f"no calls are stored in {data_dir} (there is no {CALLS_FILE}): give the server's --data "
+            f"folder (and its --db, if it has one), or a recording's path to analyse it"
         )
     storage = Storage(database, data_dir / "recordings")
     try:
@@ -180,7 +182,7 @@ def _write_pdf(
 
 def _records(call_id: str, settings: Settings) -> tuple[SelfAssessment | None, list[Commitment]]:
     """A stored call's self-assessment by its agent and the commitments made about it."""
-    store = CoachingStore(settings.data_dir / CALLS_FILE)
+    store = CoachingStore(database_of(settings, CALLS_FILE))
     try:
         return store.self_assessment(call_id), store.commitments_for_call(call_id)
     finally:

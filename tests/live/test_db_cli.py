@@ -47,6 +47,11 @@ def test_every_command_keeps_its_rows_in_postgres(callcoach: Path, tmp_path: Pat
     sheet = json.loads(ok(run(callcoach, "sheet", "kept-1", "--json", *db)))
     assert sheet["call_id"] == "kept-1" and "ask first" in json.dumps(sheet["notes"])  # its note, from the db
 
+    exported = ok(run(callcoach, "export", "kept-1", "--format", "txt", *db))
+    assert exported == "[00:00:00] Customer: my uncle passed away\n"  # the stored call, from the db
+    team = ok(run(callcoach, "export", "--team", "default", "--format", "csv", *db))
+    assert "kept-1" in team and "old-1" in team
+
     purged = ok(run(callcoach, "purge", "--older-than", "90d", *db))
     assert purged.splitlines()[0] == "deleted 1 call saved over 90d ago" and "old-1" in purged
     assert not (data / "recordings" / "old-1.wav").exists() and (data / "recordings" / "kept-1.wav").exists()
