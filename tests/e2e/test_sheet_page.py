@@ -170,6 +170,12 @@ def test_the_open_call_links_to_its_sheet(page: Any, site: str, artifacts: Path)
         page.get_by_test_id("download-vtt").click()
     assert download.value.suggested_filename == f"{CALL}.vtt"
     assert Path(download.value.path()).read_text().startswith("WEBVTT\n\n1\n00:00:00.")
+    if not page.get_by_test_id("download-pdf").is_visible():  # the menu may close after a download
+        page.get_by_test_id("download-menu").locator("summary").click()
+    with page.expect_download() as download:
+        page.get_by_test_id("download-pdf").click()  # the coaching sheet, as a PDF
+    assert download.value.suggested_filename == f"{CALL}-sheet.pdf"
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
     page.keyboard.press("Escape")
     page.locator("#sheet-link").click()
     page.wait_for_url(f"{site}/sheet/{CALL}")
