@@ -4,9 +4,10 @@ Owns the guard the keyword-triggered detectors share (bad news, frustration). Th
 expressions against a line's text; Vosk gives every word of a final a confidence (0-1). A match is
 only a trigger when
 
-* every word of it was heard with at least ``min_confidence``: a word Vosk doubts more than that ("passed"
-  at 0.41 for a mumble) is not news (a lower bar than for the words around it: the evaluation calls' true
-  news is often heard at 0.5-0.7, "my father died" with "died" at 0.60);
+* every word of it longer than ``short_letters`` letters was heard with at least ``min_confidence``
+  (the short ones are articles and pronouns, Vosk's commonest slips): a word Vosk doubts more than that
+  ("passed" at 0.41 for a mumble) is not news (a lower bar than for the words around it: the evaluation
+  calls' true news is often heard at 0.5-0.7, "my father died" with "died" at 0.60);
 * it sits in a plausible sentence: among the ``context_words`` words either side of it, fewer than half
   (and fewer than two) are fragments, that is letters ("s i n g e r"), their usual hearings ("eyes",
   "are") or short words (``short_letters`` letters at most) heard with less than ``doubtful_below``: a
@@ -20,7 +21,7 @@ only a trigger when
   them ("I was assaulted last week" came out as "one assaulted last week").
 
 The numbers and word lists are data, in each detector's TOML file (``[guard]``). A trigger's confidence is
-the lowest of its words' confidences: a phrase is only as sure as its least sure word, and a mean would let
+the lowest of those words' confidences: a phrase is only as sure as its least sure word, and a mean would let
 one misheard word hide among sure ones, which is exactly the word that makes a false alert. Sans-I/O: words
 in, a confidence or None out.
 """
@@ -76,12 +77,17 @@ class Guard:
         blanked = ignore.sub(lambda m: "|" * len(m.group(0)), text)
         for match in pattern.finditer(blanked):
             first, last = owner[match.start()], owner[match.end() - 1]
-            trigger = words[first : last + 1]
-            lowest = min(w.confidence for w in trigger)
+            lowest = min(w.confidence for w in self._content(words[first : last + 1]))
             plausible = lowest >= self.min_confidence and self._plausible(words, first, last)
             if plausible and (not self.needs_company or self._company(words)):
                 return round(lowest, 3)
         return None
+
+    def _content(self, trigger: Sequence[Word]) -> Sequence[Word]:
+        """The words of a trigger that carry it: those longer than ``short_letters`` (all of them when
+        none is). Vosk's commonest slips are short function words ("speak to her manager" for "a
+        manager", "her" at 0.34), which change nothing a coach would act on."""
+        return [w for w in trigger if len(normalise(w.text)) > self.short_letters] or trigger
 
     def _fragment(self, word: Word) -> bool:
         token = normalise(word.text)

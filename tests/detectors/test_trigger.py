@@ -91,6 +91,17 @@ def test_frustration_ignores_a_doubtful_trigger_and_carries_a_sure_ones_confiden
     assert alerts(play(FrustrationDetector(DetectorConfig()), doubtful, 20.0)) == []
 
 
+def test_a_doubtful_short_word_inside_a_trigger_does_not_sink_it() -> None:
+    # Vosk's hearing of "I want to speak to a manager": the article is its commonest slip.
+    text = "i want to speak to her manager"
+    heard = alerts(
+        play(FrustrationDetector(DetectorConfig()), news(text, [1, 1, 0.47, 1, 0.9, 0.34, 1]), 20.0)
+    )
+    assert [(a.kind, a.confidence) for a in heard] == [(FRUSTRATION, 1.0)]
+    doubtful = news(text, [1, 1, 1, 1, 1, 1, 0.34])  # "manager" itself a guess
+    assert alerts(play(FrustrationDetector(DetectorConfig()), doubtful, 20.0)) == []
+
+
 # --- the guard itself -------------------------------------------------------------------------------------
 
 
