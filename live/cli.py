@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -39,6 +40,7 @@ from callcoach.live.static_graph import (
 )
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # as a shell reports a command ended by SIGPIPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,6 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(getattr(exc, "message", exc)))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader stopped early (`callcoach analyze --json | head`): nothing of ours went wrong. Point
+        # stdout at /dev/null so that Python's flush at exit does not fail a second time, as its docs advise.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return EXIT_USAGE
 
 

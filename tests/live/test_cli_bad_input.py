@@ -21,6 +21,7 @@ import soundfile as sf
 
 from callcoach.live.codec import from_json
 from callcoach.live.events import Error, Transcript
+from tests.helpers.server import clean_env
 
 EXIT_USAGE = 2
 COLD = "bereavement_cold.wav"
@@ -255,3 +256,13 @@ def test_cut_wav_timeline_shows_the_transcript_and_the_cut(
     assert "ended: error" in head
     assert any(line.strip().startswith("!") and f"{stopped:.2f} s" in line for line in rest)
     assert "uncle" in proc.stdout and "Transcript" in proc.stdout
+
+
+def test_a_reader_that_stops_early_is_no_traceback(callcoach: Path, samples: Path) -> None:
+    """``callcoach analyze --json | head -1``: the pipe closes under it, which is the reader's choice."""
+    done = subprocess.run(
+        f"'{callcoach}' analyze '{samples / 'plain.wav'}' --json | head -1",
+        shell=True, capture_output=True, text=True, check=False, env=clean_env(),
+    )  # fmt: skip
+    assert done.stdout.startswith('{"v": 1') and done.stdout.count("\n") == 1
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
