@@ -269,8 +269,8 @@ def report(medians: dict[str, dict[str, Run]], repeats: int, load: str) -> list[
     lines.append(_ratios("all calls", totals))
     lines += [
         "",
-        "words: final words recognised; Vosk's output varies a little from run to run when recognizers",
-        "share one model (alphacep/vosk-api#660), so the columns differ by a word or two.",
+        "words: final words recognised; the pipeline decodes only speech (gating), bare Vosk every frame,",
+        "and the pipeline adds its own fixed dither (issue 16), so the columns may differ by a word or two.",
     ]
     return lines
 
