@@ -22,8 +22,10 @@ demo: setup
 	    --twilio ws://127.0.0.1:8080/ingest/twilio) & \
 	$(DEMO_ENV) $(BIN)/callcoach serve
 
+# One worker per core; a test file stays on one worker (--dist loadfile), so the servers and analysed calls
+# its module fixtures share are made once.
 test: setup lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 # The property tests of every sans-I/O parser with many more random examples than `make test` runs (several
 # minutes); a failing example is kept in build/hypothesis and tried first next time.
