@@ -18,28 +18,19 @@ and the fix, exit status 2.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import re
 import sys
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
-from callcoach.detectors.rules import NO_RULES
 from callcoach.live import settings as settings_mod
-from callcoach.live.coaching import Commitment, SelfAssessment
-from callcoach.live.coaching_store import CoachingStore
-from callcoach.live.db import database_of, exists
 from callcoach.live.errors import CallcoachError, UserError
 from callcoach.live.events import CallInfo, CallStarted, Error, Event
 from callcoach.live.exports import FORMATS, Format, export, in_period, parse_day, team_csv
-from callcoach.live.model import load_model
-from callcoach.live.rules_file import load_rules
 from callcoach.live.settings import Settings
 from callcoach.live.sheet import build_sheet
-from callcoach.live.sources import FileSource
-from callcoach.live.storage import FILE_NAME as CALLS_FILE
-from callcoach.live.storage import Storage, StoredCall
+from callcoach.live.sheet_cli import analysed, coaching_records, stored_calls
 
 EXIT_USAGE = 2
 _AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -93,7 +84,7 @@ def _call(call: str, settings: Settings) -> tuple[str, list[Event], CallInfo | N
     """The call's id, events and (a stored call's) list line: a recording is analysed, named by its stem."""
     path = Path(call)
     if path.is_file():
-        return path.stem, _analysed(path, settings), None
+        return path.stem, analysed(path, settings), None
     if path.suffix.lower() in _AUDIO_SUFFIXES or "/" in call:
         raise UserError(f"there is no file {path}: give a recording's path, or a stored call's id")
     found = next((c for c in stored_calls(settings) if c.info.call_id == call), None)
@@ -119,31 +110,6 @@ def team_calls(
     return sorted(chosen, key=lambda c: c[0].started_at)
 
 
-def stored_calls(settings: Settings) -> list[StoredCall]:
-    """Every call stored in the server's ``--data`` (or ``--db``); reading creates nothing (a mistyped
-    --data is said, not made)."""
-    database, data_dir = database_of(settings, CALLS_FILE), settings.data_dir
-    if not exists(database):
-        raise UserError(
-            f"no calls are stored in {data_dir} (there is no {CALLS_FILE}): give the server's --data "
-            f"folder (and its --db, if it has one), or a recording's path to analyse it"
-        )
-    storage = Storage(database, data_dir / "recordings")
-    try:
-        return storage.load_all()
-    finally:
-        storage.close()
-
-
-def _analysed(path: Path, settings: Settings) -> list[Event]:
-    from callcoach.live.cli import analyze  # the CLI's module imports this one to register the command
-
-    source = FileSource(path, settings)  # bad audio and bad rules are reported before the model loads
-    rules = load_rules(settings.rules_file) if settings.rules_file is not None else NO_RULES
-    model = load_model(settings.model_dir, settings.decoder_effort)
-    return list(asyncio.run(analyze(source, settings, model, rules=rules)).events)
-
-
 def _day(text: str | None, flag: str) -> dt.date | None:
     if text is None:
         return None
@@ -160,7 +126,7 @@ def _write_pdf(
     # Imported here: every callcoach command imports this module, and fpdf2 takes half a second to load.
     from callcoach.live.sheet_pdf import render_pdf
 
-    own, commitments = _records(call_id, settings) if info is not None else (None, [])
+    own, commitments = coaching_records(call_id, settings) if info is not None else (None, [])
     sheet = build_sheet(call_id, events, info=info, self_assessment=own, commitments=commitments)
     started = next((e.started_at for e in events if isinstance(e, CallStarted)), None)
     try:
@@ -178,15 +144,6 @@ def _write_pdf(
         ) from exc
     if out is None:
         print(target)
-
-
-def _records(call_id: str, settings: Settings) -> tuple[SelfAssessment | None, list[Commitment]]:
-    """A stored call's self-assessment by its agent and the commitments made about it."""
-    store = CoachingStore(database_of(settings, CALLS_FILE))
-    try:
-        return store.self_assessment(call_id), store.commitments_for_call(call_id)
-    finally:
-        store.close()
 
 
 def _write(text: str, out: Path | None) -> None:

@@ -55,13 +55,13 @@ def _sheet(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.call)
     info: CallInfo | None = None
     if path.is_file():
-        call_id, events = path.stem, _analysed(path, settings)
+        call_id, events = path.stem, analysed(path, settings)
     elif path.suffix.lower() in _AUDIO_SUFFIXES or "/" in args.call:
         raise UserError(f"there is no file {path}: give a recording's path, or a stored call's id")
     else:
         stored = _stored(args.call, settings)
         call_id, events, info = args.call, list(stored.events), stored.info
-    own, commitments = _records(call_id, settings) if info is not None else (None, [])
+    own, commitments = coaching_records(call_id, settings) if info is not None else (None, [])
     sheet = build_sheet(call_id, events, info=info, self_assessment=own, commitments=commitments)
     print(json.dumps(sheet.to_json(), indent=2) if args.json else "\n".join(readable(sheet)))
     faults = [e for e in events if isinstance(e, Error) and e.fatal]
@@ -70,7 +70,8 @@ def _sheet(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_USAGE if faults else 0
 
 
-def _analysed(path: Path, settings: Settings) -> list[Event]:
+def analysed(path: Path, settings: Settings) -> list[Event]:
+    """A recording's events, analysed as ``callcoach analyze`` does (the sheet and the exports of a file)."""
     # Imported here: the CLI's module imports this one to register the command.
     from callcoach.live.cli import analyze
 
@@ -80,7 +81,7 @@ def _analysed(path: Path, settings: Settings) -> list[Event]:
     return list(asyncio.run(analyze(source, settings, model, rules=rules)).events)
 
 
-def _records(call_id: str, settings: Settings) -> tuple[SelfAssessment | None, list[Commitment]]:
+def coaching_records(call_id: str, settings: Settings) -> tuple[SelfAssessment | None, list[Commitment]]:
     """The agent's self-assessment of a stored call and the commitments made about it."""
     store = CoachingStore(database_of(settings, CALLS_FILE))
     try:
@@ -89,22 +90,27 @@ def _records(call_id: str, settings: Settings) -> tuple[SelfAssessment | None, l
         store.close()
 
 
-def _stored(call_id: str, settings: Settings) -> StoredCall:
-    """The stored call's events with its notes and pins; reading creates nothing (a mistyped --data is
-    said, not made)."""
-    data_dir, database = settings.data_dir, database_of(settings, CALLS_FILE)
+def stored_calls(settings: Settings) -> list[StoredCall]:
+    """Every call stored in the server's ``--data`` (or ``--db``), with its notes and pins; reading creates
+    nothing (a mistyped --data is said, not made)."""
+    database, data_dir = database_of(settings, CALLS_FILE), settings.data_dir
     if not exists(database):
         raise UserError(
-            f"no calls are stored in {data_dir} (there is no calls.sqlite3): give the server's --data "
-            f"folder, or a recording's path to analyse it"
+            f"no calls are stored in {data_dir} (there is no {CALLS_FILE}): give the server's --data "
+            f"folder (and its --db, if it has one), or a recording's path to analyse it"
         )
     storage = Storage(database, data_dir / "recordings")
     try:
-        found = next((c for c in storage.load_all() if c.info.call_id == call_id), None)
+        return storage.load_all()
     finally:
         storage.close()
+
+
+def _stored(call_id: str, settings: Settings) -> StoredCall:
+    """The stored call of ``call_id``, with its notes and pins."""
+    found = next((c for c in stored_calls(settings) if c.info.call_id == call_id), None)
     if found is None:
-        where = shown(settings.db) if settings.db else data_dir
+        where = shown(settings.db) if settings.db else settings.data_dir
         raise UserError(
             f"there is no call {call_id!r} stored in {where}: give the id of a call the server kept "
             f"(the page's address shows it after #call=), or a recording's path to analyse it"
