@@ -65,12 +65,14 @@ class Trace:
     arrived_wall_s: dict[tuple[str, int], float] = field(default_factory=dict)
     streamed_s: float = 0.0  # how far the caller streamed in all
     started: float | None = None  # time.monotonic() of the first packet
+    behind_s: float = 0.0  # the most the caller was held back behind real time, as it sent
 
     def progress(self, streamed_s: float) -> None:
         """The caller's report (:data:`callcoach.web.simulate.Progress`)."""
         if self.started is None:
             self.started = time.monotonic() - streamed_s / self.plan.speed
         self.streamed_s = streamed_s
+        self.behind_s = max(self.behind_s, self.wall_s() - streamed_s)
 
     def wall_s(self) -> float:
         """Where a caller at exactly ``speed`` times real time would be now."""
