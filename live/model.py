@@ -24,9 +24,20 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Literal, TypeAlias
 
-import vosk
+from callcoach.live.blas import choose_core
 
-from callcoach.live.decoder_search import FEATURES, SearchError, effort_options, label, searched_model_dir
+# Before libvosk.so (and its OpenBLAS) loads: the kernels its matrix products run on (live/blas.py).
+choose_core()
+
+import vosk  # noqa: E402
+
+from callcoach.live.decoder_search import (  # noqa: E402
+    FEATURES,
+    SearchError,
+    effort_options,
+    label,
+    searched_model_dir,
+)
 
 ENV_VAR = "CALLCOACH_MODEL"
 MODEL_NAME = "vosk-model-small-en-us"
