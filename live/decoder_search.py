@@ -37,7 +37,7 @@ class SearchError(Exception):
         self.message = message
 
 
-# effort -> the model.conf options it replaces; full replaces none (the official directory is used as is).
+# effort -> the search options of model.conf it replaces; full replaces none (the model's own search).
 # fast, measured by tests/bench/search.py on the small en-US model (15 scripted calls and 2 real recordings,
 # 1392 channel-seconds, bare Vosk): max-active 1000 (shipped 3000) took 0.84-0.86 of the default's CPU with
 # the same WER (31.6 % against 31.7 % on the scripts, 21.4 % on the real references). Cheaper settings
@@ -45,6 +45,23 @@ class SearchError(Exception):
 EFFORTS: dict[str, dict[str, str]] = {
     "full": {},
     "fast": {"max-active": "1000"},
+}
+# Vosk's endpointing, set for every model: when the recognizer ends an utterance, so when its final (which
+# the reply detectors judge) comes out. Kaldi ends one on trailing silence in its best path: rule 2 after
+# 0.4 s when the path is near a final state (a sentence that sounds finished), rule 3 after 0.5 s when it is
+# not far from one, rule 4 after 0.7 s whatever the path. The small model ships 0.5 / 0.75 / 1.0 s, and a
+# final then came 0.94 s after the utterance's last word (median; 1.15 s at the 95th percentile): almost all
+# of the 1 s a coach may wait for a cold reply's alert. Measured by tests/bench/search.py on 55 scripted
+# calls and 2 real recordings (6185 channel-seconds, decoded as the transcriber decodes), against the
+# shipped rules: 0.4 / 0.5 / 0.7 brings finals 0.18 s sooner (median 0.76 s, 95th percentile 0.92 s) at the
+# same word error rate (31.4 % against 31.5 % on the scripts, 19.4 % on the real references, 1.1 % of words
+# changed), with 10 % more finals (a pause of 0.5-0.7 s inside a sentence now splits it; the detectors
+# read a reply across its lines). Going further cost words on real speech: rule 2 at 0.3 s (with 0.5 /
+# 0.75 or 0.45 / 0.6) took the real references from 19.4 % to 22.3 %.
+ENDPOINTS: dict[str, str] = {
+    "endpoint.rule2.min-trailing-silence": "0.4",
+    "endpoint.rule3.min-trailing-silence": "0.5",
+    "endpoint.rule4.min-trailing-silence": "0.7",
 }
 # Feature options every model is loaded with. Kaldi's frame extraction adds Gaussian noise scaled by
 # --dither (default 1.0) to every 25 ms window (feature-window.cc: Dither). Its generator is seeded from the

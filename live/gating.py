@@ -32,12 +32,13 @@ from callcoach.live.events import Frame, Speaker, Speech
 # Pre-roll: at 0.3 s the first words after a skip differed more often (the recognizer's speaker adaptation
 # and the decoder start on less silence; voice activity's start on a soft onset is late); 0.6 s was as
 # close as 1.5 s. Post-roll: longer than Vosk's own endpointing needs (its longest rule ends an utterance
-# after 1.0 s of trailing silence, decoded a little behind the audio), so the gate never cuts an
-# utterance Vosk would have kept going: at 0.35 s (the hangover alone) it split sentences at short
-# pauses, which changed the words at the split and started the next one early in the silence before it.
-# Vosk has ended the utterance itself by the time the gate closes it, so finals come when they did.
+# after 0.7 s of trailing silence, live/decoder_search.py, decoded a little behind the audio), so the gate
+# never cuts an utterance Vosk would have kept going: at 0.35 s (the hangover alone) it split sentences at
+# short pauses, which changed the words at the split and started the next one early in the silence before
+# it; at 0.9 s a customer's "thanks" after a short "okay" started 0.27 s early. Vosk has ended the
+# utterance itself by the time the gate closes it, so finals come when they did.
 PRE_ROLL_S = 0.6
-POST_ROLL_S = 1.2
+POST_ROLL_S = 1.0
 # Vosk's acoustic model sees the audio in 30 ms frames (10 ms features, subsampled by 3) counted from the
 # first sample it was fed. Each stretch passed on starts on that grid as the call's samples lie on it, so
 # that the recognizer hears the very frames it would have heard ungated: shifted by a fraction of a frame,

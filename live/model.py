@@ -32,6 +32,7 @@ choose_core()
 import vosk  # noqa: E402
 
 from callcoach.live.decoder_search import (  # noqa: E402
+    ENDPOINTS,
     FEATURES,
     SearchError,
     effort_options,
@@ -111,7 +112,7 @@ def load_model(path: Path, effort: str = "full") -> vosk.Model:
     try:
         path = searched_model_dir(
             path,
-            effort_options(effort),
+            {**ENDPOINTS, **effort_options(effort)},
             name=f"{effort}-{label(FEATURES)}",
             fallback=default_model_dir().parent,
             features=FEATURES,

@@ -5,8 +5,9 @@ Each setting of the grid (options of the model's ``conf/model.conf``, applied th
 directory of ``live/decoder_search.py``) decodes every recording in its own fresh process (a Vosk model
 carries state from one recognizer to the next, so each setting starts from a fresh one and sees the
 recordings in the same order). The worker decodes each channel with bare Vosk, 0.1 s at a time like the
-pipeline's step, ungated, and measures its own process CPU around the recognizer calls only (not the model
-load, not reading or resampling): CPU, not wall time, because the machine is shared. Per setting it prints:
+pipeline's step, ungated, with the transcriber's fixed dither, and measures its own process CPU around
+the recognizer calls only (not the model load, not reading or resampling): CPU, not wall time, because
+the machine is shared. Per setting it prints:
 
 * CPU seconds per audio second (speaker-channel seconds: a stereo call counts twice) and the ratio to the
   default's, which is the figure that survives a noisy machine;
@@ -14,7 +15,12 @@ load, not reading or resampling): CPU, not wall time, because the machine is sha
   with the WER routine of ``tests/bench/gating.py``;
 * the word error rate against the real recordings' human references (``jfk.ref.txt``,
   ``phone2spk_pyannote.ref.txt`` in ``--real DIR``; the others there have no word transcript);
-* how many words differ from the default's own output (edits over the default's words).
+* how many words differ from the default's own output (edits over the default's words);
+* how many finals Vosk made, and how long after an utterance's last word each came (the audio fed by
+  then, past the word's end; median and 95th percentile): the endpoint rules' cost in latency.
+
+The default row is the model as callcoach loads it (its endpoint rules and features,
+``live/decoder_search.py``); each setting's options go on top of it, endpoint rules included.
 
     .venv/bin/python -m tests.bench.search [--eval [DIR]] [--real DIR] [--jobs N] [FILE ...]
 
@@ -36,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from callcoach.live.transcriber import dithered
 from tests.bench.gating import Run, against_script, edit_distance, script_words
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,16 +113,18 @@ def _report(
     base_rate = base["cpu_s"] / base["audio_s"]
     print(
         f"\n{'setting':42} {'CPU s/s':>7} {'ratio':>6} {'WER scripts':>11} {'WER real':>9} {'vs default':>10}"
+        f" {'finals':>6} {'final after p50/p95':>19}"
     )
     for options, result in zip(grid, results, strict=True):
         rate = result["cpu_s"] / result["audio_s"]
         errors, words = _script_errors(result, scripted)
         real_errors, real_words = _real_errors(result, real)
         changed, base_words = _changed(base, result)
-        name = " ".join(f"--{k}={v}" for k, v in options.items()) or "default (model.conf as shipped)"
+        name = " ".join(f"--{k}={v}" for k, v in options.items()) or "default (as callcoach loads the model)"
         print(
             f"{name:42} {rate:7.3f} {rate / base_rate:6.2f} {_pct(errors, words):>11} "
-            f"{_pct(real_errors, real_words):>9} {_pct(changed, base_words):>10}",
+            f"{_pct(real_errors, real_words):>9} {_pct(changed, base_words):>10} "
+            f"{len(result['delays']):>6} {_delays(result['delays']):>19}",
             flush=True,
         )
     print(f"\naudio decoded per setting: {base['audio_s']:.0f} speaker-channel seconds")
@@ -181,17 +190,30 @@ def _decode(options: dict[str, str], files: list[Path]) -> dict[str, Any]:
 
 
 def _worker(options: dict[str, str], files: list[Path]) -> int:
+    from callcoach.live.blas import choose_core
+
+    choose_core()  # before Vosk loads, as the pipeline does (live/blas.py)
     import numpy as np
     import soundfile as sf
     import vosk
 
     from callcoach.audio.resample import StreamResampler
-    from callcoach.live.decoder_search import label, searched_model_dir
-    from callcoach.live.model import default_model_dir, load_model
+    from callcoach.live.decoder_search import ENDPOINTS, FEATURES, label, searched_model_dir
+    from callcoach.live.model import default_model_dir
 
-    model = load_model(searched_model_dir(default_model_dir(), options, name=label(options)))
+    # As the pipeline loads it (its endpointing and features), with the setting's options on top.
+    wanted = {**ENDPOINTS, **options}
+    vosk.SetLogLevel(-3)
+    model = vosk.Model(
+        str(
+            searched_model_dir(
+                default_model_dir(), wanted, name=label({**wanted, **FEATURES}), features=FEATURES
+            )
+        )
+    )
     finals: dict[str, dict[str, list[tuple[str, float]]]] = {}
     cpu_s = audio_s = 0.0
+    delays: list[float] = []
     for path in files:
         data, rate = sf.read(str(path), dtype="int16", always_2d=True)
         # Stereo: agent left, customer right (the project's order; .opus would be reversed, not run here).
@@ -203,25 +225,41 @@ def _worker(options: dict[str, str], files: list[Path]) -> int:
                 resampler = StreamResampler(rate, RATE, 1)
                 pcm = np.concatenate([resampler.process(pcm.reshape(-1, 1)), resampler.flush()]).reshape(-1)
             audio_s += len(pcm) / RATE
-            words, spent = _decode_channel(vosk.KaldiRecognizer(model, RATE), pcm)
+            words, spent, waited = _decode_channel(vosk.KaldiRecognizer(model, RATE), pcm)
             cpu_s += spent
+            delays += waited
             finals[str(path)][speaker] = words
-    json.dump({"finals": finals, "cpu_s": cpu_s, "audio_s": audio_s}, sys.stdout)
+    json.dump({"finals": finals, "cpu_s": cpu_s, "audio_s": audio_s, "delays": delays}, sys.stdout)
     return 0
 
 
-def _decode_channel(rec: Any, pcm: Any) -> tuple[list[tuple[str, float]], float]:
+def _decode_channel(rec: Any, pcm: Any) -> tuple[list[tuple[str, float]], float, list[float]]:
+    """As the transcriber decodes (its fixed dither added to each chunk; the model loads without Kaldi's).
+    The channel's words (and starts), the CPU its decoding took, and each endpointed final's delay:
+    the audio fed by the time Vosk ended the utterance, past its last word's end."""
     rec.SetWords(True)
     step = int(STEP_S * RATE)
     texts: list[str] = []
+    delays: list[float] = []
     started = time.process_time()
     for at in range(0, len(pcm), step):
-        if rec.AcceptWaveform(pcm[at : at + step].tobytes()):
+        if rec.AcceptWaveform(dithered(pcm[at : at + step], at).tobytes()):
             texts.append(rec.Result())
+            said = json.loads(texts[-1]).get("result", [])
+            if said:
+                delays.append(min(at + step, len(pcm)) / RATE - float(said[-1]["end"]))
     texts.append(rec.FinalResult())
     spent = time.process_time() - started
     words = [(w["word"], float(w["start"])) for t in texts for w in json.loads(t).get("result", [])]
-    return words, spent
+    return words, spent, delays
+
+
+def _delays(delays: list[float]) -> str:
+    if not delays:
+        return "-"
+    ordered = sorted(delays)
+    p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"{p50:.2f} / {p95:.2f} s"
 
 
 def _pct(part: int, whole: int) -> str:
