@@ -23,8 +23,9 @@ Vosk on speech and Vosk on silence look the same on a stack, so that split is me
 the call, the recording the server wrote (G.711 decoded and resampled: what its recognizers got) is
 decoded again in this process, one recognizer per channel, 0.1 s chunks, timing (thread CPU time) each
 ``AcceptWaveform`` with the ``Result``/``PartialResult`` the pipeline asks for after it; each chunk is
-speech when :class:`callcoach.audio.vad.VoiceActivity` finds that speaker's speech in it. The Vosk row of
-the profile is split by those two shares.
+speech when :class:`callcoach.audio.vad.VoiceActivity` finds that speaker's speech in it, and only the
+chunks the pipeline's speech gates pass on are decoded (the "silence" is then the gates' padding around
+speech). The Vosk row of the profile is split by those two shares.
 
     .venv/bin/python -m tests.bench.profile_call [--sample PATH] [--rate HZ]
 """
@@ -86,7 +87,7 @@ CATEGORIES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 ORDER = (
     VOSK + " on speech",
-    VOSK + " on silence",
+    VOSK + " on silence (gate padding)",
     VOSK_SETUP,
     *[name for name, _ in CATEGORIES[1:]],
     LOOP,
@@ -264,7 +265,7 @@ def rows(call: Call, split: Split) -> dict[str, float]:
     cpu = cpu_by_category(call.profile, call.threads, call.cpu_s)
     vosk = cpu.pop(VOSK, 0.0)
     cpu[VOSK + " on speech"] = vosk * split.speech_share
-    cpu[VOSK + " on silence"] = vosk * (1 - split.speech_share)
+    cpu[VOSK + " on silence (gate padding)"] = vosk * (1 - split.speech_share)
     return {name: cpu.get(name, 0.0) for name in ORDER}
 
 
@@ -294,8 +295,10 @@ def report(call: Call, split: Split, rate_hz: int) -> list[str]:
         "/proc: a thread that is runnable but waits for a core counts as busy, hence each thread's samples "
         f"are weighted by its own CPU ({len(call.profile.by_thread)} threads sampled busy)",
         f"py-spy said: {samples_line(call.py_spy)}",
-        f"Vosk split, measured in-process on the call's recording ({audio:.1f} channel-s): speech "
-        f"{split.speech_audio_s / audio:.0%} of the audio and {split.speech_share:.0%} of Vosk's time; "
+        f"Vosk split, measured in-process on the call's recording, gated as the pipeline gates it: "
+        f"{audio:.1f} channel-s decoded, {split.skipped_audio_s:.1f} skipped; speech "
+        f"{split.speech_audio_s / audio:.0%} of the decoded audio (the rest the gates' padding) and "
+        f"{split.speech_share:.0%} of Vosk's time; "
         f"{split.speech_cpu_s / split.speech_audio_s:.3f} CPU s per speech second, "
         f"{split.silence_cpu_s / split.silence_audio_s:.3f} per silence second (one channel); "
         f"{split.results_cpu_s / (split.speech_cpu_s + split.silence_cpu_s):.0%} of it in "

@@ -2,12 +2,16 @@
 
 A call's recording is decoded one recognizer per channel in 0.1 s chunks, timing (thread CPU time) each
 ``AcceptWaveform`` with the ``Result``/``PartialResult`` the transcriber asks for after it; a chunk is
-speech when :class:`callcoach.audio.vad.VoiceActivity` finds that speaker's speech in it.
+speech when :class:`callcoach.audio.vad.VoiceActivity` finds that speaker's speech in it. As in the
+pipeline, each channel's :class:`callcoach.live.gating.SpeechGate` decides which chunks its recognizer gets
+(speech and its padding; ``gated=False`` decodes every chunk): "silence" is then the padding around speech,
+and the skipped audio costs nothing. Frames are on the gate's grid here (0.1 s from 0), so no chunk is cut.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,9 @@ import soundfile as sf
 
 from callcoach.audio.vad import VoiceActivity
 from callcoach.live.events import Frame, Speaker
+from callcoach.live.gating import SpeechGate
+from callcoach.live.model import load_model  # before vosk: it chooses the OpenBLAS kernels
+from callcoach.live.transcriber import dithered
 
 CHUNK_S = 0.1
 
@@ -25,8 +32,9 @@ CHUNK_S = 0.1
 class Split:
     speech_cpu_s: float
     silence_cpu_s: float
-    speech_audio_s: float  # channel-seconds
+    speech_audio_s: float  # channel-seconds decoded
     silence_audio_s: float
+    skipped_audio_s: float  # channel-seconds the gates did not pass on
     results_cpu_s: float  # of both, in Result/PartialResult after AcceptWaveform
 
     @property
@@ -47,26 +55,29 @@ def speech_spans(
     return spans
 
 
-def vosk_split(recording: Path, model_dir: Path) -> Split:
-    """Each 0.1 s chunk's decoding time (thread CPU), summed by whether the chunk holds speech."""
+def vosk_split(recording: Path, model_dir: Path, *, gated: bool = True) -> Split:
+    """Each decoded 0.1 s chunk's decoding time (thread CPU), summed by whether the chunk holds speech."""
     import vosk
 
-    model = vosk.Model(str(model_dir))
+    model = load_model(model_dir)  # as the server loads it (endpointing, features, OpenBLAS kernels)
     audio, rate = sf.read(str(recording), dtype="int16", always_2d=True)
     speakers: tuple[Speaker, ...] = ("agent", "customer")
     cpu = {True: 0.0, False: 0.0}
     seconds = {True: 0.0, False: 0.0}
-    chunk, results_s = round(CHUNK_S * rate), 0.0
+    results_s, skipped_s = 0.0, 0.0
     for channel, speaker in zip(range(audio.shape[1]), speakers, strict=False):
         pcm = np.ascontiguousarray(audio[:, channel])
         spans = speech_spans(pcm, rate, speaker)
         recognizer = vosk.KaldiRecognizer(model, rate)
         recognizer.SetWords(True)
-        for i in range(0, len(pcm), chunk):
-            start_s, end_s = i / rate, min(i + chunk, len(pcm)) / rate
+        for frame in _fed(pcm, rate, speaker, gated):
+            if frame is None:
+                skipped_s += CHUNK_S
+                continue
+            start_s, end_s = frame.start_s, frame.end_s
             speech = any(a < end_s and b > start_s for a, b in spans)
             t0 = time.thread_time()
-            final = recognizer.AcceptWaveform(pcm[i : i + chunk].tobytes())
+            final = recognizer.AcceptWaveform(dithered(frame.pcm, round(start_s * rate)).tobytes())
             t1 = time.thread_time()
             # As the transcriber does: a final when Vosk ends an utterance, else the partial.
             recognizer.Result() if final else recognizer.PartialResult()
@@ -75,4 +86,22 @@ def vosk_split(recording: Path, model_dir: Path) -> Split:
             results_s += t2 - t1
             seconds[speech] += end_s - start_s
         recognizer.FinalResult()
-    return Split(cpu[True], cpu[False], seconds[True], seconds[False], results_s)
+    return Split(cpu[True], cpu[False], seconds[True], seconds[False], skipped_s, results_s)
+
+
+def _fed(
+    pcm: np.ndarray[Any, np.dtype[np.int16]], rate: int, speaker: Speaker, gated: bool
+) -> Iterator[Frame | None]:
+    """The channel's 0.1 s frames in order, as its recognizer gets them (None: one the gate skipped)."""
+    vad, gate, chunk = VoiceActivity(speaker, rate), SpeechGate(speaker), round(CHUNK_S * rate)
+    for i in range(0, len(pcm), chunk):
+        frame = Frame(speaker, i / rate, rate, np.ascontiguousarray(pcm[i : i + chunk]))
+        speech = vad.feed(frame)
+        if not gated:
+            yield frame
+            continue
+        feed = gate.feed(frame, speech)
+        if feed is None:
+            yield None
+            continue
+        yield from feed.frames
