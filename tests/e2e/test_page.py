@@ -184,9 +184,13 @@ def test_transcript_two_speakers_with_times_and_partials(page: Any, server: str)
             side: getComputedStyle(l).alignSelf,
         }))""",
     )
-    assert [(x["speaker"], x["final"]) for x in lines] == [("agent", "true"), ("customer", "true")]
-    assert [x["time"] for x in lines] == ["00:00", "00:06"]
-    assert lines[0]["side"] != lines[1]["side"]  # two sides, at a glance
+    # The greeting, then the news: the greeting may be two lines (Vosk ends an utterance at a pause of
+    # 0.5-0.7 s, and the agent pauses after "this is Sam").
+    agent, customer = lines[:-1], lines[-1]
+    assert agent and all(x["speaker"] == "agent" for x in agent) and customer["speaker"] == "customer"
+    assert all(x["final"] == "true" for x in lines)
+    assert agent[0]["time"] == "00:00" and customer["time"] == "00:06"
+    assert {x["side"] for x in agent} == {agent[0]["side"]} != {customer["side"]}  # two sides, at a glance
     assert page.locator("#transcript .gap-line").count() == 0  # the silence alert is not out yet at 18 s
     # Mid-line, the latest partial shows, muted, until its final replaces it.
     page.evaluate("document.getElementById('audio').currentTime = 12")
