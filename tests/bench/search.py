@@ -44,6 +44,7 @@ from typing import Any
 
 from callcoach.live.transcriber import dithered
 from tests.bench.gating import Run, against_script, edit_distance, script_words
+from tests.bench.live_calls import percentile
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -198,19 +199,13 @@ def _worker(options: dict[str, str], files: list[Path]) -> int:
     import vosk
 
     from callcoach.audio.resample import StreamResampler
-    from callcoach.live.decoder_search import ENDPOINTS, FEATURES, label, searched_model_dir
+    from callcoach.live.decoder_search import ENDPOINTS, FEATURES, searched_model_dir
     from callcoach.live.model import default_model_dir
 
     # As the pipeline loads it (its endpointing and features), with the setting's options on top.
     wanted = {**ENDPOINTS, **options}
     vosk.SetLogLevel(-3)
-    model = vosk.Model(
-        str(
-            searched_model_dir(
-                default_model_dir(), wanted, name=label({**wanted, **FEATURES}), features=FEATURES
-            )
-        )
-    )
+    model = vosk.Model(str(searched_model_dir(default_model_dir(), wanted, features=FEATURES)))
     finals: dict[str, dict[str, list[tuple[str, float]]]] = {}
     cpu_s = audio_s = 0.0
     delays: list[float] = []
@@ -257,9 +252,7 @@ def _decode_channel(rec: Any, pcm: Any) -> tuple[list[tuple[str, float]], float,
 def _delays(delays: list[float]) -> str:
     if not delays:
         return "-"
-    ordered = sorted(delays)
-    p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"{p50:.2f} / {p95:.2f} s"
+    return f"{percentile(delays, 50):.2f} / {percentile(delays, 95):.2f} s"
 
 
 def _pct(part: int, whole: int) -> str:

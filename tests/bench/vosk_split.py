@@ -4,7 +4,7 @@ A call's recording is decoded one recognizer per channel in 0.1 s chunks, timing
 ``AcceptWaveform`` with the ``Result``/``PartialResult`` the transcriber asks for after it; a chunk is
 speech when :class:`callcoach.audio.vad.VoiceActivity` finds that speaker's speech in it. As in the
 pipeline, each channel's :class:`callcoach.live.gating.SpeechGate` decides which chunks its recognizer gets
-(speech and its padding; ``gated=False`` decodes every chunk): "silence" is then the padding around speech,
+(speech and its padding, and where to close an utterance): "silence" is then the padding around speech,
 and the skipped audio costs nothing. Frames are on the gate's grid here (0.1 s from 0), so no chunk is cut.
 """
 
@@ -21,7 +21,7 @@ import soundfile as sf
 
 from callcoach.audio.vad import VoiceActivity
 from callcoach.live.events import Frame, Speaker
-from callcoach.live.gating import SpeechGate
+from callcoach.live.gating import Feed, SpeechGate
 from callcoach.live.model import load_model  # before vosk: it chooses the OpenBLAS kernels
 from callcoach.live.transcriber import dithered
 
@@ -55,7 +55,7 @@ def speech_spans(
     return spans
 
 
-def vosk_split(recording: Path, model_dir: Path, *, gated: bool = True) -> Split:
+def vosk_split(recording: Path, model_dir: Path) -> Split:
     """Each decoded 0.1 s chunk's decoding time (thread CPU), summed by whether the chunk holds speech."""
     import vosk
 
@@ -64,44 +64,41 @@ def vosk_split(recording: Path, model_dir: Path, *, gated: bool = True) -> Split
     speakers: tuple[Speaker, ...] = ("agent", "customer")
     cpu = {True: 0.0, False: 0.0}
     seconds = {True: 0.0, False: 0.0}
-    results_s, skipped_s = 0.0, 0.0
+    results_s = 0.0
     for channel, speaker in zip(range(audio.shape[1]), speakers, strict=False):
         pcm = np.ascontiguousarray(audio[:, channel])
         spans = speech_spans(pcm, rate, speaker)
         recognizer = vosk.KaldiRecognizer(model, rate)
         recognizer.SetWords(True)
-        for frame in _fed(pcm, rate, speaker, gated):
-            if frame is None:
-                skipped_s += CHUNK_S
-                continue
-            start_s, end_s = frame.start_s, frame.end_s
-            speech = any(a < end_s and b > start_s for a, b in spans)
-            t0 = time.thread_time()
-            final = recognizer.AcceptWaveform(dithered(frame.pcm, round(start_s * rate)).tobytes())
-            t1 = time.thread_time()
-            # As the transcriber does: a final when Vosk ends an utterance, else the partial.
-            recognizer.Result() if final else recognizer.PartialResult()
-            t2 = time.thread_time()
-            cpu[speech] += t2 - t0
-            results_s += t2 - t1
-            seconds[speech] += end_s - start_s
+        for feed in _feeds(pcm, rate, speaker):
+            for frame in feed.frames:
+                speech = any(a < frame.end_s and b > frame.start_s for a, b in spans)
+                t0 = time.thread_time()
+                pcm16 = dithered(frame.pcm, round(frame.start_s * rate))
+                final = recognizer.AcceptWaveform(pcm16.tobytes())
+                t1 = time.thread_time()
+                # As the transcriber does: a final when Vosk ends an utterance, else the partial.
+                recognizer.Result() if final else recognizer.PartialResult()
+                t2 = time.thread_time()
+                cpu[speech] += t2 - t0
+                results_s += t2 - t1
+                seconds[speech] += frame.end_s - frame.start_s
+            if feed.close:  # the gate closed the utterance: the transcriber asks for its result
+                t0 = time.thread_time()
+                recognizer.Result()
+                spent = time.thread_time() - t0
+                results_s += spent
+                cpu[False] += spent  # it comes at the end of the padding
         recognizer.FinalResult()
+    skipped_s = audio.shape[0] / rate * min(audio.shape[1], len(speakers)) - sum(seconds.values())
     return Split(cpu[True], cpu[False], seconds[True], seconds[False], skipped_s, results_s)
 
 
-def _fed(
-    pcm: np.ndarray[Any, np.dtype[np.int16]], rate: int, speaker: Speaker, gated: bool
-) -> Iterator[Frame | None]:
-    """The channel's 0.1 s frames in order, as its recognizer gets them (None: one the gate skipped)."""
+def _feeds(pcm: np.ndarray[Any, np.dtype[np.int16]], rate: int, speaker: Speaker) -> Iterator[Feed]:
+    """What the channel's gate passes on, in order, fed 0.1 s frames and voice activity as the session is."""
     vad, gate, chunk = VoiceActivity(speaker, rate), SpeechGate(speaker), round(CHUNK_S * rate)
     for i in range(0, len(pcm), chunk):
         frame = Frame(speaker, i / rate, rate, np.ascontiguousarray(pcm[i : i + chunk]))
-        speech = vad.feed(frame)
-        if not gated:
-            yield frame
-            continue
-        feed = gate.feed(frame, speech)
-        if feed is None:
-            yield None
-            continue
-        yield from feed.frames
+        feed = gate.feed(frame, vad.feed(frame))
+        if feed is not None:
+            yield feed
